@@ -1,0 +1,47 @@
+// BlockStore: the one small interface every storage layer implements and wraps.
+// The stack (assembled only in cache/volume_factory.cc), bottom to top:
+//   S3BlockStore (one object per block) -> BlockCodec (header, checksum, later zstd/AES)
+//   -> ZeroElidingStore (present map, zeros never stored) -> [cache layer] -> Volume.
+// Every method may be called concurrently from many threads for DIFFERENT blocks; callers
+// (Volume) serialise writers of the SAME block with a per-block lock. Implementations
+// document their own locking.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "cache/status.h"
+
+namespace s3nbd {
+
+enum class BlockPresence { kUnknown, kAbsent, kPresent };
+
+class BlockStore {
+ public:
+  virtual ~BlockStore() = default;
+
+  // Reads block `block` into *data (resized to its length). Layers below zero elision
+  // return ENOENT for an absent block; ZeroElidingStore and layers above never do: an
+  // absent block reads as block_size zero bytes.
+  virtual Status Read(uint64_t block, std::string* data) = 0;
+
+  // Stores `data` as block `block`. Above the codec, data.size() is the block size.
+  virtual Status Write(uint64_t block, std::string_view data) = 0;
+
+  // Makes the given blocks absent (they then read as zeros). Absent ones are fine.
+  virtual Status Erase(std::span<const uint64_t> blocks) = 0;
+
+  // Makes everything acknowledged so far durable according to the layer's policy.
+  virtual Status Flush() = 0;
+
+  // Calls fn for every present block, in no particular order.
+  virtual Status List(const std::function<void(uint64_t block)>& fn) = 0;
+
+  // Presence of a block when known without I/O.
+  virtual BlockPresence Probe(uint64_t /*block*/) { return BlockPresence::kUnknown; }
+};
+
+}  // namespace s3nbd

@@ -1,0 +1,30 @@
+#!/bin/bash
+# Installs every Debian package s3nbd needs to build, test and run its demo.
+# Idempotent: installs only what is missing (a no-op in ~1 s on a ready machine).
+set -euo pipefail
+PKGS=(
+  # build
+  g++ make cmake pkg-config
+  nbdkit-plugin-dev libcurl4-openssl-dev libssl-dev liburing-dev libzstd-dev libxxhash-dev
+  libgtest-dev libgmock-dev libnbd-dev
+  # run and test
+  nbdkit libnbd-bin nbdfuse fuse3 curl e2fsprogs qemu-utils fio util-linux kmod
+  # the embedded S3 server (Ceph RADOS Gateway, single node)
+  ceph-mon ceph-osd radosgw
+)
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#PKGS[@]} packages present"
+  exit 0
+fi
+if [ "$(id -u)" != 0 ]; then
+  echo "install-deps: missing packages: ${missing[*]}; run as root (sudo make deps)" >&2
+  exit 1
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"
