@@ -1,0 +1,140 @@
+// Volume option parsing; see volume_config.h.
+#include "cache/volume_config.h"
+
+#include <charconv>
+
+namespace s3nbd {
+
+const char* const kVolumeOptionHelp =
+    "endpoint=URL          (required) S3 endpoint, http://host:port or https://host\n"
+    "bucket=NAME           (required) bucket holding the volume\n"
+    "prefix=STRING         key prefix of the volume in the bucket (default: bucket root)\n"
+    "region=NAME           SigV4 region (default us-east-1)\n"
+    "addressing=path|virtual  path-style (default) or virtual-host-style URLs\n"
+    "ca-file=PATH          CA bundle for https (default: the system store)\n"
+    "credentials-file=PATH AWS-style credentials file (default: environment, ~/.aws/credentials)\n"
+    "profile=NAME          profile in the credentials file (default: $AWS_PROFILE or 'default')\n"
+    "size=SIZE             expected volume size; refused if the volume differs\n"
+    "block-size=SIZE       expected block size; refused if the volume differs\n"
+    "connections=N         parallel S3 connections and block operations (default 32)\n"
+    "retry-time=SECONDS    give up a failing S3 request after this long (default 60)\n"
+    "readonly=BOOL         serve read-only; allows anonymous access (default false)";
+
+Result<uint64_t> ParseSize(std::string_view what, std::string_view text) {
+  auto bad = [&](const std::string& why) {
+    return Status::Error(EINVAL, std::string(what) + ": '" + std::string(text) + "' " + why);
+  };
+  uint64_t n = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (text.empty() || ptr == text.data()) return bad("is not a size (examples: 4096, 64K, 1M, 10G)");
+  if (ec == std::errc::result_out_of_range) return bad("is too large");
+  std::string_view suffix(ptr, text.data() + text.size() - ptr);
+  int shift = 0;
+  if (!suffix.empty()) {
+    switch (suffix[0]) {
+      case 'k': case 'K': shift = 10; break;
+      case 'm': case 'M': shift = 20; break;
+      case 'g': case 'G': shift = 30; break;
+      case 't': case 'T': shift = 40; break;
+      case 'p': case 'P': shift = 50; break;
+      case 'e': case 'E': shift = 60; break;
+      case 'b': case 'B': shift = -1; break;
+      default: return bad("has an unknown size suffix (use K, M, G, T, P or E)");
+    }
+    std::string_view rest = suffix.substr(1);
+    if (shift == -1) { if (!rest.empty()) return bad("has an unknown size suffix"); shift = 0; }
+    else if (!(rest.empty() || rest == "B" || rest == "iB")) return bad("has an unknown size suffix");
+  }
+  if (shift && n > (UINT64_MAX >> shift)) return bad("is too large");
+  return n << shift;
+}
+
+Result<bool> ParseBool(std::string_view what, std::string_view text) {
+  for (const char* t : {"1", "true", "yes", "on"})
+    if (text == t) return true;
+  for (const char* f : {"0", "false", "no", "off"})
+    if (text == f) return false;
+  return Status::Error(EINVAL, std::string(what) + ": '" + std::string(text) + "' is not a boolean (true/false)");
+}
+
+namespace {
+
+Result<long> ParseIntIn(std::string_view what, std::string_view text, long lo, long hi) {
+  long n = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (text.empty() || ec != std::errc() || ptr != text.data() + text.size() || n < lo || n > hi)
+    return Status::Error(EINVAL, std::string(what) + ": '" + std::string(text) + "' is not a whole number from " +
+                                     std::to_string(lo) + " to " + std::to_string(hi));
+  return n;
+}
+
+}  // namespace
+
+std::string VolumeName(const VolumeOptions& options) {
+  std::string p = options.prefix;
+  while (!p.empty() && p.back() == '/') p.pop_back();
+  return p.empty() ? options.s3.bucket : options.s3.bucket + "/" + p;
+}
+
+Status SetVolumeOption(VolumeOptions* o, std::string_view key, std::string_view value) {
+  std::string v(value);
+  if (key == "endpoint") {
+    if (v.rfind("http://", 0) != 0 && v.rfind("https://", 0) != 0)
+      return Status::Error(EINVAL, "endpoint: '" + v + "' must start with http:// or https://");
+    while (v.size() > 8 && v.back() == '/') v.pop_back();
+    o->s3.endpoint = v;
+  } else if (key == "bucket") {
+    if (v.empty()) return Status::Error(EINVAL, "bucket: must not be empty");
+    o->s3.bucket = v;
+  } else if (key == "prefix") {
+    o->prefix = v;
+  } else if (key == "region") {
+    o->s3.region = v;
+  } else if (key == "addressing") {
+    if (v != "path" && v != "virtual")
+      return Status::Error(EINVAL, "addressing: '" + v + "' is not 'path' or 'virtual'");
+    o->s3.virtual_host = v == "virtual";
+  } else if (key == "ca-file") {
+    o->s3.ca_file = v;
+  } else if (key == "credentials-file") {
+    o->credentials_file = v;
+  } else if (key == "profile") {
+    o->profile = v;
+  } else if (key == "size") {
+    auto n = ParseSize("size", v);
+    if (!n.ok()) return n.status();
+    o->expect_size = *n;
+  } else if (key == "block-size") {
+    auto n = ParseSize("block-size", v);
+    if (!n.ok()) return n.status();
+    o->expect_block_size = *n;
+  } else if (key == "connections") {
+    auto n = ParseIntIn("connections", v, 1, 1024);
+    if (!n.ok()) return n.status();
+    o->s3.max_connections = static_cast<int>(*n);
+  } else if (key == "retry-time") {
+    auto n = ParseIntIn("retry-time", v, 0, 86400);
+    if (!n.ok()) return n.status();
+    o->s3.retry_seconds = static_cast<double>(*n);
+  } else if (key == "readonly") {
+    auto b = ParseBool("readonly", v);
+    if (!b.ok()) return b.status();
+    o->readonly = *b;
+  } else {
+    return Status::Error(EINVAL, "unknown parameter '" + std::string(key) + "' (see --help)");
+  }
+  return Status::Ok();
+}
+
+Status CheckVolumeOptions(const VolumeOptions& o) {
+  if (o.s3.endpoint.empty()) return Status::Error(EINVAL, "endpoint=URL is required");
+  if (o.s3.bucket.empty()) return Status::Error(EINVAL, "bucket=NAME is required");
+  if (auto p = NormalizePrefix(o.prefix); !p.ok()) return p.status();
+  if (o.expect_block_size || o.expect_size) {
+    uint64_t bs = o.expect_block_size ? o.expect_block_size : kMinBlockSize;
+    if (Status s = ValidateGeometry(o.expect_size ? o.expect_size : bs, bs); !s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+}  // namespace s3nbd

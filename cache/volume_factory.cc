@@ -1,0 +1,116 @@
+// Stack assembly, volume creation; see volume_factory.h.
+#include "cache/volume_factory.h"
+
+#include <chrono>
+
+#include "cache/block_codec.h"
+#include "cache/log.h"
+#include "cache/s3_block_store.h"
+#include "cache/volume_config.h"
+#include "cache/zero_eliding_store.h"
+
+namespace s3nbd {
+
+Result<std::unique_ptr<S3Client>> ConnectBucket(const VolumeOptions& options) {
+  S3Config config = options.s3;
+  auto creds = ResolveCredentials(options.credentials_file, options.profile, options.readonly);
+  if (!creds.ok()) return creds.status();
+  config.credentials = *creds;
+  auto client = S3Client::Create(config);
+  if (!client.ok()) return client.status();
+  if (Status s = (*client)->HeadBucket(); !s.ok()) return s;
+  return std::move(*client);
+}
+
+Result<VolumeDescriptor> ReadDescriptor(S3Client& client, const VolumeOptions& options) {
+  auto prefix = NormalizePrefix(options.prefix);
+  if (!prefix.ok()) return prefix.status();
+  BlockKeys keys(*prefix, KeyLayout::kFlat);
+  std::string text;
+  Status s = client.Get(keys.DescriptorKey(), &text);
+  if (s.err() == ENOENT)
+    return Status::Error(ENOENT, "no s3nbd volume at s3://" + options.s3.bucket + "/" + *prefix +
+                                     " (object '" + keys.DescriptorKey() +
+                                     "' not found); create one with 's3nbd create'");
+  if (!s.ok()) return s;
+  auto d = DecodeDescriptor(text);
+  if (!d.ok()) return d.status().Wrap("s3://" + options.s3.bucket + "/" + keys.DescriptorKey());
+  return d;
+}
+
+Result<VolumeDescriptor> CreateVolume(S3Client& client, const VolumeOptions& options, uint64_t size,
+                                      uint32_t block_size, KeyLayout layout) {
+  auto prefix = NormalizePrefix(options.prefix);
+  if (!prefix.ok()) return prefix.status();
+  auto d = NewDescriptor(size, block_size, layout);
+  if (!d.ok()) return d.status();
+  BlockKeys keys(*prefix, layout);
+  S3PutOptions put;
+  put.if_none_match = true;
+  Status s = client.Put(keys.DescriptorKey(), EncodeDescriptor(*d), put);
+  if (s.err() == EEXIST)
+    return Status::Error(EEXIST, "a volume already exists at s3://" + options.s3.bucket + "/" +
+                                     *prefix + " (see 's3nbd info')");
+  if (!s.ok()) return s;
+  return d;
+}
+
+namespace {
+
+Status CheckExpectations(const VolumeOptions& o, const VolumeDescriptor& d, const std::string& name) {
+  if (o.expect_block_size && o.expect_block_size != d.block_size)
+    return Status::Error(EINVAL, "volume " + name + ": block-size=" + std::to_string(o.expect_block_size) +
+                                     " was given but the volume was created with block size " +
+                                     std::to_string(d.block_size));
+  if (o.expect_size && o.expect_size != d.size)
+    return Status::Error(EINVAL, "volume " + name + ": size=" + std::to_string(o.expect_size) +
+                                     " was given but the volume size is " + std::to_string(d.size));
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<OpenedVolume>> OpenedVolume::Open(const VolumeOptions& options) {
+  std::unique_ptr<OpenedVolume> v(new OpenedVolume());
+  v->name_ = VolumeName(options);
+  auto prefix = NormalizePrefix(options.prefix);
+  if (!prefix.ok()) return prefix.status();
+  auto client = ConnectBucket(options);
+  if (!client.ok()) return client.status();
+  v->client_ = std::move(*client);
+  auto d = ReadDescriptor(*v->client_, options);
+  if (!d.ok()) return d.status();
+  v->descriptor_ = *d;
+  if (Status s = CheckExpectations(options, v->descriptor_, v->name_); !s.ok()) return s;
+
+  const VolumeDescriptor& desc = v->descriptor_;
+  auto s3 = std::make_unique<S3BlockStore>(v->client_.get(), BlockKeys(*prefix, desc.key_layout),
+                                           desc.block_count());
+  CodecIdentity id{desc.uuid, desc.block_size};
+  auto codec = std::make_unique<BlockCodec>(id, std::move(s3));
+  auto zero = std::make_unique<ZeroElidingStore>(desc.block_count(), desc.block_size, std::move(codec));
+  auto t0 = std::chrono::steady_clock::now();
+  if (Status s = zero->Load(); !s.ok()) return s.Wrap("open: volume " + v->name_ + ": listing blocks");
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  v->present_at_open_ = zero->present_count();
+  LogInfo("opened volume " + v->name_ + ": " + std::to_string(desc.size) + " bytes, block size " +
+          std::to_string(desc.block_size) + ", " + std::to_string(v->present_at_open_) +
+          " blocks stored (listed in " + std::to_string(secs) + " s)");
+  v->stack_ = std::move(zero);
+  v->threads_ = options.threads > 0 ? options.threads : options.s3.max_connections;
+  return v;
+}
+
+OpenedVolume::~OpenedVolume() {
+  volume_.reset();
+  pool_.reset();
+}
+
+void OpenedVolume::Start() {
+  if (volume_) return;
+  pool_ = std::make_unique<ThreadPool>(threads_);
+  volume_ = std::make_unique<Volume>(name_, descriptor_.size, descriptor_.block_size, std::move(stack_),
+                                     pool_.get());
+}
+
+}  // namespace s3nbd

@@ -1,0 +1,64 @@
+// The one place the storage stack is assembled: S3BlockStore -> BlockCodec ->
+// ZeroElidingStore -> Volume, plus volume creation and descriptor reading for the CLI.
+// OpenedVolume owns everything (client, pool, stack); destroy it after all I/O finished.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "cache/block_key.h"
+#include "cache/s3/s3_client.h"
+#include "cache/thread_pool.h"
+#include "cache/volume.h"
+#include "cache/volume_descriptor.h"
+
+namespace s3nbd {
+
+struct VolumeOptions {
+  S3Config s3;                   // endpoint, region, bucket, addressing, ca-file, connections, retries
+  std::string prefix;            // as given by the user; normalised here
+  std::string credentials_file;  // optional AWS INI file
+  std::string profile;           // optional profile name
+  uint64_t expect_size = 0;      // 0: take the descriptor's; else must match
+  uint64_t expect_block_size = 0;
+  bool readonly = false;         // allows anonymous credentials
+  int threads = 0;               // parallel block operations; 0: s3.max_connections
+};
+
+class OpenedVolume {
+ public:
+  // Connects, checks the bucket and the descriptor, and lists present blocks. Starts no
+  // thread (nbdkit forks after this); call Start() in the process that serves.
+  static Result<std::unique_ptr<OpenedVolume>> Open(const VolumeOptions& options);
+  ~OpenedVolume();
+
+  void Start();  // creates the worker pool and the Volume
+  Volume& volume() { return *volume_; }
+  const VolumeDescriptor& descriptor() const { return descriptor_; }
+  S3Client& client() { return *client_; }
+  uint64_t present_blocks_at_open() const { return present_at_open_; }
+
+ private:
+  OpenedVolume() = default;
+  std::string name_;
+  VolumeDescriptor descriptor_;
+  int threads_ = 1;
+  uint64_t present_at_open_ = 0;
+  std::unique_ptr<S3Client> client_;
+  std::unique_ptr<BlockStore> stack_;  // handed to volume_ by Start()
+  std::unique_ptr<ThreadPool> pool_;
+  std::unique_ptr<Volume> volume_;
+};
+
+// Connects with resolved credentials and checks that the bucket is reachable.
+Result<std::unique_ptr<S3Client>> ConnectBucket(const VolumeOptions& options);
+
+// Reads and decodes the descriptor of the volume at options.prefix.
+Result<VolumeDescriptor> ReadDescriptor(S3Client& client, const VolumeOptions& options);
+
+// Writes a new descriptor (create-only); fails with EEXIST if a volume is already there.
+Result<VolumeDescriptor> CreateVolume(S3Client& client, const VolumeOptions& options,
+                                      uint64_t size, uint32_t block_size, KeyLayout layout);
+
+}  // namespace s3nbd

@@ -1,0 +1,66 @@
+// ZeroElidingStore; see zero_eliding_store.h.
+#include "cache/zero_eliding_store.h"
+
+#include <cstring>
+#include <vector>
+
+namespace s3nbd {
+
+bool IsAllZero(std::string_view data) {
+  const char* p = data.data();
+  size_t n = data.size();
+  while (n >= 8) {
+    uint64_t w;
+    std::memcpy(&w, p, 8);
+    if (w) return false;
+    p += 8;
+    n -= 8;
+  }
+  while (n--)
+    if (*p++) return false;
+  return true;
+}
+
+Status ZeroElidingStore::Load() {
+  return inner_->List([this](uint64_t block) { present_.Set(block); });
+}
+
+Status ZeroElidingStore::Read(uint64_t block, std::string* data) {
+  if (!present_.Test(block)) {
+    data->assign(block_size_, '\0');
+    return Status::Ok();
+  }
+  Status s = inner_->Read(block, data);
+  if (s.err() == ENOENT) {  // deleted meanwhile, or a failed write left the bit set
+    data->assign(block_size_, '\0');
+    return Status::Ok();
+  }
+  return s;
+}
+
+Status ZeroElidingStore::Write(uint64_t block, std::string_view data) {
+  if (IsAllZero(data)) {
+    uint64_t one[1] = {block};
+    return Erase(one);
+  }
+  present_.Set(block);  // before the PUT: over-report rather than under-report
+  return inner_->Write(block, data);
+}
+
+Status ZeroElidingStore::Erase(std::span<const uint64_t> blocks) {
+  std::vector<uint64_t> present;
+  for (uint64_t b : blocks)
+    if (present_.Test(b)) present.push_back(b);
+  if (present.empty()) return Status::Ok();
+  if (Status s = inner_->Erase(present); !s.ok()) return s;
+  for (uint64_t b : present) present_.Clear(b);
+  return Status::Ok();
+}
+
+Status ZeroElidingStore::List(const std::function<void(uint64_t)>& fn) {
+  for (uint64_t b = 0; b < present_.blocks(); b++)
+    if (present_.Test(b)) fn(b);
+  return Status::Ok();
+}
+
+}  // namespace s3nbd

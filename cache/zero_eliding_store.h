@@ -1,0 +1,42 @@
+// ZeroElidingStore: keeps the volume maximally sparse. An all-zero block is never stored
+// (its write becomes an erase); an absent block reads as zeros without any request; the
+// PresentMap built from one List at Load() answers Probe() and BLOCK_STATUS.
+// Lock rule: none of its own; PresentMap is atomic and callers serialise writers per block.
+#pragma once
+
+#include <memory>
+
+#include "cache/block_store.h"
+#include "cache/present_map.h"
+
+namespace s3nbd {
+
+class ZeroElidingStore : public BlockStore {
+ public:
+  ZeroElidingStore(uint64_t block_count, uint32_t block_size, std::unique_ptr<BlockStore> inner)
+      : block_size_(block_size), present_(block_count), inner_(std::move(inner)) {}
+
+  // Builds the present map with one listing of the inner store.
+  Status Load();
+
+  Status Read(uint64_t block, std::string* data) override;
+  Status Write(uint64_t block, std::string_view data) override;
+  Status Erase(std::span<const uint64_t> blocks) override;
+  Status Flush() override { return inner_->Flush(); }
+  Status List(const std::function<void(uint64_t)>& fn) override;
+  BlockPresence Probe(uint64_t block) override {
+    return present_.Test(block) ? BlockPresence::kPresent : BlockPresence::kAbsent;
+  }
+
+  uint64_t present_count() const { return present_.Count(); }
+
+ private:
+  uint32_t block_size_;
+  PresentMap present_;
+  std::unique_ptr<BlockStore> inner_;
+};
+
+// True when every byte of data is zero (fast path over 8-byte words).
+bool IsAllZero(std::string_view data);
+
+}  // namespace s3nbd

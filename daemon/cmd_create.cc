@@ -1,0 +1,75 @@
+// s3nbd create: writes a new volume descriptor (create-only) under the prefix.
+#include <cstdio>
+
+#include "cache/volume_config.h"
+#include "daemon/cli.h"
+
+namespace s3nbd::cli {
+namespace {
+
+constexpr const char* kUsage =
+    "usage: s3nbd create --endpoint URL --bucket NAME [--prefix P] --size SIZE\n"
+    "                    [--block-size SIZE] [--key-layout flat|hashed] [--create-bucket]\n"
+    "                    [--region R] [--addressing path|virtual] [--ca-file F]\n"
+    "                    [--credentials-file F] [--profile NAME]\n"
+    "Creates an empty (all-zero) volume: writes only its descriptor, P/volume.s3nbd.\n"
+    "  --size SIZE          volume size, e.g. 10G (a multiple of 512 bytes)\n"
+    "  --block-size SIZE    bytes per S3 object, a power of two from 4K to 8M (default 1M)\n"
+    "  --key-layout L       flat (P/b/<hex>, default) or hashed (P/h/<hash>/<hex>, spreads\n"
+    "                       blocks over key prefixes for S3's per-prefix request limits)\n"
+    "  --create-bucket      create the bucket first if it does not exist\n"
+    "Credentials: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, --credentials-file, or ~/.aws/credentials.\n";
+
+}  // namespace
+
+int CmdCreate(int argc, char** argv) {
+  Args args;
+  if (!ParseArgs(argc, argv, {"create-bucket"}, &args)) return kExitUsage;
+  if (args.help) {
+    std::fputs(kUsage, stdout);
+    return kExitOk;
+  }
+  if (!args.positional.empty() || !args.values.count("size")) {
+    std::fputs(args.values.count("size") ? "s3nbd create: unexpected argument\n"
+                                         : "s3nbd create: --size is required\n", stderr);
+    std::fputs(kUsage, stderr);
+    return kExitUsage;
+  }
+  VolumeOptions options;
+  if (!ApplyVolumeOptions(args, {"size", "block-size", "key-layout", "create-bucket"}, &options))
+    return kExitUsage;
+  auto size = ParseSize("--size", args.values["size"]);
+  if (!size.ok()) return Error("create", size.status());
+  uint64_t block_size = 1 << 20;
+  if (args.values.count("block-size")) {
+    auto bs = ParseSize("--block-size", args.values["block-size"]);
+    if (!bs.ok()) return Error("create", bs.status());
+    block_size = *bs;
+  }
+  if (Status s = ValidateGeometry(*size, block_size); !s.ok()) return Error("create", s);
+  KeyLayout layout = KeyLayout::kFlat;
+  if (args.values.count("key-layout")) {
+    auto l = ParseKeyLayout(args.values["key-layout"]);
+    if (!l.ok()) return Error("create", l.status());
+    layout = *l;
+  }
+
+  S3Config config = options.s3;
+  auto creds = ResolveCredentials(options.credentials_file, options.profile, false);
+  if (!creds.ok()) return Error("create", creds.status());
+  config.credentials = *creds;
+  auto client = S3Client::Create(config);
+  if (!client.ok()) return Error("create", client.status());
+  if (args.values.count("create-bucket")) {
+    if (Status s = (*client)->CreateBucket(); !s.ok()) return Error("create", s);
+  }
+  if (Status s = (*client)->HeadBucket(); !s.ok()) return Error("create", s);
+  auto d = CreateVolume(**client, options, *size, static_cast<uint32_t>(block_size), layout);
+  if (!d.ok()) return Error("create", d.status());
+  std::printf("created volume %s: uuid %s, size %llu, block size %u, key layout %s\n",
+              VolumeName(options).c_str(), d->UuidString().c_str(),
+              static_cast<unsigned long long>(d->size), d->block_size, KeyLayoutName(d->key_layout));
+  return kExitOk;
+}
+
+}  // namespace s3nbd::cli

@@ -1,0 +1,64 @@
+// s3nbd info: prints a volume's descriptor and what is stored (object count, bytes).
+#include <cstdio>
+
+#include "cache/volume_config.h"
+#include "daemon/cli.h"
+
+namespace s3nbd::cli {
+namespace {
+
+constexpr const char* kUsage =
+    "usage: s3nbd info --endpoint URL --bucket NAME [--prefix P] [--region R]\n"
+    "                  [--credentials-file F] [--profile NAME] [--no-count]\n"
+    "Prints the volume descriptor as 'key: value' lines, then the number of stored block\n"
+    "objects and their bytes (one listing of the volume; --no-count skips it).\n";
+
+}  // namespace
+
+int CmdInfo(int argc, char** argv) {
+  Args args;
+  if (!ParseArgs(argc, argv, {"no-count"}, &args)) return kExitUsage;
+  if (args.help) {
+    std::fputs(kUsage, stdout);
+    return kExitOk;
+  }
+  if (!args.positional.empty()) {
+    std::fputs(kUsage, stderr);
+    return kExitUsage;
+  }
+  VolumeOptions options;
+  options.readonly = true;  // info never writes: anonymous access is fine
+  if (!ApplyVolumeOptions(args, {"no-count"}, &options)) return kExitUsage;
+  auto client = ConnectBucket(options);
+  if (!client.ok()) return Error("info", client.status());
+  auto d = ReadDescriptor(**client, options);
+  if (!d.ok()) return Error("info", d.status());
+  auto prefix = NormalizePrefix(options.prefix);
+  std::printf("volume: %s\n", VolumeName(options).c_str());
+  std::printf("endpoint: %s\n", options.s3.endpoint.c_str());
+  std::printf("uuid: %s\n", d->UuidString().c_str());
+  std::printf("size: %llu\n", static_cast<unsigned long long>(d->size));
+  std::printf("block-size: %u\n", d->block_size);
+  std::printf("blocks: %llu\n", static_cast<unsigned long long>(d->block_count()));
+  std::printf("key-layout: %s\n", KeyLayoutName(d->key_layout));
+  std::printf("compression: %s\n", d->compression.c_str());
+  std::printf("encryption: %s\n", d->encryption.c_str());
+  std::printf("created: %s\n", d->created.c_str());
+  if (args.values.count("no-count")) return kExitOk;
+  BlockKeys keys(*prefix, d->key_layout);
+  uint64_t objects = 0, bytes = 0;
+  Status s = (*client)->List(keys.BlockListPrefix(), [&](const S3ObjectInfo& o) {
+    if (keys.ParseBlockKey(o.key)) {
+      objects++;
+      bytes += o.size;
+    }
+    return Status::Ok();
+  });
+  if (!s.ok()) return Error("info", s);
+  std::printf("stored-blocks: %llu\n", static_cast<unsigned long long>(objects));
+  std::printf("stored-bytes: %llu\n", static_cast<unsigned long long>(bytes));
+  std::printf("allocated: %.1f%%\n", d->block_count() ? 100.0 * objects / d->block_count() : 0.0);
+  return kExitOk;
+}
+
+}  // namespace s3nbd::cli

@@ -1,0 +1,199 @@
+// nbdkit-s3nbd-plugin: the nbdkit callback table. Parses parameters into VolumeOptions,
+// opens the volume before nbdkit forks (so configuration errors reach the terminal),
+// starts worker threads after the fork, and translates Status into nbdkit errors.
+// No exception crosses into nbdkit: every callback catches and reports EIO.
+#define NBDKIT_API_VERSION 2
+#include <nbdkit-plugin.h>
+
+#include <cstring>
+#include <memory>
+
+#include "cache/log.h"
+#include "cache/volume_config.h"
+#include "cache/volume_factory.h"
+
+// PARALLEL: requests on all connections run concurrently; Volume serialises writers of
+// the same block itself and every lower layer is thread-safe.
+#define THREAD_MODEL NBDKIT_THREAD_MODEL_PARALLEL
+
+namespace {
+
+using s3nbd::Status;
+
+s3nbd::VolumeOptions g_options;
+std::unique_ptr<s3nbd::OpenedVolume> g_volume;
+
+void NbdkitSink(s3nbd::LogLevel level, const std::string& message) {
+  switch (level) {
+    case s3nbd::LogLevel::kError: nbdkit_error("%s", message.c_str()); break;
+    case s3nbd::LogLevel::kWarning: nbdkit_error("warning: %s", message.c_str()); break;
+    default: nbdkit_debug("%s", message.c_str()); break;
+  }
+}
+
+int Fail(const Status& s) {
+  nbdkit_error("%s", s.message().c_str());
+  nbdkit_set_error(s.err());
+  return -1;
+}
+
+template <typename F>
+int Guard(const char* op, F&& f) {
+  try {
+    return f();
+  } catch (const std::exception& e) {
+    return Fail(Status::Error(EIO, std::string(op) + ": internal error: " + e.what()));
+  } catch (...) {
+    return Fail(Status::Error(EIO, std::string(op) + ": internal error"));
+  }
+}
+
+void s3nbd_load() { s3nbd::SetLogSink(NbdkitSink); }
+
+void s3nbd_unload() { g_volume.reset(); }
+
+int s3nbd_config(const char* key, const char* value) {
+  return Guard("config", [&] {
+    Status s = s3nbd::SetVolumeOption(&g_options, key, value);
+    return s.ok() ? 0 : Fail(s);
+  });
+}
+
+int s3nbd_config_complete() {
+  return Guard("config", [&] {
+    Status s = s3nbd::CheckVolumeOptions(g_options);
+    return s.ok() ? 0 : Fail(s);
+  });
+}
+
+int s3nbd_get_ready() {
+  return Guard("open", [&] {
+    auto v = s3nbd::OpenedVolume::Open(g_options);
+    if (!v.ok()) return Fail(v.status());
+    g_volume = std::move(*v);
+    return 0;
+  });
+}
+
+int s3nbd_after_fork() {
+  return Guard("start", [&] {
+    g_volume->Start();
+    return 0;
+  });
+}
+
+void s3nbd_cleanup() { g_volume.reset(); }
+
+void* s3nbd_open(int /*readonly*/) {
+  static int handle;  // all state is global; connections share the volume
+  return &handle;
+}
+
+int64_t s3nbd_get_size(void*) { return static_cast<int64_t>(g_volume->volume().size()); }
+
+int s3nbd_block_size(void*, uint32_t* minimum, uint32_t* preferred, uint32_t* maximum) {
+  *minimum = 1;
+  *preferred = g_volume->volume().block_size();
+  *maximum = 0xffffffff;
+  return 0;
+}
+
+int s3nbd_can_write(void*) { return g_options.readonly ? 0 : 1; }
+int s3nbd_can_multi_conn(void*) { return 1; }
+int s3nbd_can_flush(void*) { return 1; }
+int s3nbd_can_trim(void*) { return 1; }
+int s3nbd_can_zero(void*) { return 1; }
+int s3nbd_can_fast_zero(void*) { return 1; }  // never slower than writing the zeros
+int s3nbd_can_extents(void*) { return 1; }
+// Without a cache every acknowledged write is already a completed PUT: FUA is native.
+int s3nbd_can_fua(void*) { return NBDKIT_FUA_NATIVE; }
+
+int s3nbd_pread(void*, void* buf, uint32_t count, uint64_t offset, uint32_t) {
+  return Guard("pread", [&] {
+    Status s = g_volume->volume().Read(buf, count, offset);
+    return s.ok() ? 0 : Fail(s);
+  });
+}
+
+int s3nbd_pwrite(void*, const void* buf, uint32_t count, uint64_t offset, uint32_t) {
+  return Guard("pwrite", [&] {
+    Status s = g_volume->volume().Write(buf, count, offset);
+    return s.ok() ? 0 : Fail(s);
+  });
+}
+
+int s3nbd_flush(void*, uint32_t) {
+  return Guard("flush", [&] {
+    Status s = g_volume->volume().Flush();
+    return s.ok() ? 0 : Fail(s);
+  });
+}
+
+int s3nbd_trim(void*, uint32_t count, uint64_t offset, uint32_t) {
+  return Guard("trim", [&] {
+    Status s = g_volume->volume().Zero(count, offset);
+    return s.ok() ? 0 : Fail(s);
+  });
+}
+
+int s3nbd_zero(void*, uint32_t count, uint64_t offset, uint32_t) {
+  return Guard("zero", [&] {
+    Status s = g_volume->volume().Zero(count, offset);
+    return s.ok() ? 0 : Fail(s);
+  });
+}
+
+int s3nbd_extents(void*, uint32_t count, uint64_t offset, uint32_t, struct nbdkit_extents* extents) {
+  return Guard("extents", [&] {
+    Status s = g_volume->volume().Extents(count, offset, [&](uint64_t off, uint64_t len, bool hole) {
+      uint32_t type = hole ? (NBDKIT_EXTENT_HOLE | NBDKIT_EXTENT_ZERO) : 0;
+      if (nbdkit_add_extent(extents, off, len, type) == -1)
+        return Status::Error(errno ? errno : EIO, "extents: cannot add extent");
+      return Status::Ok();
+    });
+    return s.ok() ? 0 : Fail(s);
+  });
+}
+
+struct nbdkit_plugin MakePlugin() {
+  struct nbdkit_plugin p;
+  std::memset(&p, 0, sizeof p);
+  p.name = "s3nbd";
+  p.longname = "s3nbd: a block device stored in S3";
+  p.version = "0.1.0";
+  p.description = "Serves a virtual disk whose blocks are objects in an S3 bucket.";
+  p.load = s3nbd_load;
+  p.unload = s3nbd_unload;
+  p.config = s3nbd_config;
+  p.config_complete = s3nbd_config_complete;
+  p.config_help = s3nbd::kVolumeOptionHelp;
+  p.magic_config_key = nullptr;
+  p.get_ready = s3nbd_get_ready;
+  p.after_fork = s3nbd_after_fork;
+  p.cleanup = s3nbd_cleanup;
+  p.open = s3nbd_open;
+  p.get_size = s3nbd_get_size;
+  p.block_size = s3nbd_block_size;
+  p.can_write = s3nbd_can_write;
+  p.can_multi_conn = s3nbd_can_multi_conn;
+  p.can_flush = s3nbd_can_flush;
+  p.can_trim = s3nbd_can_trim;
+  p.can_zero = s3nbd_can_zero;
+  p.can_fast_zero = s3nbd_can_fast_zero;
+  p.can_extents = s3nbd_can_extents;
+  p.can_fua = s3nbd_can_fua;
+  p.pread = s3nbd_pread;
+  p.pwrite = s3nbd_pwrite;
+  p.flush = s3nbd_flush;
+  p.trim = s3nbd_trim;
+  p.zero = s3nbd_zero;
+  p.extents = s3nbd_extents;
+  p.errno_is_preserved = 0;
+  return p;
+}
+
+struct nbdkit_plugin plugin = MakePlugin();
+
+}  // namespace
+
+NBDKIT_REGISTER_PLUGIN(plugin)

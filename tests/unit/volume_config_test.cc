@@ -1,0 +1,76 @@
+#include "cache/volume_config.h"
+
+#include <gtest/gtest.h>
+
+namespace s3nbd {
+namespace {
+
+TEST(VolumeConfigTest, ParseSize) {
+  EXPECT_EQ(*ParseSize("s", "4096"), 4096u);
+  EXPECT_EQ(*ParseSize("s", "64K"), 65536u);
+  EXPECT_EQ(*ParseSize("s", "1M"), 1u << 20);
+  EXPECT_EQ(*ParseSize("s", "10G"), 10ull << 30);
+  EXPECT_EQ(*ParseSize("s", "2TiB"), 2ull << 40);
+  EXPECT_EQ(*ParseSize("s", "512b"), 512u);
+  for (const char* bad : {"", "-1", "G", "1X", "1.5G", "99999999999999999999", "20000000E", "1GG"})
+    EXPECT_FALSE(ParseSize("size", bad).ok()) << bad;
+  EXPECT_NE(ParseSize("size", "-1").status().message().find("size: '-1'"), std::string::npos);
+}
+
+TEST(VolumeConfigTest, ParseBool) {
+  EXPECT_TRUE(*ParseBool("b", "true"));
+  EXPECT_TRUE(*ParseBool("b", "1"));
+  EXPECT_FALSE(*ParseBool("b", "off"));
+  EXPECT_FALSE(ParseBool("b", "maybe").ok());
+}
+
+TEST(VolumeConfigTest, AppliesOptions) {
+  VolumeOptions o;
+  ASSERT_TRUE(SetVolumeOption(&o, "endpoint", "http://127.0.0.1:9180/").ok());
+  ASSERT_TRUE(SetVolumeOption(&o, "bucket", "b").ok());
+  ASSERT_TRUE(SetVolumeOption(&o, "prefix", "v1").ok());
+  ASSERT_TRUE(SetVolumeOption(&o, "block-size", "1M").ok());
+  ASSERT_TRUE(SetVolumeOption(&o, "connections", "8").ok());
+  ASSERT_TRUE(SetVolumeOption(&o, "addressing", "virtual").ok());
+  ASSERT_TRUE(SetVolumeOption(&o, "readonly", "yes").ok());
+  EXPECT_EQ(o.s3.endpoint, "http://127.0.0.1:9180");
+  EXPECT_EQ(o.expect_block_size, 1u << 20);
+  EXPECT_EQ(o.s3.max_connections, 8);
+  EXPECT_TRUE(o.s3.virtual_host);
+  EXPECT_TRUE(o.readonly);
+  EXPECT_TRUE(CheckVolumeOptions(o).ok());
+  EXPECT_EQ(VolumeName(o), "b/v1");
+}
+
+TEST(VolumeConfigTest, RefusesBadOptions) {
+  VolumeOptions o;
+  struct Case { const char* key; const char* value; const char* expect; };
+  const Case cases[] = {
+      {"endpoint", "ftp://x", "http://"},     {"bucket", "", "empty"},
+      {"connections", "0", "from 1"},         {"connections", "-3", "from 1"},
+      {"retry-time", "abc", "whole number"},  {"size", "-10G", "not a size"},
+      {"addressing", "dns", "path"},          {"readonly", "perhaps", "boolean"},
+      {"colour", "blue", "unknown parameter 'colour'"},
+  };
+  for (const Case& c : cases) {
+    Status s = SetVolumeOption(&o, c.key, c.value);
+    ASSERT_FALSE(s.ok()) << c.key;
+    EXPECT_NE(s.message().find(c.expect), std::string::npos) << s.message();
+  }
+}
+
+TEST(VolumeConfigTest, ChecksRequiredAndCombinations) {
+  VolumeOptions o;
+  EXPECT_NE(CheckVolumeOptions(o).message().find("endpoint"), std::string::npos);
+  ASSERT_TRUE(SetVolumeOption(&o, "endpoint", "http://127.0.0.1:1").ok());
+  EXPECT_NE(CheckVolumeOptions(o).message().find("bucket"), std::string::npos);
+  ASSERT_TRUE(SetVolumeOption(&o, "bucket", "b").ok());
+  ASSERT_TRUE(SetVolumeOption(&o, "block-size", "3000").ok());
+  EXPECT_NE(CheckVolumeOptions(o).message().find("power of two"), std::string::npos);
+  ASSERT_TRUE(SetVolumeOption(&o, "block-size", "64K").ok());
+  ASSERT_TRUE(SetVolumeOption(&o, "prefix", "/abs").ok());
+  EXPECT_FALSE(CheckVolumeOptions(o).ok());
+}
+
+}  // namespace
+}  // namespace s3nbd

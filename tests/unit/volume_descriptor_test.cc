@@ -1,0 +1,107 @@
+#include "cache/volume_descriptor.h"
+
+#include <gtest/gtest.h>
+
+namespace s3nbd {
+namespace {
+
+// A checked-in sample of format version 1 (docs/format.md); decoding must keep working.
+constexpr const char* kSampleV1 =
+    "s3nbd-volume 1\n"
+    "uuid 0b6e3c1a-5d2f-4e8b-9a71-2c4d6e8f0a1b\n"
+    "size 10737418240\n"
+    "block-size 1048576\n"
+    "key-layout hashed\n"
+    "compression none\n"
+    "encryption none\n"
+    "created 2026-11-22T00:30:00Z\n";
+
+TEST(VolumeDescriptorTest, DecodesCheckedInSample) {
+  auto d = DecodeDescriptor(kSampleV1);
+  ASSERT_TRUE(d.ok()) << d.status().message();
+  EXPECT_EQ(d->UuidString(), "0b6e3c1a-5d2f-4e8b-9a71-2c4d6e8f0a1b");
+  EXPECT_EQ(d->size, 10737418240u);
+  EXPECT_EQ(d->block_size, 1048576u);
+  EXPECT_EQ(d->block_count(), 10240u);
+  EXPECT_EQ(d->key_layout, KeyLayout::kHashed);
+  EXPECT_EQ(EncodeDescriptor(*d), kSampleV1);
+}
+
+TEST(VolumeDescriptorTest, NewRoundTrips) {
+  auto a = NewDescriptor(1 << 30, 65536, KeyLayout::kFlat);
+  auto b = NewDescriptor(1 << 30, 65536, KeyLayout::kFlat);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_NE(a->UuidString(), b->UuidString());
+  EXPECT_EQ(a->UuidString()[14], '4');  // version 4
+  auto back = DecodeDescriptor(EncodeDescriptor(*a));
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(back->uuid, a->uuid);
+  EXPECT_EQ(back->size, a->size);
+}
+
+TEST(VolumeDescriptorTest, GeometryRules) {
+  EXPECT_TRUE(ValidateGeometry(4096, 4096).ok());
+  EXPECT_TRUE(ValidateGeometry(10ull << 40, 8 << 20).ok());
+  EXPECT_TRUE(ValidateGeometry(1536, 4096).ok());  // smaller than one block, multiple of 512
+  EXPECT_FALSE(ValidateGeometry(1 << 20, 2048).ok());
+  EXPECT_FALSE(ValidateGeometry(1 << 20, 16 << 20).ok());
+  EXPECT_FALSE(ValidateGeometry(1 << 20, 3 * 4096).ok());
+  EXPECT_FALSE(ValidateGeometry(0, 4096).ok());
+  EXPECT_FALSE(ValidateGeometry(1000, 4096).ok());
+  EXPECT_NE(ValidateGeometry(1 << 20, 3000).message().find("power of two"), std::string::npos);
+}
+
+std::string Replace(std::string s, const std::string& from, const std::string& to) {
+  s.replace(s.find(from), from.size(), to);
+  return s;
+}
+
+TEST(VolumeDescriptorTest, RefusesBadInput) {
+  struct Case { std::string text, expect; };
+  std::string ok = kSampleV1;
+  const Case cases[] = {
+      {"", "bad magic"},
+      {"garbage\n", "bad magic"},
+      {Replace(ok, "s3nbd-volume 1", "s3nbd-volume 2"), "not supported"},
+      {Replace(ok, "size 10737418240", "size -5"), "not a number"},
+      {Replace(ok, "size 10737418240", "size 99999999999999999999999"), "not a number"},
+      {Replace(ok, "size 10737418240", "size 1000"), "multiple of 512"},
+      {Replace(ok, "block-size 1048576", "block-size 1000"), "power of two"},
+      {Replace(ok, "block-size 1048576", "block-size 99999999999"), "too large"},
+      {Replace(ok, "key-layout hashed", "key-layout zigzag"), "key-layout"},
+      {Replace(ok, "compression none", "compression zstd"), "not supported"},
+      {Replace(ok, "encryption none", "encryption rot13"), "not supported"},
+      {Replace(ok, "uuid 0b6e3c1a", "uuid 0b6e3c1z"), "not a UUID"},
+      {Replace(ok, "uuid 0b6e3c1a-5d2f-4e8b-9a71-2c4d6e8f0a1b\n", ""), "'uuid' is missing"},
+      {ok + "size 4096\n", "appears twice"},
+      {ok + "colour blue\n", "unknown field 'colour'"},
+      {ok + "novalue\n", "has no value"},
+      {std::string(70000, 'x'), "64 KiB"},
+  };
+  for (const Case& c : cases) {
+    auto d = DecodeDescriptor(c.text);
+    ASSERT_FALSE(d.ok()) << c.text;
+    EXPECT_NE(d.status().message().find(c.expect), std::string::npos)
+        << "message: " << d.status().message() << " expected: " << c.expect;
+    EXPECT_EQ(d.status().err(), EINVAL);
+  }
+}
+
+TEST(VolumeDescriptorTest, SurvivesRandomMutations) {
+  std::string ok = kSampleV1;
+  uint64_t seed = 1;
+  for (int i = 0; i < 20000; i++) {
+    std::string t = ok;
+    seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+    size_t pos = (seed >> 33) % t.size();
+    t[pos] = static_cast<char>(seed >> 20);
+    if (i % 3 == 0) t.resize((seed >> 40) % (t.size() + 1));
+    auto d = DecodeDescriptor(t);  // must not crash; if it decodes, it is valid
+    if (d.ok()) {
+      EXPECT_TRUE(ValidateGeometry(d->size, d->block_size).ok());
+    }
+  }
+}
+
+}  // namespace
+}  // namespace s3nbd

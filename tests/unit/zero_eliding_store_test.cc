@@ -1,0 +1,99 @@
+#include "cache/zero_eliding_store.h"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+
+#include "tests/unit/memory_block_store.h"
+
+namespace s3nbd {
+namespace {
+
+constexpr uint32_t kBs = 4096;
+
+struct Fixture {
+  testing::MemoryBlockStore* mem;
+  std::unique_ptr<ZeroElidingStore> store;
+  explicit Fixture(uint64_t blocks = 64) {
+    auto m = std::make_unique<testing::MemoryBlockStore>();
+    mem = m.get();
+    store = std::make_unique<ZeroElidingStore>(blocks, kBs, std::move(m));
+  }
+};
+
+TEST(ZeroElidingStoreTest, AbsentBlocksReadAsZerosWithoutRequests) {
+  Fixture f;
+  ASSERT_TRUE(f.store->Load().ok());
+  std::string out;
+  ASSERT_TRUE(f.store->Read(3, &out).ok());
+  EXPECT_EQ(out, std::string(kBs, '\0'));
+  EXPECT_EQ(f.mem->reads, 0u);
+  EXPECT_EQ(f.store->Probe(3), BlockPresence::kAbsent);
+}
+
+TEST(ZeroElidingStoreTest, ZeroWriteDeletesNeverStores) {
+  Fixture f;
+  ASSERT_TRUE(f.store->Load().ok());
+  ASSERT_TRUE(f.store->Write(1, std::string(kBs, '\0')).ok());
+  EXPECT_EQ(f.mem->writes, 0u);
+  EXPECT_EQ(f.mem->erase_calls, 0u);  // was absent: nothing to delete
+  ASSERT_TRUE(f.store->Write(1, std::string(kBs, 'x')).ok());
+  EXPECT_TRUE(f.mem->Has(1));
+  EXPECT_EQ(f.store->Probe(1), BlockPresence::kPresent);
+  ASSERT_TRUE(f.store->Write(1, std::string(kBs, '\0')).ok());
+  EXPECT_FALSE(f.mem->Has(1));
+  EXPECT_EQ(f.store->Probe(1), BlockPresence::kAbsent);
+  EXPECT_EQ(f.mem->writes, 1u);
+}
+
+TEST(ZeroElidingStoreTest, LoadBuildsPresentMapAndEraseIsFiltered) {
+  Fixture f;
+  f.mem->Set(2, "a");
+  f.mem->Set(9, "b");
+  f.mem->Set(1000, "out of range");  // beyond the volume: ignored
+  ASSERT_TRUE(f.store->Load().ok());
+  EXPECT_EQ(f.store->present_count(), 2u);
+  std::vector<uint64_t> seen;
+  ASSERT_TRUE(f.store->List([&](uint64_t b) { seen.push_back(b); }).ok());
+  EXPECT_EQ(seen, (std::vector<uint64_t>{2, 9}));
+  const uint64_t erase[] = {1, 2, 3, 4, 9};
+  ASSERT_TRUE(f.store->Erase(erase).ok());
+  EXPECT_EQ(f.mem->erased_blocks, 2u);  // only the present ones reached the store
+  EXPECT_EQ(f.store->present_count(), 0u);
+}
+
+TEST(ZeroElidingStoreTest, FailedEraseKeepsBlockPresent) {
+  Fixture f;
+  ASSERT_TRUE(f.store->Load().ok());
+  ASSERT_TRUE(f.store->Write(4, std::string(kBs, 'y')).ok());
+  f.mem->fail_next = 1;
+  EXPECT_FALSE(f.store->Write(4, std::string(kBs, '\0')).ok());
+  EXPECT_EQ(f.store->Probe(4), BlockPresence::kPresent);  // never under-report
+  std::string out;
+  ASSERT_TRUE(f.store->Read(4, &out).ok());
+  EXPECT_EQ(out, std::string(kBs, 'y'));
+}
+
+TEST(ZeroElidingStoreTest, VanishedObjectReadsAsZeros) {
+  Fixture f;
+  ASSERT_TRUE(f.store->Load().ok());
+  ASSERT_TRUE(f.store->Write(4, std::string(kBs, 'y')).ok());
+  const uint64_t b[] = {4};
+  ASSERT_TRUE(f.mem->Erase(b).ok());  // behind the layer's back
+  std::string out;
+  ASSERT_TRUE(f.store->Read(4, &out).ok());
+  EXPECT_EQ(out, std::string(kBs, '\0'));
+}
+
+TEST(ZeroElidingStoreTest, IsAllZero) {
+  EXPECT_TRUE(IsAllZero(""));
+  EXPECT_TRUE(IsAllZero(std::string(13, '\0')));
+  for (size_t i = 0; i < 13; i++) {
+    std::string s(13, '\0');
+    s[i] = 1;
+    EXPECT_FALSE(IsAllZero(s)) << i;
+  }
+}
+
+}  // namespace
+}  // namespace s3nbd
