@@ -70,6 +70,9 @@ class S3Client {
   Status List(const std::string& prefix, const std::function<Status(const S3ObjectInfo&)>& fn);
   // HEAD bucket: checks that the bucket exists and that the credentials are accepted.
   Status HeadBucket();
+  // PUT bucket (with a LocationConstraint outside us-east-1). An existing bucket owned by
+  // these credentials is success; one owned by someone else is EEXIST.
+  Status CreateBucket();
 
   const S3Config& config() const;
   const S3Counters& counters() const;

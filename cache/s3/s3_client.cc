@@ -1,0 +1,196 @@
+// S3Client operations (GET/PUT/DELETE/multi-delete/list/bucket calls) on top of S3Transport,
+// which signs, sends and retries. Thread-safe: Impl is immutable after Create except for
+// the atomic counters and the transport's internally locked handle pool.
+#include "cache/s3/s3_client.h"
+
+#include "cache/s3/s3_transport.h"
+#include "cache/s3/s3_xml.h"
+
+namespace s3nbd {
+
+namespace {
+constexpr size_t kMaxDeleteKeys = 1000;  // S3's limit per multi-delete call
+}  // namespace
+
+class S3Client::Impl {
+ public:
+  Impl(S3Config config, S3Endpoint endpoint)
+      : config_(std::move(config)), transport_(config_, std::move(endpoint), &counters_) {}
+
+  // Runs the request; counts it; returns OK for 2xx and the described error otherwise.
+  // `expected_errno` outcomes (e.g. ENOENT of a GET) are results, not errors, for counting.
+  Status Run(const S3Request& req, S3Response* resp, int expected_errno = 0) {
+    transport_.Execute(req, resp);
+    if (resp->ok()) return Status::Ok();
+    Status s = transport_.Describe(req.method + " " + transport_.Label(req.key), *resp);
+    if (s.err() != expected_errno) counters_.errors.fetch_add(1, std::memory_order_relaxed);
+    return s;
+  }
+
+  S3Config config_;
+  S3Counters counters_;
+  S3Transport transport_;
+};
+
+Result<std::unique_ptr<S3Client>> S3Client::Create(S3Config config) {
+  Result<S3Endpoint> ep = ParseEndpoint(config.endpoint);
+  if (!ep.ok()) return ep.status();
+  Status b = ValidateBucketName(config.bucket);
+  if (!b.ok()) return b;
+  if (config.virtual_host && ep->scheme == "https" &&
+      config.bucket.find('.') != std::string::npos) {
+    return Status::Error(EINVAL, "bucket '" + config.bucket +
+                                     "': names with '.' need path-style addressing over https");
+  }
+  if (config.credentials.anonymous() != config.credentials.secret_key.empty()) {
+    return Status::Error(EINVAL, "credentials: access key and secret key must both be given");
+  }
+  if (config.max_connections < 1) config.max_connections = 1;
+  if (config.retry_seconds < 0) config.retry_seconds = 0;
+  auto impl = std::make_unique<Impl>(std::move(config), std::move(*ep));
+  return std::unique_ptr<S3Client>(new S3Client(std::move(impl)));
+}
+
+S3Client::S3Client(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+S3Client::~S3Client() = default;
+
+const S3Config& S3Client::config() const { return impl_->config_; }
+const S3Counters& S3Client::counters() const { return impl_->counters_; }
+
+Status S3Client::Get(const std::string& key, std::string* body, std::string* etag) {
+  impl_->counters_.get.fetch_add(1, std::memory_order_relaxed);
+  S3Request req{"GET", key, {}, {}, {}};
+  S3Response resp;
+  Status s = impl_->Run(req, &resp, ENOENT);
+  if (!s.ok()) {
+    if (resp.http_status == 404 && resp.s3_code != "NoSuchBucket") {
+      return Status::Error(ENOENT, "GET " + impl_->transport_.Label(key) + ": not found");
+    }
+    return s;
+  }
+  if (etag != nullptr) *etag = std::move(resp.etag);
+  *body = std::move(resp.body);
+  return Status::Ok();
+}
+
+Status S3Client::Put(const std::string& key, std::string_view body, const S3PutOptions& options,
+                     std::string* etag) {
+  impl_->counters_.put.fetch_add(1, std::memory_order_relaxed);
+  S3Request req{"PUT", key, {}, body, {}};
+  if (options.if_none_match) req.headers.emplace_back("If-None-Match", "*");
+  S3Response resp;
+  Status s = impl_->Run(req, &resp, options.if_none_match ? EEXIST : 0);
+  if (!s.ok()) {
+    if (options.if_none_match && (resp.http_status == 412 || resp.http_status == 409)) {
+      return Status::Error(EEXIST, "PUT " + impl_->transport_.Label(key) +
+                                       ": already exists (create-only PUT, HTTP " +
+                                       std::to_string(resp.http_status) + ")");
+    }
+    return s;
+  }
+  if (etag != nullptr) *etag = std::move(resp.etag);
+  return Status::Ok();
+}
+
+Status S3Client::Delete(const std::string& key) {
+  impl_->counters_.del.fetch_add(1, std::memory_order_relaxed);
+  S3Request req{"DELETE", key, {}, {}, {}};
+  S3Response resp;
+  Status s = impl_->Run(req, &resp, ENOENT);
+  if (!s.ok() && resp.http_status == 404 && resp.s3_code != "NoSuchBucket") return Status::Ok();
+  return s;
+}
+
+Status S3Client::DeleteMany(const std::vector<std::string>& keys) {
+  for (size_t first = 0; first < keys.size(); first += kMaxDeleteKeys) {
+    const size_t last = std::min(keys.size(), first + kMaxDeleteKeys);
+    impl_->counters_.multi_delete.fetch_add(1, std::memory_order_relaxed);
+    std::string xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Delete><Quiet>true</Quiet>";
+    for (size_t i = first; i < last; ++i) {
+      xml += "<Object><Key>" + XmlEscape(keys[i]) + "</Key></Object>";
+    }
+    xml += "</Delete>";
+    S3Request req{"POST", "", {{"delete", ""}}, xml,
+                  {{"Content-MD5", Md5Base64(xml)}, {"Content-Type", "application/xml"}}};
+    S3Response resp;
+    const std::string what = "DELETE " + impl_->config_.bucket + " (multi-delete of " +
+                             std::to_string(last - first) + " keys)";
+    Status s = impl_->Run(req, &resp);
+    if (!s.ok()) return impl_->transport_.Describe(what, resp);
+    Result<std::vector<S3XmlError>> errors = ParseDeleteResult(resp.body);
+    if (!errors.ok()) return errors.status().Wrap(what);
+    if (!errors->empty()) {
+      impl_->counters_.errors.fetch_add(1, std::memory_order_relaxed);
+      const S3XmlError& e = errors->front();
+      AttemptOutcome outcome{0, e.code == "AccessDenied" ? 403 : 500, e.code};
+      std::string more = errors->size() > 1
+                             ? " (and " + std::to_string(errors->size() - 1) + " more keys)"
+                             : "";
+      return Status::Error(ErrnoForOutcome(outcome), what + ": key '" + e.key + "': " + e.code +
+                                                         ": " + e.message + more);
+    }
+  }
+  return Status::Ok();
+}
+
+Status S3Client::List(const std::string& prefix,
+                      const std::function<Status(const S3ObjectInfo&)>& fn) {
+  std::string token;
+  for (;;) {
+    impl_->counters_.list.fetch_add(1, std::memory_order_relaxed);
+    S3Request req{"GET", "", {{"list-type", "2"}, {"prefix", prefix}}, {}, {}};
+    if (!token.empty()) req.query.emplace_back("continuation-token", token);
+    S3Response resp;
+    const std::string what = "LIST " + impl_->config_.bucket + " prefix '" + prefix + "'";
+    Status s = impl_->Run(req, &resp);
+    if (!s.ok()) return impl_->transport_.Describe(what, resp);
+    Result<S3ListPage> page = ParseListObjectsV2(resp.body);
+    if (!page.ok()) return page.status().Wrap(what);
+    for (S3XmlObject& o : page->objects) {
+      Status st = fn(S3ObjectInfo{std::move(o.key), o.size, std::move(o.etag)});
+      if (!st.ok()) return st;
+    }
+    if (!page->is_truncated) return Status::Ok();
+    if (page->next_continuation_token == token) {
+      return Status::Error(EPROTO, what + ": server repeated the continuation token");
+    }
+    token = std::move(page->next_continuation_token);
+  }
+}
+
+Status S3Client::HeadBucket() {
+  impl_->counters_.head.fetch_add(1, std::memory_order_relaxed);
+  S3Request req{"HEAD", "", {}, {}, {}};
+  S3Response resp;
+  Status s = impl_->Run(req, &resp);
+  if (s.ok() || resp.curl_code != 0) return s;
+  // HEAD responses carry no error body; a one-key listing tells us the S3 error code.
+  S3Request probe{"GET", "", {{"list-type", "2"}, {"max-keys", "1"}}, {}, {}};
+  S3Response detail;
+  impl_->transport_.Execute(probe, &detail);
+  if (detail.ok() || detail.s3_code.empty()) {
+    if (resp.http_status == 404) {
+      return Status::Error(ENOENT, "HEAD " + impl_->config_.bucket + ": bucket '" +
+                                       impl_->config_.bucket + "' does not exist at " +
+                                       impl_->config_.endpoint);
+    }
+    return s;
+  }
+  return impl_->transport_.Describe("HEAD " + impl_->config_.bucket, detail);
+}
+
+Status S3Client::CreateBucket() {
+  std::string body;
+  if (impl_->config_.region != "us-east-1" && !impl_->config_.region.empty()) {
+    body = "<CreateBucketConfiguration><LocationConstraint>" + XmlEscape(impl_->config_.region) +
+           "</LocationConstraint></CreateBucketConfiguration>";
+  }
+  S3Request req{"PUT", "", {}, body, {}};
+  S3Response resp;
+  impl_->transport_.Execute(req, &resp);
+  if (resp.ok() || resp.s3_code == "BucketAlreadyOwnedByYou") return Status::Ok();
+  impl_->counters_.errors.fetch_add(1, std::memory_order_relaxed);
+  return impl_->transport_.Describe("CREATE BUCKET " + impl_->config_.bucket, resp);
+}
+
+}  // namespace s3nbd
