@@ -164,6 +164,7 @@ start_server() {
   echo "---- tail of $SERVER_LOG:" >&2; grep -v 'debug:' "$SERVER_LOG" | tail -n 30 >&2
   fail "nbdkit did not start: $*"
 }
+# shellcheck disable=SC2120  # the pid argument is optional
 stop_server() { # [PID] (default: the last started); waits until it has exited
   local p=${1:-$SERVER_PID}
   _kill_pid "$p"
