@@ -92,12 +92,17 @@ new_bucket() { # prints a fresh, created bucket name unique to this test run
   make_bucket "$b"
   echo "$b"
 }
-put_object() { s3_curl -o /dev/null -X PUT --data-binary "@$3" "$S3_ENDPOINT/$1/$2"; } # BUCKET KEY FILE
-get_object() { s3_curl -o "$3" "$S3_ENDPOINT/$1/$2"; }                              # BUCKET KEY OUTFILE
-delete_object() { s3_curl -o /dev/null -X DELETE "$S3_ENDPOINT/$1/$2"; }            # BUCKET KEY
-object_exists() { curl -s -o /dev/null -m 60 -w '%{http_code}' --aws-sigv4 "aws:amz:us-east-1:s3" \
-  --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" \
-  -I "$S3_ENDPOINT/$1/$2" | grep -q '^200$'; }
+keypath() { local k; k=$(urlencode "$1"); printf '%s' "${k//%2F//}"; } # a key as a URL path
+put_object() { s3_curl -o /dev/null -X PUT --data-binary "@$3" "$S3_ENDPOINT/$1/$(keypath "$2")"; } # BUCKET KEY FILE
+get_object() { s3_curl -o "$3" "$S3_ENDPOINT/$1/$(keypath "$2")"; }                              # BUCKET KEY OUTFILE
+delete_object() { s3_curl -o /dev/null -X DELETE "$S3_ENDPOINT/$1/$(keypath "$2")"; }            # BUCKET KEY
+object_exists() { # BUCKET KEY: HEAD answers 200
+  local code
+  code=$(curl -s -o /dev/null -m 60 -w '%{http_code}' --aws-sigv4 "aws:amz:us-east-1:s3" \
+    --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" \
+    -I "$S3_ENDPOINT/$1/$(keypath "$2")")
+  [ "$code" = 200 ]
+}
 LIST_MAX_KEYS=${LIST_MAX_KEYS:-1000}
 list_keys() { # BUCKET [PREFIX]: every key under PREFIX, one per line (ListObjectsV2, all pages)
   local bucket=$1 prefix=${2:-} token="" q body pages=0
@@ -107,7 +112,7 @@ list_keys() { # BUCKET [PREFIX]: every key under PREFIX, one per line (ListObjec
     [ -n "$token" ] && q+="continuation-token=$(urlencode "$token")&"
     q+="list-type=2&max-keys=$LIST_MAX_KEYS&prefix=$(urlencode "$prefix")"
     body=$(s3_curl "$S3_ENDPOINT/$bucket?$q") || fail "ListObjectsV2 $bucket prefix '$prefix' failed"
-    grep -o '<Key>[^<]*</Key>' <<<"$body" | sed -e 's/^<Key>//' -e 's/<\/Key>$//' \
+    { grep -o '<Key>[^<]*</Key>' <<<"$body" || true; } | sed -e 's/^<Key>//' -e 's/<\/Key>$//' \
       -e 's/&lt;/</g' -e 's/&gt;/>/g' -e 's/&quot;/"/g' -e "s/&apos;/'/g" -e 's/&amp;/\&/g'
     grep -q '<IsTruncated>true</IsTruncated>' <<<"$body" || break
     token=$(grep -o '<NextContinuationToken>[^<]*</NextContinuationToken>' <<<"$body" | sed -e 's/<[^>]*>//g')
