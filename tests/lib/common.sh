@@ -72,55 +72,16 @@ _kill_pid() { # PID: TERM, wait up to 10 s, then KILL
   return 0
 }
 
-# ---- S3 with curl ---------------------------------------------------------------------------
-urlencode() { # RFC 3986 as SigV4 wants it: everything but A-Za-z0-9-._~ is %XX
-  local s=$1 out="" c i
-  for ((i = 0; i < ${#s}; i++)); do
-    c=${s:i:1}
-    case $c in [A-Za-z0-9._~-]) out+=$c ;; *) out+=$(printf '%%%02X' "'$c") ;; esac
-  done
-  printf '%s' "$out"
-}
-s3_curl() { # curl ARGS with SigV4 signing; -f so HTTP errors are non-zero exits
-  curl -sS -f -m 60 --aws-sigv4 "aws:amz:us-east-1:s3" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
-       -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" "$@"
-}
-make_bucket() { s3_curl -o /dev/null -X PUT "$S3_ENDPOINT/$1" || fail "cannot create bucket $1 at $S3_ENDPOINT"; }
+# ---- S3 with curl: s3_curl make_bucket put_object get_object delete_object object_exists list_keys count_keys
+# shellcheck source=tests/lib/s3.sh
+source "$REPO/tests/lib/s3.sh"
+make_bucket() { s3_create_bucket "$1" || fail "cannot create bucket $1 at $S3_ENDPOINT"; }
 new_bucket() { # prints a fresh, created bucket name unique to this test run
   local b
   b=$(printf 't-%s-%s%s' "${TEST_NAME#test-}" "$RANDOM" "$RANDOM" | tr 'A-Z_' 'a-z-' | cut -c1-63)
   make_bucket "$b"
   echo "$b"
 }
-keypath() { local k; k=$(urlencode "$1"); printf '%s' "${k//%2F//}"; } # a key as a URL path
-put_object() { s3_curl -o /dev/null -X PUT --data-binary "@$3" "$S3_ENDPOINT/$1/$(keypath "$2")"; } # BUCKET KEY FILE
-get_object() { s3_curl -o "$3" "$S3_ENDPOINT/$1/$(keypath "$2")"; }                              # BUCKET KEY OUTFILE
-delete_object() { s3_curl -o /dev/null -X DELETE "$S3_ENDPOINT/$1/$(keypath "$2")"; }            # BUCKET KEY
-object_exists() { # BUCKET KEY: HEAD answers 200
-  local code
-  code=$(curl -s -o /dev/null -m 60 -w '%{http_code}' --aws-sigv4 "aws:amz:us-east-1:s3" \
-    --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" \
-    -I "$S3_ENDPOINT/$1/$(keypath "$2")")
-  [ "$code" = 200 ]
-}
-LIST_MAX_KEYS=${LIST_MAX_KEYS:-1000}
-list_keys() { # BUCKET [PREFIX]: every key under PREFIX, one per line (ListObjectsV2, all pages)
-  local bucket=$1 prefix=${2:-} token="" q body pages=0
-  while :; do
-    # query parameters in sorted order, URI-encoded: that is how SigV4 canonicalises them
-    q=""
-    [ -n "$token" ] && q+="continuation-token=$(urlencode "$token")&"
-    q+="list-type=2&max-keys=$LIST_MAX_KEYS&prefix=$(urlencode "$prefix")"
-    body=$(s3_curl "$S3_ENDPOINT/$bucket?$q") || fail "ListObjectsV2 $bucket prefix '$prefix' failed"
-    { grep -o '<Key>[^<]*</Key>' <<<"$body" || true; } | sed -e 's/^<Key>//' -e 's/<\/Key>$//' \
-      -e 's/&lt;/</g' -e 's/&gt;/>/g' -e 's/&quot;/"/g' -e "s/&apos;/'/g" -e 's/&amp;/\&/g'
-    grep -q '<IsTruncated>true</IsTruncated>' <<<"$body" || break
-    token=$(grep -o '<NextContinuationToken>[^<]*</NextContinuationToken>' <<<"$body" | sed -e 's/<[^>]*>//g')
-    [ -n "$token" ] || fail "ListObjectsV2: truncated listing without a continuation token"
-    pages=$((pages + 1)); [ "$pages" -lt 100000 ] || fail "ListObjectsV2: too many pages"
-  done
-}
-count_keys() { local k; k=$(list_keys "$@") || exit 1; if [ -z "$k" ]; then echo 0; else wc -l <<<"$k"; fi; }
 # block objects of a volume at PREFIX (flat and hashed layouts)
 block_prefix() { local p=$1; [ -z "$p" ] || p=${p%/}/; echo "${p}b/"; }
 count_blocks() { # BUCKET PREFIX

@@ -33,7 +33,7 @@ die() {
     echo "---- tail of $f" >&2; tail -n 25 "$f" >&2
   done
   RGW_KEEP=1 S3NBD_RGW_DIR=$D bash "$HERE/rgw-stop.sh" >/dev/null 2>&1 || true
-  echo "rgw-start: state and logs kept in $D" >&2
+  echo "rgw-start: FATAL: $* (state and logs kept in $D)" >&2
   exit 1
 }
 # wait_for DESC CMD...: polls CMD every 0.2 s until it succeeds or the overall deadline passes
