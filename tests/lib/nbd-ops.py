@@ -5,6 +5,8 @@
 #   nbd-ops.py URI MODEL pwrite-zeros  OFF LEN   write zero bytes with pwrite (not NBD_CMD_WRITE_ZEROES)
 #   nbd-ops.py URI MODEL zero OFF LEN            NBD_CMD_WRITE_ZEROES
 #   nbd-ops.py URI MODEL trim OFF LEN            NBD_CMD_TRIM (our plugin: trimmed ranges read as zeros)
+#   nbd-ops.py URI MODEL trim-lax OFF LEN        NBD_CMD_TRIM that may legally be ignored: the range must
+#                                                read as zeros or as before; bytes around it unchanged
 #   nbd-ops.py URI MODEL verify                  whole export == model, else exit 1 naming the first diff
 #   nbd-ops.py URI MODEL expect-zeros OFF LEN    export range reads as zeros
 import os
@@ -34,6 +36,19 @@ def main():
         with open(model, "r+b") as f:
             f.seek(off)
             f.write(data)
+    elif op == "trim-lax":
+        off, length = args
+        with open(model, "r+b") as f:
+            f.seek(off)
+            old = f.read(length)
+            h.trim(length, off)
+            h.flush()
+            got = h.pread(length, off)
+            if got != old and got != bytes(length):
+                sys.exit(f"trim-lax: range {off}+{length} reads neither as before nor as zeros")
+            f.seek(off)
+            f.write(got)
+            print("trim-lax: range " + ("zeroed" if got == bytes(length) else "unchanged (trim ignored)"))
     elif op == "verify":
         with open(model, "rb") as f:
             if os.fstat(f.fileno()).st_size != size:
