@@ -32,7 +32,7 @@ assert_eq "$want" "$(grep -c . "$T/keys" || true)" "objects under hv/h/ (= non-z
 bad=$(grep -cvE '^hv/h/[0-9a-f]{4}/[0-9a-f]{16}$' "$T/keys" || true)
 assert_eq 0 "$bad" "keys not of the form hv/h/xxxx/<16 hex>: $(grep -vE '^hv/h/[0-9a-f]{4}/[0-9a-f]{16}$' "$T/keys" | head -3 | tr '\n' ' ')"
 # each written block number appears exactly once, as its 16-hex-digit name
-for blk in 0 1 7 48 49 100 255; do
+for blk in 0 1 7 48 100 255; do
   assert_eq 1 "$(grep -c "/$(printf '%016x' "$blk")\$" "$T/keys" || true)" "objects for block $blk"
 done
 # the hash spreads blocks over more than one directory
