@@ -8,7 +8,8 @@ PKGS=(
   nbdkit-plugin-dev libcurl4-openssl-dev libssl-dev liburing-dev libzstd-dev libxxhash-dev
   libgtest-dev libgmock-dev libnbd-dev
   # run and test
-  nbdkit libnbd-bin nbdfuse fuse3 curl e2fsprogs qemu-utils fio util-linux kmod
+  # (nbdfuse is in libnbd-bin on bookworm; nbdsh and the tests need python3-libnbd)
+  nbdkit libnbd-bin python3-libnbd fuse3 curl e2fsprogs qemu-utils fio util-linux kmod
   # the embedded S3 server (Ceph RADOS Gateway, single node)
   ceph-mon ceph-osd radosgw
 )
