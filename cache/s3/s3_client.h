@@ -56,7 +56,8 @@ class S3Client {
   S3Client(const S3Client&) = delete;
   S3Client& operator=(const S3Client&) = delete;
 
-  // GET. A missing key is ENOENT with message "GET <key>: not found".
+  // GET. A missing key is ENOENT with message "GET <bucket>/<key>: not found"; a missing
+  // bucket is ENOENT "GET <bucket>/<key>: bucket '<bucket>' does not exist at <endpoint>".
   Status Get(const std::string& key, std::string* body, std::string* etag = nullptr);
   // PUT. With if_none_match and an existing key: EEXIST.
   Status Put(const std::string& key, std::string_view body, const S3PutOptions& options = {},

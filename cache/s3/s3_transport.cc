@@ -127,7 +127,12 @@ void S3Transport::Attempt(const S3Request& request, const std::string& payload_h
     list.Append("Authorization: " + SignV4(sig, config_.credentials).authorization);
   }
   list.Append("Expect:");        // no 100-continue round trip (not signed: never sent)
-  list.Append("Content-Type:");  // curl's form default for POSTFIELDS is wrong for S3
+  bool has_content_type = false;
+  for (const auto& h2 : request.headers) {
+    has_content_type |= HeaderIs(h2.first + ":", "content-type");
+  }
+  // Without our own, drop curl's form default for POSTFIELDS (it would be sent unsigned).
+  if (!has_content_type) list.Append("Content-Type:");
 
   curl_easy_setopt(h, CURLOPT_URL, target.url.c_str());
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, list.get());

@@ -137,6 +137,8 @@ TEST(S3ClientTest, DeleteManySendsContentMd5AndReportsFailedKeys) {
   ASSERT_EQ(reqs.size(), 2u);
   EXPECT_EQ(reqs[0].head.substr(0, reqs[0].head.find('\r')), "POST /bkt?delete= HTTP/1.1");
   EXPECT_NE(reqs[0].head.find("Content-MD5: " + Md5Base64(reqs[0].body)), std::string::npos);
+  EXPECT_NE(reqs[0].head.find("Content-Type: application/xml"), std::string::npos);
+  EXPECT_EQ(reqs[0].head.find("Content-Type:"), reqs[0].head.rfind("Content-Type:"));
   EXPECT_NE(reqs[0].body.find("<Quiet>true</Quiet>"), std::string::npos);
   EXPECT_NE(reqs[0].body.find("<Object><Key>k &amp; 999</Key></Object>"), std::string::npos);
   EXPECT_EQ(reqs[0].body.find("k &amp; 1000<"), std::string::npos);  // 1000 keys per call
