@@ -46,7 +46,7 @@ CacheHeader MakeCacheHeader(const std::array<uint8_t, 16>& uuid, uint32_t block_
   uint64_t per_slot = h.slot_stride + kCacheRecordSize;
   uint64_t usable = cache_bytes > kCacheHeaderSize ? cache_bytes - kCacheHeaderSize : 0;
   h.slot_count = std::max<uint64_t>(usable / per_slot, 4);
-  h.record_count = h.slot_count + std::max<uint64_t>(h.slot_count, kMinTombstones);
+  h.record_count = h.slot_count + std::max<uint64_t>(h.slot_count / 4, kMinTombstones);
   h.index_offset = kCacheHeaderSize;
   h.data_offset = h.index_offset + RoundUp(h.record_count * kCacheRecordSize, kCacheAlign);
   return h;
