@@ -8,7 +8,7 @@
 #include <random>
 #include <set>
 
-#include "tests/unit/local_test_util.h"
+#include "tests/unit/local_cache_fixture.h"
 
 namespace s3nbd {
 namespace {
@@ -20,31 +20,7 @@ using testing::TempDir;
 using testing::TestVolume;
 using testing::WaitFor;
 
-class LocalCacheStoreTest : public ::testing::Test {
- protected:
-  CacheOptions Options(uint64_t slots = 64) {
-    CacheOptions o;
-    o.path = dir_.File("cache");
-    o.size = kCacheHeaderSize + slots * (4096 + kCacheRecordSize);
-    o.writeback_threads = 4;
-    o.prefetch_threads = 2;
-    o.writeback_delay = std::chrono::milliseconds(0);
-    o.dirty_wait_timeout = std::chrono::milliseconds(10000);
-    o.retry_delay = std::chrono::milliseconds(1);
-    o.max_retry_delay = std::chrono::milliseconds(5);
-    return o;
-  }
-  std::unique_ptr<LocalCacheStore> Open(const CacheOptions& o, bool probe = false) {
-    auto inner = std::make_unique<GatedStore>(&mem_, probe);
-    gate_ = inner.get();
-    auto r = LocalCacheStore::Create(o, std::move(inner), TestVolume());
-    EXPECT_TRUE(r.ok()) << r.status().message();
-    return r.ok() ? std::move(r).value() : nullptr;
-  }
-  TempDir dir_;
-  MemoryBlockStore mem_;
-  GatedStore* gate_ = nullptr;
-};
+using LocalCacheStoreTest = testing::LocalCacheFixture;
 
 TEST_F(LocalCacheStoreTest, MissThenHit) {
   mem_.Set(1, Block('a'));

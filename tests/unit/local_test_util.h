@@ -51,7 +51,7 @@ class GatedStore : public BlockStore {
     return mem_->Read(block, data);
   }
   Status Write(uint64_t block, std::string_view data) override {
-    Gate(false);
+    Gate(false, block);
     Status s = mem_->Write(block, data);
     if (s.ok()) Log({'W', block, data.empty() ? '\0' : data[0]});
     return s;
@@ -81,6 +81,12 @@ class GatedStore : public BlockStore {
     open_ = true;
     cv_.notify_all();
   }
+  // Holds writes of one block (even when the gate is open); -1 releases.
+  void Hold(int64_t block) {
+    std::lock_guard l(mu_);
+    held_ = block;
+    cv_.notify_all();
+  }
   int waiting() {
     std::lock_guard l(mu_);
     return waiting_;
@@ -91,11 +97,11 @@ class GatedStore : public BlockStore {
   }
 
  private:
-  void Gate(bool is_read) {
+  void Gate(bool is_read, int64_t block = -1) {
     std::unique_lock l(mu_);
     if (is_read && !read_gated_) return;
     waiting_++;
-    cv_.wait(l, [&] { return open_; });
+    cv_.wait(l, [&] { return open_ && (block < 0 || block != held_); });
     waiting_--;
   }
   void Log(InnerEvent e) {
@@ -109,6 +115,7 @@ class GatedStore : public BlockStore {
   bool open_ = true;
   bool read_gated_ = false;
   int waiting_ = 0;
+  int64_t held_ = -1;
   std::vector<InnerEvent> events_;
 };
 
