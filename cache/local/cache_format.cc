@@ -20,7 +20,8 @@ constexpr uint64_t kMinTombstones = 4096;
 
 template <typename T>
 void Put(uint8_t* p, T v) {
-  for (size_t i = 0; i < sizeof(T); i++) p[i] = static_cast<uint8_t>(static_cast<uint64_t>(v) >> (8 * i));
+  for (size_t i = 0; i < sizeof(T); i++)
+    p[i] = static_cast<uint8_t>(static_cast<uint64_t>(v) >> (8 * i));
 }
 template <typename T>
 T Get(const uint8_t* p) {
@@ -52,7 +53,9 @@ CacheHeader MakeCacheHeader(const std::array<uint8_t, 16>& uuid, uint32_t block_
   return h;
 }
 
-uint64_t CacheFileSize(const CacheHeader& h) { return h.data_offset + h.slot_count * h.slot_stride; }
+uint64_t CacheFileSize(const CacheHeader& h) {
+  return h.data_offset + h.slot_count * h.slot_stride;
+}
 
 void EncodeHeader(const CacheHeader& h, std::span<uint8_t, kCacheHeaderSize> out) {
   uint8_t* p = out.data();
@@ -76,7 +79,8 @@ Result<HeaderState> DecodeHeader(std::span<const uint8_t> in, CacheHeader* h) {
   if (in.size() < kCacheHeaderSize) return Status::Error(EINVAL, "header too short");
   const uint8_t* p = in.data();
   if (AllZero(in.first(kCacheHeaderSize))) return HeaderState::kEmpty;
-  if (std::memcmp(p, kMagic, 8) != 0) return Status::Error(EINVAL, "not an s3nbd cache file (bad magic)");
+  if (std::memcmp(p, kMagic, 8) != 0)
+    return Status::Error(EINVAL, "not an s3nbd cache file (bad magic)");
   uint32_t version = Get<uint32_t>(p + 8);
   if (version != kCacheFormatVersion)
     return Status::Error(EINVAL, "unsupported cache format version " + std::to_string(version));
@@ -92,7 +96,8 @@ Result<HeaderState> DecodeHeader(std::span<const uint8_t> in, CacheHeader* h) {
   h->flushed_seq = Get<uint64_t>(p + 72);
   h->volume_size = Get<uint64_t>(p + 80);
   if (h->block_size == 0 || h->slot_stride < h->block_size || h->slot_stride % kCacheAlign != 0 ||
-      h->slot_count == 0 || h->record_count < h->slot_count || h->index_offset != kCacheHeaderSize ||
+      h->slot_count == 0 || h->record_count < h->slot_count ||
+      h->index_offset != kCacheHeaderSize ||
       h->data_offset < h->index_offset + h->record_count * kCacheRecordSize ||
       h->data_offset % kCacheAlign != 0)
     return Status::Error(EINVAL, "header geometry is inconsistent");
@@ -121,7 +126,8 @@ Status DecodeRecord(std::span<const uint8_t> in, CacheRecord* r) {
   if (Get<uint32_t>(p) != kRecordMagic) return Status::Error(EINVAL, "bad record magic");
   if (Get<uint64_t>(p + kRecordSumAt) != XXH3_64bits_withSeed(p, kRecordSumAt, kRecordSeed))
     return Status::Error(EINVAL, "record checksum mismatch");
-  if (p[4] > static_cast<uint8_t>(RecordKind::kErase)) return Status::Error(EINVAL, "bad record kind");
+  if (p[4] > static_cast<uint8_t>(RecordKind::kErase))
+    return Status::Error(EINVAL, "bad record kind");
   r->kind = static_cast<RecordKind>(p[4]);
   r->block = Get<uint64_t>(p + 8);
   r->seq = Get<uint64_t>(p + 16);

@@ -17,18 +17,18 @@ enum class FlushPolicy {
 };
 
 struct CacheOptions {
-  std::string path;                // cache file (created if absent) or block device
-  uint64_t size = 0;               // bytes; 0 = DefaultCacheSize(volume_size)
-  int writeback_threads = 16;      // parallel uploads
-  int prefetch_threads = 4;        // background fetches for Prefetch()
+  std::string path;            // cache file (created if absent) or block device
+  uint64_t size = 0;           // bytes; 0 = DefaultCacheSize(volume_size)
+  int writeback_threads = 16;  // parallel uploads
+  int prefetch_threads = 4;    // background fetches for Prefetch()
   std::chrono::milliseconds writeback_delay{1000};  // a dirty block waits this long (coalescing)
-  uint64_t max_dirty = 0;          // bytes; 0 = half the cache. Writes wait above it.
+  uint64_t max_dirty = 0;  // bytes; 0 = half the cache. Writes wait above it.
   std::chrono::milliseconds dirty_wait_timeout{60000};  // then the write fails ENOSPC
   FlushPolicy flush_policy = FlushPolicy::kRemote;
   bool discard_bad_cache = false;  // reformat a corrupt cache file instead of refusing it
   bool direct_io = false;          // O_DIRECT for data slots
-  std::chrono::milliseconds retry_delay{100};      // first retry of a failed upload
-  std::chrono::milliseconds max_retry_delay{5000}; // backoff cap
+  std::chrono::milliseconds retry_delay{100};       // first retry of a failed upload
+  std::chrono::milliseconds max_retry_delay{5000};  // backoff cap
 };
 
 // Who the cache belongs to; a cache file of another volume or block size is refused.
@@ -48,9 +48,9 @@ inline uint64_t DefaultCacheSize(uint64_t volume_size) {
 struct CacheCounters {
   std::atomic<uint64_t> hits{0};
   std::atomic<uint64_t> misses{0};
-  std::atomic<uint64_t> readahead_hits{0};   // first hit on a block brought in by Prefetch
-  std::atomic<uint64_t> absent_reads{0};     // misses answered as zeros from Probe()
-  std::atomic<uint64_t> coalesced_misses{0}; // reads that waited for another thread's fetch
+  std::atomic<uint64_t> readahead_hits{0};    // first hit on a block brought in by Prefetch
+  std::atomic<uint64_t> absent_reads{0};      // misses answered as zeros from Probe()
+  std::atomic<uint64_t> coalesced_misses{0};  // reads that waited for another thread's fetch
   std::atomic<uint64_t> evictions{0};
   std::atomic<uint64_t> dirty_bytes{0};
   std::atomic<uint64_t> writeback_queue{0};  // pending dirty/erase versions

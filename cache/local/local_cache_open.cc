@@ -59,12 +59,13 @@ Status LocalCacheStore::Open() {
       return Format("new cache file");
     } else {
       if (header_.volume_uuid != id_.uuid)
-        return Status::Error(EINVAL, where + ": belongs to volume " + UuidString(header_.volume_uuid) +
-                                         ", not " + UuidString(id_.uuid) +
-                                         "; use another cache path or delete this file");
+        return Status::Error(
+            EINVAL, where + ": belongs to volume " + UuidString(header_.volume_uuid) + ", not " +
+                        UuidString(id_.uuid) + "; use another cache path or delete this file");
       if (header_.block_size != id_.block_size)
-        return Status::Error(EINVAL, where + ": made for block size " + std::to_string(header_.block_size) +
-                                         ", volume has " + std::to_string(id_.block_size) +
+        return Status::Error(EINVAL, where + ": made for block size " +
+                                         std::to_string(header_.block_size) + ", volume has " +
+                                         std::to_string(id_.block_size) +
                                          "; use another cache path or delete this file");
       if (file_->size() < CacheFileSize(header_)) refuse = "file is shorter than its geometry";
     }
@@ -78,9 +79,10 @@ Status LocalCacheStore::Open() {
     refuse = s.message();
   }
   if (!options_.discard_bad_cache)
-    return Status::Error(EIO, where + ": corrupt cache (" + refuse +
-                                  "); refusing to use it. Set discard_bad_cache to drop its content "
-                                  "(dirty blocks in it are lost)");
+    return Status::Error(EIO,
+                         where + ": corrupt cache (" + refuse +
+                             "); refusing to use it. Set discard_bad_cache to drop its content "
+                             "(dirty blocks in it are lost)");
   LogWarning(where + ": corrupt cache (" + refuse + "); discarding it as requested");
   return Format("discarded corrupt cache");
 }
@@ -88,7 +90,8 @@ Status LocalCacheStore::Open() {
 Status LocalCacheStore::Format(const std::string& why) {
   const std::string where = "format cache " + options_.path;
   uint64_t size = options_.size;
-  if (size == 0) size = file_->is_block_device() ? file_->size() : DefaultCacheSize(id_.volume_size);
+  if (size == 0)
+    size = file_->is_block_device() ? file_->size() : DefaultCacheSize(id_.volume_size);
   header_ = MakeCacheHeader(id_.uuid, id_.block_size, id_.volume_size, size);
   if (Status s = file_->Reserve(CacheFileSize(header_)); !s.ok()) return s.Wrap(where);
   // Zero the old header first, then the index, then write the new header: a crash in
@@ -136,13 +139,15 @@ Status LocalCacheStore::LoadIndex() {
                                n * kCacheRecordSize);
     if (!s.ok()) return s;
     for (uint64_t i = 0; i < n; i++) {
-      s = DecodeRecord(std::span<const uint8_t>(buf.data() + i * kCacheRecordSize, kCacheRecordSize),
-                       &recs[first + i]);
+      s = DecodeRecord(
+          std::span<const uint8_t>(buf.data() + i * kCacheRecordSize, kCacheRecordSize),
+          &recs[first + i]);
       if (!s.ok()) return s.Wrap("index record " + std::to_string(first + i));
       const CacheRecord& r = recs[first + i];
       bool tomb = first + i >= header_.slot_count;
       if (r.kind != RecordKind::kFree && tomb != (r.kind == RecordKind::kErase))
-        return Status::Error(EINVAL, "index record " + std::to_string(first + i) + ": kind does not fit its place");
+        return Status::Error(
+            EINVAL, "index record " + std::to_string(first + i) + ": kind does not fit its place");
     }
   }
   std::lock_guard lock(mu_);
@@ -166,7 +171,8 @@ Status LocalCacheStore::Recover() {
   std::vector<uint64_t> drop;
   uint64_t lost = 0;
   for (auto& [block, recs] : by_block) {
-    std::sort(recs.begin(), recs.end(), [&](uint64_t a, uint64_t b) { return records_[a].seq < records_[b].seq; });
+    std::sort(recs.begin(), recs.end(),
+              [&](uint64_t a, uint64_t b) { return records_[a].seq < records_[b].seq; });
     size_t keep_from = 0;  // records after the newest CLEAN one are pending versions
     for (size_t k = 0; k < recs.size(); k++)
       if (records_[recs[k]].kind == RecordKind::kClean) keep_from = k;
@@ -184,10 +190,12 @@ Status LocalCacheStore::Recover() {
       if (s.ok()) continue;
       if (s.err() != EBADMSG) return s;
       if (r.seq <= header_.flushed_seq)
-        return Status::Error(EIO, "block " + std::to_string(block) + " slot " + std::to_string(recs[k]) +
+        return Status::Error(EIO, "block " + std::to_string(block) + " slot " +
+                                      std::to_string(recs[k]) +
                                       ": flushed dirty data fails its checksum");
       LogWarning("open cache " + options_.path + ": block " + std::to_string(block) +
-                 ": unflushed write lost by a crash (slot checksum mismatch); the store keeps the older data");
+                 ": unflushed write lost by a crash (slot checksum mismatch); the store keeps the "
+                 "older data");
       lost++;
       drop.push_back(recs[k]);
       recs.erase(recs.begin() + static_cast<long>(k));
@@ -226,8 +234,10 @@ Status LocalCacheStore::Recover() {
   for (uint64_t i = header_.record_count; i-- > header_.slot_count;)
     if (records_[i].kind == RecordKind::kFree) free_tombs_.push_back(i);
   if (options_.size != 0 &&
-      MakeCacheHeader(id_.uuid, id_.block_size, id_.volume_size, options_.size).slot_count != header_.slot_count)
-    LogWarning("open cache " + options_.path + ": configured size differs from the file's; keeping the file's geometry");
+      MakeCacheHeader(id_.uuid, id_.block_size, id_.volume_size, options_.size).slot_count !=
+          header_.slot_count)
+    LogWarning("open cache " + options_.path +
+               ": configured size differs from the file's; keeping the file's geometry");
   LogInfo("open cache " + options_.path + ": recovered " + std::to_string(queue_.size()) +
           " pending versions (" + std::to_string(dirty_bytes_) + " dirty bytes), " +
           std::to_string(lost) + " unflushed writes lost");

@@ -14,7 +14,8 @@ std::string LocalCacheStore::Where(uint64_t block) const {
   return "cache " + options_.path + "/block " + std::to_string(block);
 }
 
-Result<uint64_t> LocalCacheStore::AllocateSlot(bool wait, std::chrono::steady_clock::time_point deadline) {
+Result<uint64_t> LocalCacheStore::AllocateSlot(bool wait,
+                                               std::chrono::steady_clock::time_point deadline) {
   std::unique_lock lock(mu_);
   for (;;) {
     if (!free_slots_.empty()) {
@@ -169,7 +170,8 @@ Status LocalCacheStore::ReadSlot(uint64_t slot, uint64_t hash, std::string* data
     s = file_->RunData(std::span<IoOp>(&op, 1));
     if (s.ok()) std::memcpy(data->data(), buf.data(), block_size_);
   } else {
-    IoOp op{IoOp::Kind::kRead, -1, reinterpret_cast<uint8_t*>(data->data()), block_size_, SlotOffset(slot)};
+    IoOp op{IoOp::Kind::kRead, -1, reinterpret_cast<uint8_t*>(data->data()), block_size_,
+            SlotOffset(slot)};
     s = file_->RunData(std::span<IoOp>(&op, 1));
   }
   if (!s.ok()) {
@@ -212,7 +214,8 @@ void LocalCacheStore::PublishLocked() {
 
 void LocalCacheStore::MaybeDropEntryLocked(uint64_t block) {
   auto it = blocks_.find(block);
-  if (it != blocks_.end() && it->second.clean < 0 && it->second.versions.empty() && !it->second.fetch)
+  if (it != blocks_.end() && it->second.clean < 0 && it->second.versions.empty() &&
+      !it->second.fetch)
     blocks_.erase(it);
 }
 
@@ -227,7 +230,8 @@ Status LocalCacheStore::CheckInvariants() {
     if (e.clean >= 0) {
       const CacheRecord& r = records_[e.clean];
       owners[e.clean]++;
-      if (r.kind != RecordKind::kClean || r.block != block) return fail(b + ": clean slot record mismatch");
+      if (r.kind != RecordKind::kClean || r.block != block)
+        return fail(b + ": clean slot record mismatch");
       if (!e.versions.empty()) return fail(b + ": clean copy and pending versions");
     }
     for (size_t i = 0; i < e.versions.size(); i++) {
@@ -239,30 +243,49 @@ Status LocalCacheStore::CheckInvariants() {
       if (i > 0 && (e.versions[i - 1].seq >= v.seq || e.versions[i - 1].epoch > v.epoch))
         return fail(b + ": versions out of order");
       if (v.uploading && i != 0) return fail(b + ": a non-oldest version is uploading");
-      if (r.block != block || r.seq != v.seq || r.epoch != v.epoch) return fail(b + ": version record mismatch");
-      if (v.erase != (r.kind == RecordKind::kErase) || IsTomb(v.rec) != v.erase) return fail(b + ": version kind");
+      if (r.block != block || r.seq != v.seq || r.epoch != v.epoch)
+        return fail(b + ": version record mismatch");
+      if (v.erase != (r.kind == RecordKind::kErase) || IsTomb(v.rec) != v.erase)
+        return fail(b + ": version kind");
       if (!v.erase) dirty += block_size_;
       if (v.seq >= next_seq_) return fail(b + ": seq from the future");
       if (!v.uploading) {
         queued++;
-        if (!queue_.count({v.epoch, v.ready_ns, v.seq, block})) return fail(b + ": version not queued");
+        if (!queue_.count({v.epoch, v.ready_ns, v.seq, block}))
+          return fail(b + ": version not queued");
       }
     }
   }
-  for (uint64_t s : free_slots_) owners[s]++;
-  for (uint64_t s : quarantine_) owners[s]++;
-  for (uint64_t t : free_tombs_) owners[t]++;
+  std::vector<uint64_t> unused = free_slots_;
+  unused.insert(unused.end(), quarantine_.begin(), quarantine_.end());
+  unused.insert(unused.end(), free_tombs_.begin(), free_tombs_.end());
+  for (uint64_t r : unused) {
+    owners[r]++;
+    if (records_[r].kind != RecordKind::kFree)
+      return fail("record " + std::to_string(r) + " is free but not FREE");
+    if (IsTomb(r) != (r >= header_.slot_count)) return fail("tomb/slot mix-up");
+  }
+  for (uint64_t r : quarantine_)
+    if (IsTomb(r)) return fail("tombstone " + std::to_string(r) + " in the slot quarantine");
+  for (uint64_t r : free_slots_)
+    if (IsTomb(r)) return fail("tombstone " + std::to_string(r) + " in the free slots");
+  for (uint64_t r : free_tombs_)
+    if (!IsTomb(r)) return fail("slot " + std::to_string(r) + " in the free tombstones");
   for (uint64_t i = 0; i < records_.size(); i++) {
     if (slots_[i].retired) owners[i]++;
-    if (owners[i] != 1) return fail("record " + std::to_string(i) + " has " + std::to_string(owners[i]) + " owners");
+    if (owners[i] != 1)
+      return fail("record " + std::to_string(i) + " has " + std::to_string(owners[i]) + " owners");
     if (slots_[i].pins != 0) return fail("record " + std::to_string(i) + " still pinned");
-    bool owned_free = records_[i].kind == RecordKind::kFree;
-    (void)owned_free;
+    if (slots_[i].retired && records_[i].kind != RecordKind::kFree)
+      return fail("retired record " + std::to_string(i) + " is not FREE");
   }
-  if (dirty != dirty_bytes_) return fail("dirty bytes " + std::to_string(dirty_bytes_) + " != " + std::to_string(dirty));
+  if (dirty != dirty_bytes_)
+    return fail("dirty bytes " + std::to_string(dirty_bytes_) + " != " + std::to_string(dirty));
   if (queued != queue_.size()) return fail("queue size");
   if (epochs != pending_epochs_) return fail("pending epochs");
-  (void)versions;
+  uint64_t pending = 0;
+  for (auto& [e, n] : pending_epochs_) pending += n;
+  if (pending != versions) return fail("pending count");
   return Status::Ok();
 }
 

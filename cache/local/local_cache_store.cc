@@ -153,7 +153,8 @@ Status LocalCacheStore::RunFetch(uint64_t block, const std::shared_ptr<Fetch>& f
     MaybeDropEntryLocked(block);
   }
   fetch_cv_.notify_all();
-  if (Status w = CommitRecords(to_write); !w.ok()) LogWarning("read: " + Where(block) + ": " + w.message());
+  if (Status w = CommitRecords(to_write); !w.ok())
+    LogWarning("read: " + Where(block) + ": " + w.message());
   return s;
 }
 
@@ -174,7 +175,9 @@ void LocalCacheStore::AddVersionLocked(uint64_t block, uint64_t rec, uint64_t ha
     e.clean = -1;
   }
   Version v{seq, epoch, rec, erase};
-  v.ready_ns = NowNs() + std::chrono::duration_cast<std::chrono::nanoseconds>(options_.writeback_delay).count();
+  v.ready_ns =
+      NowNs() +
+      std::chrono::duration_cast<std::chrono::nanoseconds>(options_.writeback_delay).count();
   if (!e.versions.empty() && e.versions.back().epoch == epoch && !e.versions.back().uploading) {
     // Same flush epoch and not uploading yet: the new version replaces it (one upload),
     // keeping its deadline so a hot block is still written back in time.
@@ -192,19 +195,25 @@ void LocalCacheStore::AddVersionLocked(uint64_t block, uint64_t rec, uint64_t ha
   e.versions.push_back(v);
   queue_.insert({v.epoch, v.ready_ns, v.seq, block});
   if (!erase && !reserved) dirty_bytes_ += block_size_;
-  records_[rec] = CacheRecord{erase ? RecordKind::kErase : RecordKind::kDirty, block, seq, epoch, hash};
+  records_[rec] =
+      CacheRecord{erase ? RecordKind::kErase : RecordKind::kDirty, block, seq, epoch, hash};
   to_write->push_back(rec);
   PublishLocked();
 }
 
 Status LocalCacheStore::DirtyTimeout(const std::string& op, uint64_t block) {
   counters_.errors++;
-  std::string cause = last_error_.ok() ? "uploads are not keeping up" : "last upload error: " + last_error_.message();
-  return Status::Error(ENOSPC, op + ": " + Where(block) + ": cache is full of dirty data (" +
-                                   std::to_string(dirty_bytes_) + " of max " + std::to_string(max_dirty_) +
-                                   " bytes) and nothing was uploaded for " +
-                                   std::to_string(options_.dirty_wait_timeout.count()) + " ms (" + cause +
-                                   "); data already acknowledged is kept");
+  std::string cause = last_error_.ok() ? "uploads are not keeping up"
+                                       : "last upload error: " + last_error_.message();
+  std::string what = op == "erase"
+                         ? "too many erases are pending (" + std::to_string(free_tombs_.size()) +
+                               " erase records free)"
+                         : "cache is full of dirty data (" + std::to_string(dirty_bytes_) +
+                               " of max " + std::to_string(max_dirty_) + " bytes)";
+  return Status::Error(ENOSPC, op + ": " + Where(block) + ": " + what +
+                                   " and nothing could be uploaded for " +
+                                   std::to_string(options_.dirty_wait_timeout.count()) + " ms (" +
+                                   cause + "); data already acknowledged is kept");
 }
 
 Status LocalCacheStore::Write(uint64_t block, std::string_view data) {

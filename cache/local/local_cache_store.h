@@ -82,17 +82,17 @@ class LocalCacheStore : public BlockStore {
     std::string data;
   };
   struct BlockEntry {
-    int64_t clean = -1;              // CLEAN slot, or -1
-    std::deque<Version> versions;    // pending, oldest first; back() is what readers see
-    std::shared_ptr<Fetch> fetch;    // in-flight miss, shared by coalesced readers
-    uint64_t write_gen = 0;          // bumped by every Write/Erase (detects fetch races)
-    bool prefetched = false;         // clean copy came from Prefetch and was not read yet
+    int64_t clean = -1;            // CLEAN slot, or -1
+    std::deque<Version> versions;  // pending, oldest first; back() is what readers see
+    std::shared_ptr<Fetch> fetch;  // in-flight miss, shared by coalesced readers
+    uint64_t write_gen = 0;        // bumped by every Write/Erase (detects fetch races)
+    bool prefetched = false;       // clean copy came from Prefetch and was not read yet
   };
-  struct SlotState {         // one per index record (pins/ref only used by data slots)
+  struct SlotState {  // one per index record (pins/ref only used by data slots)
     uint32_t pins = 0;
-    bool ref = false;          // CLOCK reference bit
-    bool retired = false;      // FREE in records_; reusable once free_written and unpinned
-    bool free_written = false; // the FREE record reached the file
+    bool ref = false;           // CLOCK reference bit
+    bool retired = false;       // FREE in records_; reusable once free_written and unpinned
+    bool free_written = false;  // the FREE record reached the file
   };
   using QueueKey = std::tuple<uint64_t, int64_t, uint64_t, uint64_t>;  // epoch, ready, seq, block
 
@@ -106,17 +106,19 @@ class LocalCacheStore : public BlockStore {
   // Slots and records (local_cache_slots.cc).
   Result<uint64_t> AllocateSlot(bool wait, std::chrono::steady_clock::time_point deadline);
   Result<uint64_t> AllocateTomb(std::chrono::steady_clock::time_point deadline);
-  size_t EvictLocked(std::vector<uint64_t>* victims);   // REQUIRES(mu_)
+  size_t EvictLocked(std::vector<uint64_t>* victims);  // REQUIRES(mu_)
   Status WriteRecords(const std::vector<uint64_t>& recs);
   void ReleaseRecords(const std::vector<uint64_t>& recs);  // after WriteRecords succeeded
-  void ReleaseLocked(uint64_t rec);  // REQUIRES(mu_)
+  void ReleaseLocked(uint64_t rec);                        // REQUIRES(mu_)
   void Unpin(uint64_t slot);
   Status ReadSlot(uint64_t slot, uint64_t hash, std::string* data);
   Status WriteSlot(uint64_t slot, std::string_view data);
-  uint64_t SlotOffset(uint64_t slot) const { return header_.data_offset + slot * header_.slot_stride; }
+  uint64_t SlotOffset(uint64_t slot) const {
+    return header_.data_offset + slot * header_.slot_stride;
+  }
   bool IsTomb(uint64_t rec) const { return rec >= header_.slot_count; }
   void RetireLocked(uint64_t rec, std::vector<uint64_t>* to_write);  // REQUIRES(mu_)
-  void PublishLocked();  // REQUIRES(mu_): counters from state
+  void PublishLocked();                       // REQUIRES(mu_): counters from state
   void MaybeDropEntryLocked(uint64_t block);  // REQUIRES(mu_)
 
   // Read path (local_cache_store.cc).
@@ -125,7 +127,7 @@ class LocalCacheStore : public BlockStore {
   // Installs a new DIRTY (or ERASE) version whose slot data is written; `reserved`: its
   // dirty bytes were already counted by the backpressure wait.
   void AddVersionLocked(uint64_t block, uint64_t rec, uint64_t hash, bool erase, bool reserved,
-                        std::vector<uint64_t>* to_write);  // REQUIRES(mu_)
+                        std::vector<uint64_t>* to_write);       // REQUIRES(mu_)
   Status CommitRecords(const std::vector<uint64_t>& to_write);  // WriteRecords + ReleaseRecords
   Status DirtyTimeout(const std::string& op, uint64_t block);   // REQUIRES(mu_)
 
@@ -136,7 +138,7 @@ class LocalCacheStore : public BlockStore {
                   int64_t* wake_ns);  // REQUIRES(mu_); batch of (block, seq)
   void Upload(const std::vector<std::pair<uint64_t, uint64_t>>& batch);
   void Complete(const std::vector<std::pair<uint64_t, uint64_t>>& batch, const Status& s);
-  bool UrgentLocked() const;  // REQUIRES(mu_)
+  bool UrgentLocked() const;                                 // REQUIRES(mu_)
   Version* FindVersionLocked(uint64_t block, uint64_t seq);  // REQUIRES(mu_)
   void StopThreads();
   static int64_t NowNs();
@@ -154,32 +156,32 @@ class LocalCacheStore : public BlockStore {
   std::mutex index_io_mu_;  // orders record writes; taken before mu_
 
   std::mutex mu_;
-  std::condition_variable work_cv_;    // writeback workers: new/urgent work, stop
-  std::condition_variable space_cv_;   // writers: dirty bytes, slots or tombstones freed
-  std::condition_variable done_cv_;    // flush/shutdown: versions completed
-  std::condition_variable fetch_cv_;   // coalesced readers: a fetch completed
+  std::condition_variable work_cv_;   // writeback workers: new/urgent work, stop
+  std::condition_variable space_cv_;  // writers: dirty bytes, slots or tombstones freed
+  std::condition_variable done_cv_;   // flush/shutdown: versions completed
+  std::condition_variable fetch_cv_;  // coalesced readers: a fetch completed
   std::condition_variable prefetch_cv_;
-  std::vector<CacheRecord> records_;                       // GUARDED_BY(mu_) in-memory index
-  std::vector<SlotState> slots_;                           // GUARDED_BY(mu_) per record
-  std::unordered_map<uint64_t, BlockEntry> blocks_;        // GUARDED_BY(mu_)
-  std::vector<uint64_t> free_slots_, quarantine_;          // GUARDED_BY(mu_)
-  std::vector<uint64_t> free_tombs_;                       // GUARDED_BY(mu_)
-  std::set<QueueKey> queue_;                               // GUARDED_BY(mu_) not uploading
-  std::map<uint64_t, uint64_t> pending_epochs_;            // GUARDED_BY(mu_) epoch -> versions
-  std::deque<uint64_t> prefetch_queue_;                    // GUARDED_BY(mu_)
-  uint64_t dirty_bytes_ = 0;                               // GUARDED_BY(mu_)
-  uint64_t next_seq_ = 1;                                  // GUARDED_BY(mu_)
-  uint64_t current_epoch_ = 0;                             // GUARDED_BY(mu_)
-  uint64_t flush_target_ = 0;                              // GUARDED_BY(mu_) remote flush wants <=
-  int flush_waiting_ = 0;                                  // GUARDED_BY(mu_)
-  int64_t last_error_log_ns_ = 0;                          // GUARDED_BY(mu_)
-  uint64_t clock_hand_ = 0;                                // GUARDED_BY(mu_)
-  int space_waiters_ = 0;                                  // GUARDED_BY(mu_)
-  bool syncing_ = false;                                   // GUARDED_BY(mu_)
-  bool draining_ = false;                                  // GUARDED_BY(mu_)
-  bool stop_ = false;                                      // GUARDED_BY(mu_)
-  Status last_error_;                                      // GUARDED_BY(mu_)
-  std::vector<std::jthread> threads_;  // started by Start(), joined by StopThreads()
+  std::vector<CacheRecord> records_;                 // GUARDED_BY(mu_) in-memory index
+  std::vector<SlotState> slots_;                     // GUARDED_BY(mu_) per record
+  std::unordered_map<uint64_t, BlockEntry> blocks_;  // GUARDED_BY(mu_)
+  std::vector<uint64_t> free_slots_, quarantine_;    // GUARDED_BY(mu_)
+  std::vector<uint64_t> free_tombs_;                 // GUARDED_BY(mu_)
+  std::set<QueueKey> queue_;                         // GUARDED_BY(mu_) not uploading
+  std::map<uint64_t, uint64_t> pending_epochs_;      // GUARDED_BY(mu_) epoch -> versions
+  std::deque<uint64_t> prefetch_queue_;              // GUARDED_BY(mu_)
+  uint64_t dirty_bytes_ = 0;                         // GUARDED_BY(mu_)
+  uint64_t next_seq_ = 1;                            // GUARDED_BY(mu_)
+  uint64_t current_epoch_ = 0;                       // GUARDED_BY(mu_)
+  uint64_t flush_target_ = 0;                        // GUARDED_BY(mu_) remote flush wants <=
+  int flush_waiting_ = 0;                            // GUARDED_BY(mu_)
+  int64_t last_error_log_ns_ = 0;                    // GUARDED_BY(mu_)
+  uint64_t clock_hand_ = 0;                          // GUARDED_BY(mu_)
+  int space_waiters_ = 0;                            // GUARDED_BY(mu_)
+  bool syncing_ = false;                             // GUARDED_BY(mu_)
+  bool draining_ = false;                            // GUARDED_BY(mu_)
+  bool stop_ = false;                                // GUARDED_BY(mu_)
+  Status last_error_;                                // GUARDED_BY(mu_)
+  std::vector<std::jthread> threads_;                // started by Start(), joined by StopThreads()
 };
 
 }  // namespace s3nbd

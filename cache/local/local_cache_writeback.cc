@@ -24,7 +24,8 @@ void LocalCacheStore::Start() {
   }
   for (int i = 0; i < std::max(1, options_.writeback_threads); i++)
     threads_.emplace_back([this] { WritebackLoop(); });
-  for (int i = 0; i < options_.prefetch_threads; i++) threads_.emplace_back([this] { PrefetchLoop(); });
+  for (int i = 0; i < options_.prefetch_threads; i++)
+    threads_.emplace_back([this] { PrefetchLoop(); });
 }
 
 void LocalCacheStore::StopThreads() {
@@ -59,8 +60,10 @@ Status LocalCacheStore::Shutdown(std::chrono::milliseconds timeout) {
   if (s.ok()) s = file_->Sync();
   if (!s.ok()) return s.Wrap(where);
   if (!drained) {
-    LogWarning(where + ": " + std::to_string(left) + " dirty blocks kept in the cache; they are uploaded at the next start");
-    return Status::Error(ETIMEDOUT, where + ": " + std::to_string(left) + " dirty blocks not uploaded in time; kept in the cache");
+    LogWarning(where + ": " + std::to_string(left) +
+               " dirty blocks kept in the cache; they are uploaded at the next start");
+    return Status::Error(ETIMEDOUT, where + ": " + std::to_string(left) +
+                                        " dirty blocks not uploaded in time; kept in the cache");
   }
   s = inner_->Flush();
   return s.ok() ? s : s.Wrap(where);
@@ -68,7 +71,8 @@ Status LocalCacheStore::Shutdown(std::chrono::milliseconds timeout) {
 
 bool LocalCacheStore::UrgentLocked() const {
   if (draining_ || space_waiters_ > 0 || dirty_bytes_ * 4 >= max_dirty_ * 3) return true;
-  return flush_waiting_ > 0 && !pending_epochs_.empty() && pending_epochs_.begin()->first <= flush_target_;
+  return flush_waiting_ > 0 && !pending_epochs_.empty() &&
+         pending_epochs_.begin()->first <= flush_target_;
 }
 
 LocalCacheStore::Version* LocalCacheStore::FindVersionLocked(uint64_t block, uint64_t seq) {
@@ -80,7 +84,8 @@ LocalCacheStore::Version* LocalCacheStore::FindVersionLocked(uint64_t block, uin
 }
 
 // Picks one data version, or a batch of erases, of the oldest pending epoch.
-bool LocalCacheStore::PickLocked(bool ignore_delay, std::vector<std::pair<uint64_t, uint64_t>>* batch,
+bool LocalCacheStore::PickLocked(bool ignore_delay,
+                                 std::vector<std::pair<uint64_t, uint64_t>>* batch,
                                  int64_t* wake_ns) {
   if (queue_.empty() || pending_epochs_.empty()) return false;
   const uint64_t min_epoch = pending_epochs_.begin()->first;
@@ -88,8 +93,8 @@ bool LocalCacheStore::PickLocked(bool ignore_delay, std::vector<std::pair<uint64
   const int64_t now = NowNs();
   bool erases = false;
   int scanned = 0;
-  for (auto it = queue_.begin(); it != queue_.end() && std::get<0>(*it) == min_epoch && scanned < kMaxScan;
-       scanned++) {
+  for (auto it = queue_.begin();
+       it != queue_.end() && std::get<0>(*it) == min_epoch && scanned < kMaxScan; scanned++) {
     const auto [epoch, ready, seq, block] = *it;
     Version& v = blocks_.at(block).versions.front();
     if (v.seq != seq || v.uploading) {  // an older version of this block goes first
@@ -132,7 +137,9 @@ void LocalCacheStore::Upload(const std::vector<std::pair<uint64_t, uint64_t>>& b
     std::vector<uint64_t> blocks;
     for (auto& [b, seq] : batch) blocks.push_back(b);
     s = inner_->Erase(blocks);
-    if (!s.ok()) s = s.Wrap("writeback erase: " + Where(blocks[0]) + " (+" + std::to_string(blocks.size() - 1) + ")");
+    if (!s.ok())
+      s = s.Wrap("writeback erase: " + Where(blocks[0]) + " (+" +
+                 std::to_string(blocks.size() - 1) + ")");
   } else {
     std::string data;
     s = ReadSlot(slot, hash, &data);
@@ -143,7 +150,8 @@ void LocalCacheStore::Upload(const std::vector<std::pair<uint64_t, uint64_t>>& b
   Complete(batch, s);
 }
 
-void LocalCacheStore::Complete(const std::vector<std::pair<uint64_t, uint64_t>>& batch, const Status& s) {
+void LocalCacheStore::Complete(const std::vector<std::pair<uint64_t, uint64_t>>& batch,
+                               const Status& s) {
   std::vector<uint64_t> to_write;
   {
     std::lock_guard lock(mu_);
@@ -212,7 +220,8 @@ void LocalCacheStore::WritebackLoop() {
     if (wake == INT64_MAX) {
       work_cv_.wait(lock);
     } else {
-      work_cv_.wait_until(lock, std::chrono::steady_clock::time_point(std::chrono::nanoseconds(wake)));
+      work_cv_.wait_until(lock,
+                          std::chrono::steady_clock::time_point(std::chrono::nanoseconds(wake)));
     }
   }
 }
@@ -244,7 +253,8 @@ Status LocalCacheStore::UploadAllForTest() {
       std::lock_guard lock(mu_);
       int64_t wake = INT64_MAX;
       if (pending_epochs_.empty()) return Status::Ok();
-      if (!PickLocked(true, &batch, &wake)) return Status::Error(EAGAIN, "nothing eligible to upload");
+      if (!PickLocked(true, &batch, &wake))
+        return Status::Error(EAGAIN, "nothing eligible to upload");
     }
     Upload(batch);
     std::lock_guard lock(mu_);

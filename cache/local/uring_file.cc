@@ -49,10 +49,12 @@ void UringRing::Prep(IoOp* op) {
   io_uring_sqe* sqe = io_uring_get_sqe(&ring_);  // caller guarantees space
   switch (op->kind) {
     case IoOp::Kind::kRead:
-      io_uring_prep_read(sqe, op->fd, op->buf + op->done, op->len - op->done, op->offset + op->done);
+      io_uring_prep_read(sqe, op->fd, op->buf + op->done, op->len - op->done,
+                         op->offset + op->done);
       break;
     case IoOp::Kind::kWrite:
-      io_uring_prep_write(sqe, op->fd, op->buf + op->done, op->len - op->done, op->offset + op->done);
+      io_uring_prep_write(sqe, op->fd, op->buf + op->done, op->len - op->done,
+                          op->offset + op->done);
       break;
     case IoOp::Kind::kSync:
       io_uring_prep_fsync(sqe, op->fd, IORING_FSYNC_DATASYNC);
@@ -79,7 +81,8 @@ Status UringRing::Run(std::span<IoOp> ops) {
       io_uring_cqe* cqe = nullptr;
       do rc = io_uring_wait_cqe(&ring_, &cqe);
       while (rc == -EINTR);
-      if (rc < 0) return Status::Error(-rc, std::string("io_uring_wait_cqe: ") + std::strerror(-rc));
+      if (rc < 0)
+        return Status::Error(-rc, std::string("io_uring_wait_cqe: ") + std::strerror(-rc));
       auto* op = static_cast<IoOp*>(io_uring_cqe_get_data(cqe));
       int res = cqe->res;
       io_uring_cqe_seen(&ring_, cqe);
@@ -88,7 +91,9 @@ Status UringRing::Run(std::span<IoOp> ops) {
       } else if (res < 0) {
         if (first_err == 0) {
           first_err = -res;
-          what = (op->kind == IoOp::Kind::kSync ? "fdatasync" : op->kind == IoOp::Kind::kRead ? "read" : "write");
+          what = (op->kind == IoOp::Kind::kSync   ? "fdatasync"
+                  : op->kind == IoOp::Kind::kRead ? "read"
+                                                  : "write");
           what += " at offset " + std::to_string(op->offset) + ": " + std::strerror(-res);
         }
       } else if (op->kind != IoOp::Kind::kSync) {

@@ -108,7 +108,7 @@ class CacheFile {
   Status ReadMeta(uint64_t offset, uint8_t* buf, size_t len);
   Status WriteMeta(std::span<IoOp> ops);  // ops get the meta fd filled in
   // Data slot I/O (O_DIRECT when enabled: offset, len and buf must be 4096-aligned).
-  Status RunData(std::span<IoOp> ops);    // ops get the data fd filled in
+  Status RunData(std::span<IoOp> ops);  // ops get the data fd filled in
   // fdatasync of the file (covers both descriptors).
   Status Sync();
 

@@ -25,7 +25,8 @@ class LocalCacheFixture : public ::testing::Test {
     o.max_retry_delay = std::chrono::milliseconds(5);
     return o;
   }
-  Result<std::unique_ptr<LocalCacheStore>> TryOpen(const CacheOptions& o, VolumeIdentity id = TestVolume(),
+  Result<std::unique_ptr<LocalCacheStore>> TryOpen(const CacheOptions& o,
+                                                   VolumeIdentity id = TestVolume(),
                                                    bool probe = false) {
     auto inner = std::make_unique<GatedStore>(&mem_, probe);
     gate_ = inner.get();

@@ -1,11 +1,11 @@
 // Tests of the cache file format (docs/cache-format.md): round trips, checksum rejection,
 // and a checked-in sample header and record that must keep decoding.
-#include "cache/local/cache_format.h"
-
 #include <gtest/gtest.h>
 
 #include <array>
 #include <string>
+
+#include "cache/local/cache_format.h"
 
 namespace s3nbd {
 namespace {
@@ -28,7 +28,8 @@ std::string Hex(const uint8_t* p, size_t n) {
 
 std::vector<uint8_t> Unhex(const std::string& s) {
   std::vector<uint8_t> v;
-  for (size_t i = 0; i + 1 < s.size(); i += 2) v.push_back(static_cast<uint8_t>(std::stoi(s.substr(i, 2), nullptr, 16)));
+  for (size_t i = 0; i + 1 < s.size(); i += 2)
+    v.push_back(static_cast<uint8_t>(std::stoi(s.substr(i, 2), nullptr, 16)));
   return v;
 }
 
@@ -90,11 +91,13 @@ TEST(LocalCacheFormat, RecordRoundTripAndChecksum) {
 }
 
 // Checked-in samples: if these stop decoding, the on-disk format changed (bump the version).
-constexpr char kSampleHeader[] = 
-    "53334e424443463101000000001000000102030405060708090a0b0c0d0e0f100010000000100000fb00000000000000"
-    "fb1000000000000000100000000000000050040000000000090000000000000000000040000000000000000000000000"
+constexpr char kSampleHeader[] =
+    "53334e424443463101000000001000000102030405060708090a0b0c0d0e0f100010000000100000fb000000000000"
+    "00"
+    "fb10000000000000001000000000000000500400000000000900000000000000000000400000000000000000000000"
+    "00"
     "000000000000000000000000000000000000000000000000ccbdc278cf0313cf";
-constexpr char kSampleRecord[] = 
+constexpr char kSampleRecord[] =
     "534e435203000000050000000000000006000000000000000700000000000000"
     "0000000000000000000000000000000000000000000000000e7e269257dff02b";
 

@@ -32,7 +32,8 @@ TEST_F(LocalRecoveryTest, CrashRecoveryUploadsDirtyBlocks) {
   mem_.Set(20, Block('x'));
   mem_.Set(21, Block('y'));
   auto c = Open(Options());
-  for (uint64_t b = 0; b < 10; b++) ASSERT_TRUE(c->Write(b, Block(static_cast<char>('a' + b))).ok());
+  for (uint64_t b = 0; b < 10; b++)
+    ASSERT_TRUE(c->Write(b, Block(static_cast<char>('a' + b))).ok());
   uint64_t twenty = 20;
   ASSERT_TRUE(c->Erase(std::span<const uint64_t>(&twenty, 1)).ok());
   ASSERT_TRUE(c->Write(21, std::string(4096, '\0')).ok());
@@ -170,10 +171,12 @@ TEST_F(LocalRecoveryTest, CacheOfAnotherVolumeOrBlockSizeIsRefused) {
   o.discard_bad_cache = true;  // never overrides an identity mismatch
   auto r = TryOpen(o, TestVolume(4096, 9));
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.status().message().find("belongs to volume 07070707-"), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find("belongs to volume 07070707-"), std::string::npos)
+      << r.status().message();
   r = TryOpen(o, TestVolume(8192));
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.status().message().find("block size 4096"), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find("block size 4096"), std::string::npos)
+      << r.status().message();
   c = Open(Options());  // the original volume still finds its dirty block
   EXPECT_EQ(c->counters().dirty_bytes.load(), 4096u);
 }
@@ -182,7 +185,8 @@ TEST_F(LocalRecoveryTest, DirectIoRoundTrip) {
   CacheOptions o = Options();
   o.direct_io = true;
   auto r = TryOpen(o);
-  if (!r.ok() && r.status().err() == EINVAL) GTEST_SKIP() << "O_DIRECT unsupported here: " << r.status().message();
+  if (!r.ok() && r.status().err() == EINVAL)
+    GTEST_SKIP() << "O_DIRECT unsupported here: " << r.status().message();
   ASSERT_TRUE(r.ok()) << r.status().message();
   auto c = std::move(r).value();
   mem_.Set(3, Block('r'));

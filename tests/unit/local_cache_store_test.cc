@@ -54,8 +54,10 @@ TEST_F(LocalCacheStoreTest, ConcurrentMissesCoalesce) {
   gate_->Close(/*reads_too=*/true);
   std::vector<std::thread> readers;
   std::vector<std::string> got(6);
-  for (int i = 0; i < 6; i++) readers.emplace_back([&, i] { EXPECT_TRUE(c->Read(4, &got[i]).ok()); });
-  ASSERT_TRUE(WaitFor([&] { return c->counters().coalesced_misses.load() == 5 && gate_->waiting() == 1; }));
+  for (int i = 0; i < 6; i++)
+    readers.emplace_back([&, i] { EXPECT_TRUE(c->Read(4, &got[i]).ok()); });
+  ASSERT_TRUE(
+      WaitFor([&] { return c->counters().coalesced_misses.load() == 5 && gate_->waiting() == 1; }));
   gate_->Open();
   for (auto& t : readers) t.join();
   for (auto& g : got) EXPECT_EQ(g, Block('c'));
@@ -173,7 +175,8 @@ TEST_F(LocalCacheStoreTest, RandomStateMachineKeepsInvariants) {
       ASSERT_TRUE(c->UploadAllForTest().ok()) << step;
     } else {
       ASSERT_TRUE(c->Read(b, &d).ok());
-      ASSERT_EQ(d, model.count(b) ? model[b] : std::string(4096, '\0')) << "step " << step << " block " << b;
+      ASSERT_EQ(d, model.count(b) ? model[b] : std::string(4096, '\0'))
+          << "step " << step << " block " << b;
     }
     Status inv = c->CheckInvariants();
     ASSERT_TRUE(inv.ok()) << "step " << step << ": " << inv.message();

@@ -89,7 +89,8 @@ TEST_F(LocalStressTest, ConcurrentReadersWritersFlushesAndEvictions) {
         std::string d;
         Status s = c->Read(b, &d);
         int64_t v = Decode(b, d);
-        if (!s.ok() || v < 0 || (v > 0 && static_cast<uint32_t>(v) > std::max(before, latest[b].load()))) {
+        if (!s.ok() || v < 0 ||
+            (v > 0 && static_cast<uint32_t>(v) > std::max(before, latest[b].load()))) {
           bad_reads++;
           ADD_FAILURE() << "block " << b << " read version " << v << ": " << s.message();
         }

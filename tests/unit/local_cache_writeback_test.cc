@@ -102,11 +102,13 @@ TEST_F(LocalWritebackTest, FlushEpochsReachTheStoreInOrder) {
   int max_seen = 0;
   for (size_t i = 0; i < ev.size(); i++) {
     int ep = epoch_of(ev[i]);
-    EXPECT_GE(ep, max_seen) << "event " << i << " block " << ev[i].block << " went before an older epoch";
+    EXPECT_GE(ep, max_seen) << "event " << i << " block " << ev[i].block
+                            << " went before an older epoch";
     max_seen = std::max(max_seen, ep);
   }
   // Blocks rewritten in a later epoch were uploaded once per epoch, final data wins.
-  for (uint64_t b = 0; b < 40; b++) EXPECT_EQ(mem_.Get(b), Block(tags[std::min<uint64_t>(b / 10, 2)])) << b;
+  for (uint64_t b = 0; b < 40; b++)
+    EXPECT_EQ(mem_.Get(b), Block(tags[std::min<uint64_t>(b / 10, 2)])) << b;
   EXPECT_FALSE(mem_.Has(101));
   EXPECT_EQ(ev.size(), 60u + 3u + 1u);
 }
