@@ -21,7 +21,7 @@ Result<uint64_t> LocalCacheStore::AllocateSlot(bool wait,
     if (!free_slots_.empty()) {
       uint64_t s = free_slots_.back();
       free_slots_.pop_back();
-      slots_[s] = SlotState{};
+      slots_[s] = SlotState{.retire_gen = slots_[s].retire_gen};
       return s;
     }
     if (!quarantine_.empty() && !syncing_) {
@@ -48,9 +48,10 @@ Result<uint64_t> LocalCacheStore::AllocateSlot(bool wait,
     std::vector<uint64_t> victims;
     if (EvictLocked(&victims) > 0) {
       lock.unlock();
-      Status st = WriteRecords(victims);
+      Retired written;
+      Status st = WriteRecords(victims, &written);
       if (!st.ok()) return st.Wrap("evict cache slots: " + options_.path);  // slots stay retired
-      ReleaseRecords(victims);
+      ReleaseRecords(written);
       lock.lock();
       continue;
     }
@@ -74,7 +75,7 @@ Result<uint64_t> LocalCacheStore::AllocateTomb(std::chrono::steady_clock::time_p
   }
   uint64_t t = free_tombs_.back();
   free_tombs_.pop_back();
-  slots_[t] = SlotState{};
+  slots_[t] = SlotState{.retire_gen = slots_[t].retire_gen};
   return t;
 }
 
@@ -106,6 +107,7 @@ void LocalCacheStore::RetireLocked(uint64_t rec, std::vector<uint64_t>* to_write
   records_[rec] = CacheRecord{};
   slots_[rec].retired = true;
   slots_[rec].free_written = false;
+  slots_[rec].retire_gen++;
   to_write->push_back(rec);
 }
 
@@ -122,10 +124,10 @@ void LocalCacheStore::ReleaseLocked(uint64_t rec) {
   space_cv_.notify_all();
 }
 
-void LocalCacheStore::ReleaseRecords(const std::vector<uint64_t>& recs) {
+void LocalCacheStore::ReleaseRecords(const Retired& written_free) {
   std::lock_guard lock(mu_);
-  for (uint64_t rec : recs) {
-    if (!slots_[rec].retired) continue;
+  for (auto [rec, gen] : written_free) {
+    if (!slots_[rec].retired || slots_[rec].retire_gen != gen) continue;  // retired again later
     slots_[rec].free_written = true;
     ReleaseLocked(rec);
   }
@@ -139,7 +141,7 @@ void LocalCacheStore::Unpin(uint64_t slot) {
 
 // Writes the current in-memory state of `recs`. Serialised by index_io_mu_, and the state
 // is copied after taking it, so the last write of a record always carries its newest state.
-Status LocalCacheStore::WriteRecords(const std::vector<uint64_t>& recs) {
+Status LocalCacheStore::WriteRecords(const std::vector<uint64_t>& recs, Retired* written_free) {
   if (recs.empty()) return Status::Ok();
   std::lock_guard io(index_io_mu_);
   std::vector<uint8_t> buf(recs.size() * kCacheRecordSize);
@@ -149,6 +151,8 @@ Status LocalCacheStore::WriteRecords(const std::vector<uint64_t>& recs) {
     for (size_t i = 0; i < recs.size(); i++) {
       uint8_t* p = buf.data() + i * kCacheRecordSize;
       EncodeRecord(records_[recs[i]], std::span<uint8_t, kCacheRecordSize>(p, kCacheRecordSize));
+      if (written_free && slots_[recs[i]].retired)
+        written_free->emplace_back(recs[i], slots_[recs[i]].retire_gen);
       ops[i] = IoOp{IoOp::Kind::kWrite, -1, p, kCacheRecordSize,
                     header_.index_offset + recs[i] * kCacheRecordSize};
     }

@@ -159,8 +159,9 @@ Status LocalCacheStore::RunFetch(uint64_t block, const std::shared_ptr<Fetch>& f
 }
 
 Status LocalCacheStore::CommitRecords(const std::vector<uint64_t>& to_write) {
-  Status s = WriteRecords(to_write);
-  if (s.ok()) ReleaseRecords(to_write);
+  Retired written;
+  Status s = WriteRecords(to_write, &written);
+  if (s.ok()) ReleaseRecords(written);
   return s;
 }
 

@@ -93,6 +93,7 @@ class LocalCacheStore : public BlockStore {
     bool ref = false;           // CLOCK reference bit
     bool retired = false;       // FREE in records_; reusable once free_written and unpinned
     bool free_written = false;  // the FREE record reached the file
+    uint32_t retire_gen = 0;    // bumped by every retire; survives reuse
   };
   using QueueKey = std::tuple<uint64_t, int64_t, uint64_t, uint64_t>;  // epoch, ready, seq, block
 
@@ -107,8 +108,10 @@ class LocalCacheStore : public BlockStore {
   Result<uint64_t> AllocateSlot(bool wait, std::chrono::steady_clock::time_point deadline);
   Result<uint64_t> AllocateTomb(std::chrono::steady_clock::time_point deadline);
   size_t EvictLocked(std::vector<uint64_t>* victims);  // REQUIRES(mu_)
-  Status WriteRecords(const std::vector<uint64_t>& recs);
-  void ReleaseRecords(const std::vector<uint64_t>& recs);  // after WriteRecords succeeded
+  // (record, retire_gen) of records that were written in their retired (FREE) state.
+  using Retired = std::vector<std::pair<uint64_t, uint32_t>>;
+  Status WriteRecords(const std::vector<uint64_t>& recs, Retired* written_free = nullptr);
+  void ReleaseRecords(const Retired& written_free);  // after WriteRecords succeeded
   void ReleaseLocked(uint64_t rec);                        // REQUIRES(mu_)
   void Unpin(uint64_t slot);
   Status ReadSlot(uint64_t slot, uint64_t hash, std::string* data);

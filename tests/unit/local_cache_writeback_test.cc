@@ -144,6 +144,31 @@ TEST_F(LocalWritebackTest, HotBlockCoalescesIntoOneUpload) {
   ASSERT_TRUE(c->Shutdown(std::chrono::milliseconds(5000)).ok());
 }
 
+TEST_F(LocalWritebackTest, LocalFlushReturnsBeforeUploadsAndWritebackContinues) {
+  CacheOptions o = Options();
+  o.flush_policy = FlushPolicy::kLocal;
+  auto c = Open(o);
+  c->Start();
+  gate_->Close();  // the store is stuck: a local flush must not wait for it
+  ASSERT_TRUE(c->Write(1, Block('l')).ok());
+  ASSERT_TRUE(c->Flush().ok());
+  EXPECT_FALSE(mem_.Has(1));
+  EXPECT_EQ(mem_.flushes.load(), 0u);
+  gate_->Open();
+  ASSERT_TRUE(c->Shutdown(std::chrono::milliseconds(5000)).ok());
+  EXPECT_EQ(mem_.Get(1), Block('l'));
+}
+
+TEST_F(LocalWritebackTest, RemoteFlushUploadsThenFlushesTheStore) {
+  auto c = Open(Options());
+  c->Start();
+  ASSERT_TRUE(c->Write(1, Block('r')).ok());
+  ASSERT_TRUE(c->Flush().ok());
+  EXPECT_EQ(mem_.Get(1), Block('r'));
+  EXPECT_EQ(mem_.flushes.load(), 1u);
+  EXPECT_EQ(c->counters().writeback_queue.load(), 0u);
+}
+
 TEST_F(LocalWritebackTest, BoundedShutdownKeepsDirtyDataForNextStart) {
   auto c = Open(Options());
   mem_.fail_next = 1 << 30;
