@@ -1,5 +1,5 @@
-// CacheFile implementation: open/stat, ring pool, batched io_uring submission.
-// Rings are leased from the pool for one batch; the pool list is guarded by its mutex.
+// CacheFile implementation: open/stat, per-thread rings, batched io_uring submission with
+// resubmission of short transfers and -EAGAIN. No shared mutable state: no locking.
 #include "cache/local/uring_file.h"
 
 #include <fcntl.h>
@@ -113,26 +113,17 @@ Status UringRing::Run(std::span<IoOp> ops) {
   return Status::Ok();
 }
 
-Status RingPool::Run(std::span<IoOp> ops) {
-  std::unique_ptr<UringRing> ring;
-  {
-    std::lock_guard lock(mu_);
-    if (!idle_.empty()) {
-      ring = std::move(idle_.back());
-      idle_.pop_back();
-    }
-  }
+Status RunOnThreadRing(std::span<IoOp> ops) {
+  constexpr unsigned kRingDepth = 64;
+  thread_local std::unique_ptr<UringRing> ring;
   if (!ring) {
-    auto r = UringRing::Create(depth_);
+    auto r = UringRing::Create(kRingDepth);
     if (!r.ok()) return r.status();
     ring = std::move(r).value();
   }
   Status s = ring->Run(ops);
-  // A ring whose batch failed mid-way may hold unreaped completions: drop it.
-  if (s.ok()) {
-    std::lock_guard lock(mu_);
-    idle_.push_back(std::move(ring));
-  }
+  // A batch that failed before reaping everything may leave completions behind: start over.
+  if (!s.ok()) ring.reset();
   return s;
 }
 
@@ -178,22 +169,22 @@ Status CacheFile::Reserve(uint64_t bytes) {
 
 Status CacheFile::ReadMeta(uint64_t offset, uint8_t* buf, size_t len) {
   IoOp op{IoOp::Kind::kRead, meta_fd_.get(), buf, len, offset};
-  return rings_.Run(std::span<IoOp>(&op, 1));
+  return RunOnThreadRing(std::span<IoOp>(&op, 1));
 }
 
 Status CacheFile::WriteMeta(std::span<IoOp> ops) {
   for (IoOp& op : ops) op.fd = meta_fd_.get();
-  return rings_.Run(ops);
+  return RunOnThreadRing(ops);
 }
 
 Status CacheFile::RunData(std::span<IoOp> ops) {
   for (IoOp& op : ops) op.fd = data_fd_.get();
-  return rings_.Run(ops);
+  return RunOnThreadRing(ops);
 }
 
 Status CacheFile::Sync() {
   IoOp op{IoOp::Kind::kSync, data_fd_.get()};
-  return rings_.Run(std::span<IoOp>(&op, 1));
+  return RunOnThreadRing(std::span<IoOp>(&op, 1));
 }
 
 }  // namespace s3nbd

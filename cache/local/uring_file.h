@@ -1,14 +1,14 @@
 // CacheFile: the cache file's descriptors and all its I/O, through io_uring.
 // Two fds on one file: data slots (O_DIRECT when asked) and metadata (buffered; small
-// record writes). RingPool hands each calling thread its own ring for one batch: a ring
-// is used by one thread at a time and reaped by that thread (pool mutex guards the list).
+// record writes). Each thread submits on its own ring (RunOnThreadRing: a thread_local
+// UringRing, destroyed with io_uring_queue_exit at thread exit), so no ring is shared and
+// no lock is needed; CacheFile itself is immutable after Open().
 #pragma once
 
 #include <liburing.h>
 
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <span>
 #include <string>
 #include <vector>
@@ -81,22 +81,14 @@ class UringRing {
   unsigned depth_ = 0;
 };
 
-class RingPool {
- public:
-  explicit RingPool(unsigned depth) : depth_(depth) {}
-  Status Run(std::span<IoOp> ops);
-
- private:
-  unsigned depth_;
-  std::mutex mu_;
-  std::vector<std::unique_ptr<UringRing>> idle_;  // GUARDED_BY(mu_)
-};
+// Runs a batch on the calling thread's ring (created on first use, depth 64).
+Status RunOnThreadRing(std::span<IoOp> ops);
 
 class CacheFile {
  public:
   // Opens (creating a regular file if needed). size() is the file or device size.
   struct Key {};  // construct only through Open
-  explicit CacheFile(Key) : rings_(64) {}
+  explicit CacheFile(Key) {}
   static Result<std::unique_ptr<CacheFile>> Open(const std::string& path, bool direct_io);
   bool is_block_device() const { return block_device_; }
   uint64_t size() const { return size_; }
@@ -118,7 +110,6 @@ class CacheFile {
   bool block_device_ = false;
   bool direct_io_ = false;
   uint64_t size_ = 0;
-  RingPool rings_;
 };
 
 }  // namespace s3nbd
