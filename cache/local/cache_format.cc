@@ -136,6 +136,17 @@ Status DecodeRecord(std::span<const uint8_t> in, CacheRecord* r) {
   return Status::Ok();
 }
 
+std::string UuidString(const std::array<uint8_t, 16>& u) {
+  static const char* d = "0123456789abcdef";
+  std::string s;
+  for (size_t i = 0; i < u.size(); i++) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) s += '-';
+    s += d[u[i] >> 4];
+    s += d[u[i] & 15];
+  }
+  return s;
+}
+
 uint64_t BlockHash(std::string_view data) { return XXH3_64bits(data.data(), data.size()); }
 
 }  // namespace s3nbd

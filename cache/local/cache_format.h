@@ -5,6 +5,7 @@
 #include <array>
 #include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
 
 #include "cache/status.h"
@@ -52,6 +53,9 @@ Result<HeaderState> DecodeHeader(std::span<const uint8_t> in, CacheHeader* h);
 void EncodeRecord(const CacheRecord& r, std::span<uint8_t, kCacheRecordSize> out);
 // An all-zero record decodes as FREE. A bad magic/checksum/kind is an error.
 Status DecodeRecord(std::span<const uint8_t> in, CacheRecord* r);
+
+// "0a0b0c0d-..." form of a volume UUID, for messages.
+std::string UuidString(const std::array<uint8_t, 16>& uuid);
 
 // Content hash of a block's bytes.
 uint64_t BlockHash(std::string_view data);

@@ -11,17 +11,6 @@
 namespace s3nbd {
 namespace {
 
-std::string UuidString(const std::array<uint8_t, 16>& u) {
-  static const char* d = "0123456789abcdef";
-  std::string s;
-  for (size_t i = 0; i < u.size(); i++) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) s += '-';
-    s += d[u[i] >> 4];
-    s += d[u[i] & 15];
-  }
-  return s;
-}
-
 constexpr size_t kIndexChunk = 1 << 20;  // bytes of index read or zeroed per batch
 
 }  // namespace

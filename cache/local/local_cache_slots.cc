@@ -11,7 +11,7 @@
 namespace s3nbd {
 
 std::string LocalCacheStore::Where(uint64_t block) const {
-  return "cache " + options_.path + "/block " + std::to_string(block);
+  return "volume " + UuidString(id_.uuid) + "/block " + std::to_string(block);
 }
 
 Result<uint64_t> LocalCacheStore::AllocateSlot(bool wait,

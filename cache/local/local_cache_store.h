@@ -112,7 +112,7 @@ class LocalCacheStore : public BlockStore {
   using Retired = std::vector<std::pair<uint64_t, uint32_t>>;
   Status WriteRecords(const std::vector<uint64_t>& recs, Retired* written_free = nullptr);
   void ReleaseRecords(const Retired& written_free);  // after WriteRecords succeeded
-  void ReleaseLocked(uint64_t rec);                        // REQUIRES(mu_)
+  void ReleaseLocked(uint64_t rec);                  // REQUIRES(mu_)
   void Unpin(uint64_t slot);
   Status ReadSlot(uint64_t slot, uint64_t hash, std::string* data);
   Status WriteSlot(uint64_t slot, std::string_view data);
