@@ -116,10 +116,13 @@ Status UringRing::Run(std::span<IoOp> ops) {
 Status RunOnThreadRing(std::span<IoOp> ops) {
   constexpr unsigned kRingDepth = 64;
   thread_local std::unique_ptr<UringRing> ring;
+  thread_local pid_t ring_pid = 0;
+  if (ring && ring_pid != ::getpid()) ring.reset();  // nbdkit forks after config: never share
   if (!ring) {
     auto r = UringRing::Create(kRingDepth);
     if (!r.ok()) return r.status();
     ring = std::move(r).value();
+    ring_pid = ::getpid();
   }
   Status s = ring->Run(ops);
   // A batch that failed before reaping everything may leave completions behind: start over.

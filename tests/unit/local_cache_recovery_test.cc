@@ -3,6 +3,7 @@
 // cache files and of files from another volume or block size.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include "tests/unit/local_cache_fixture.h"
@@ -55,6 +56,44 @@ TEST_F(LocalRecoveryTest, CrashRecoveryUploadsDirtyBlocks) {
   for (uint64_t b = 0; b < 10; b++) EXPECT_EQ(mem_.Get(b), Block(static_cast<char>('a' + b)));
   EXPECT_FALSE(mem_.Has(20));
   EXPECT_FALSE(mem_.Has(21));
+}
+
+// A real SIGKILL in a child process (gtest death test) right after acknowledged writes.
+TEST_F(LocalRecoveryTest, KillNineLosesNothingAcknowledged) {
+  GTEST_FLAG_SET(death_test_style, "fast");  // the child must see this fixture's temp dir
+  EXPECT_EXIT(
+      {
+        auto c = Open(Options());
+        for (uint64_t b = 0; b < 20; b++) {
+          if (!c->Write(b, Block(static_cast<char>('A' + b))).ok()) _exit(1);
+        }
+        uint64_t five = 5;
+        if (!c->Erase(std::span<const uint64_t>(&five, 1)).ok()) _exit(1);
+        raise(SIGKILL);
+      },
+      ::testing::KilledBySignal(SIGKILL), "");
+  auto c = Open(Options());
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->counters().dirty_bytes.load(), 19u * 4096);  // block 5's data was erased
+  EXPECT_EQ(c->counters().writeback_queue.load(), 20u);
+  c->Start();
+  ASSERT_TRUE(c->Shutdown(std::chrono::milliseconds(10000)).ok());
+  for (uint64_t b = 0; b < 20; b++) {
+    if (b == 5) continue;
+    EXPECT_EQ(mem_.Get(b), Block(static_cast<char>('A' + b))) << b;
+  }
+  EXPECT_FALSE(mem_.Has(5));
+}
+
+TEST_F(LocalRecoveryTest, ReopenWithAnotherSizeKeepsTheFileGeometry) {
+  auto c = Open(Options(16));
+  ASSERT_TRUE(c->Write(1, Block('g')).ok());
+  c.reset();
+  c = Open(Options(64));
+  EXPECT_EQ(c->slot_count(), 16u);
+  std::string d;
+  ASSERT_TRUE(c->Read(1, &d).ok());
+  EXPECT_EQ(d, Block('g'));
 }
 
 TEST_F(LocalRecoveryTest, RecoveredVersionsUploadInEpochOrder) {
