@@ -109,7 +109,7 @@ Status LocalCacheStore::Format(const std::string& why) {
 }
 
 Status LocalCacheStore::WriteHeader(uint64_t flushed_seq) {
-  std::lock_guard io(index_io_mu_);
+  std::lock_guard io(header_io_mu_);
   CacheHeader h = header_;
   h.flushed_seq = flushed_seq;
   AlignedBuffer buf(kCacheHeaderSize);

@@ -1,7 +1,7 @@
 // LocalCacheStore slots and records: allocation with CLOCK eviction of CLEAN slots, the
 // quarantine (a freed slot is reused only after an fdatasync that follows its FREE record),
 // pinning, slot data I/O and ordered record writes. LOCK RULE: see local_cache_store.h;
-// functions named *Locked need mu_; WriteRecords takes index_io_mu_ then mu_ briefly.
+// functions named *Locked need mu_; WriteRecords takes record stripes then mu_ briefly.
 #include <algorithm>
 #include <cstring>
 
@@ -139,11 +139,17 @@ void LocalCacheStore::Unpin(uint64_t slot) {
   ReleaseLocked(slot);
 }
 
-// Writes the current in-memory state of `recs`. Serialised by index_io_mu_, and the state
-// is copied after taking it, so the last write of a record always carries its newest state.
+// Writes the current in-memory state of `recs`. Writes of one record are serialised by its
+// stripe lock, and the state is copied after taking it, so the last write of a record always
+// carries its newest state. Stripes are locked in ascending order (no deadlock).
 Status LocalCacheStore::WriteRecords(const std::vector<uint64_t>& recs, Retired* written_free) {
   if (recs.empty()) return Status::Ok();
-  std::lock_guard io(index_io_mu_);
+  std::vector<size_t> stripes;
+  for (uint64_t r : recs) stripes.push_back(r % kRecordStripes);
+  std::sort(stripes.begin(), stripes.end());
+  stripes.erase(std::unique(stripes.begin(), stripes.end()), stripes.end());
+  std::vector<std::unique_lock<std::mutex>> io;
+  for (size_t st : stripes) io.emplace_back(record_io_mu_[st]);
   std::vector<uint8_t> buf(recs.size() * kCacheRecordSize);
   std::vector<IoOp> ops(recs.size());
   {

@@ -200,6 +200,7 @@ void LocalCacheStore::AddVersionLocked(uint64_t block, uint64_t rec, uint64_t ha
       CacheRecord{erase ? RecordKind::kErase : RecordKind::kDirty, block, seq, epoch, hash};
   to_write->push_back(rec);
   PublishLocked();
+  KickWritebackLocked(v.ready_ns);
 }
 
 Status LocalCacheStore::DirtyTimeout(const std::string& op, uint64_t block) {
@@ -272,7 +273,6 @@ Status LocalCacheStore::Write(uint64_t block, std::string_view data) {
     std::lock_guard lock(mu_);
     AddVersionLocked(block, *slot, BlockHash(data), false, reserved, &to_write);
   }
-  work_cv_.notify_one();
   Status s = CommitRecords(to_write);
   return s.ok() ? s : s.Wrap("write: " + Where(block));
 }
@@ -305,7 +305,6 @@ Status LocalCacheStore::Erase(std::span<const uint64_t> blocks) {
       to_write.clear();
     }
   }
-  work_cv_.notify_all();
   Status s = CommitRecords(to_write);
   return s.ok() ? s : s.Wrap("erase: cache " + options_.path);
 }

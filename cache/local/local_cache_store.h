@@ -2,10 +2,11 @@
 // store. Blocks live in slots of a cache file (docs/cache-format.md); a block is CLEAN (a copy
 // of the inner store), or has pending DIRTY/ERASE versions uploaded by writeback workers in
 // flush-epoch order. LOCK RULE: mu_ guards every member marked GUARDED_BY(mu_); no file or
-// inner-store I/O runs under mu_ (slots are pinned instead). index_io_mu_ orders record
-// writes and is taken BEFORE mu_ (never acquire index_io_mu_ while holding mu_).
+// inner-store I/O runs under mu_ (slots are pinned instead). The record_io_mu_ stripes order
+// writes of the same record; they are taken (ascending) BEFORE mu_, never while holding it.
 #pragma once
 
+#include <array>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -141,7 +142,9 @@ class LocalCacheStore : public BlockStore {
                   int64_t* wake_ns);  // REQUIRES(mu_); batch of (block, seq)
   void Upload(const std::vector<std::pair<uint64_t, uint64_t>>& batch);
   void Complete(const std::vector<std::pair<uint64_t, uint64_t>>& batch, const Status& s);
-  bool UrgentLocked() const;                                 // REQUIRES(mu_)
+  bool UrgentLocked() const;  // REQUIRES(mu_)
+  // Wakes one worker unless a sleeping one will wake by `ready_ns` anyway (no herd).
+  void KickWritebackLocked(int64_t ready_ns);                // REQUIRES(mu_)
   Version* FindVersionLocked(uint64_t block, uint64_t seq);  // REQUIRES(mu_)
   void StopThreads();
   static int64_t NowNs();
@@ -156,7 +159,9 @@ class LocalCacheStore : public BlockStore {
   std::unique_ptr<CacheFile> file_;
   CacheCounters counters_;
 
-  std::mutex index_io_mu_;  // orders record writes; taken before mu_
+  static constexpr size_t kRecordStripes = 64;
+  std::array<std::mutex, kRecordStripes> record_io_mu_;  // by record % kRecordStripes
+  std::mutex header_io_mu_;                              // orders header writes
 
   std::mutex mu_;
   std::condition_variable work_cv_;   // writeback workers: new/urgent work, stop
@@ -179,12 +184,13 @@ class LocalCacheStore : public BlockStore {
   int flush_waiting_ = 0;                            // GUARDED_BY(mu_)
   int64_t last_error_log_ns_ = 0;                    // GUARDED_BY(mu_)
   uint64_t clock_hand_ = 0;                          // GUARDED_BY(mu_)
-  int space_waiters_ = 0;                            // GUARDED_BY(mu_)
-  bool syncing_ = false;                             // GUARDED_BY(mu_)
-  bool draining_ = false;                            // GUARDED_BY(mu_)
-  bool stop_ = false;                                // GUARDED_BY(mu_)
-  Status last_error_;                                // GUARDED_BY(mu_)
-  std::vector<std::jthread> threads_;                // started by Start(), joined by StopThreads()
+  int timed_sleepers_ = 0;             // GUARDED_BY(mu_) workers sleeping until a version is ready
+  int space_waiters_ = 0;              // GUARDED_BY(mu_)
+  bool syncing_ = false;               // GUARDED_BY(mu_)
+  bool draining_ = false;              // GUARDED_BY(mu_)
+  bool stop_ = false;                  // GUARDED_BY(mu_)
+  Status last_error_;                  // GUARDED_BY(mu_)
+  std::vector<std::jthread> threads_;  // started by Start(), joined by StopThreads()
 };
 
 }  // namespace s3nbd

@@ -75,6 +75,10 @@ bool LocalCacheStore::UrgentLocked() const {
          pending_epochs_.begin()->first <= flush_target_;
 }
 
+void LocalCacheStore::KickWritebackLocked(int64_t ready_ns) {
+  if (timed_sleepers_ == 0 || ready_ns <= NowNs() || UrgentLocked()) work_cv_.notify_one();
+}
+
 LocalCacheStore::Version* LocalCacheStore::FindVersionLocked(uint64_t block, uint64_t seq) {
   auto it = blocks_.find(block);
   if (it == blocks_.end()) return nullptr;
@@ -103,6 +107,7 @@ bool LocalCacheStore::PickLocked(bool ignore_delay,
     }
     if (now < ready && !(urgent && !v.retrying)) {
       *wake_ns = std::min(*wake_ns, ready);
+      if (!urgent) break;  // sorted by ready time: nothing after this one is ready either
       ++it;
       continue;
     }
@@ -153,6 +158,7 @@ void LocalCacheStore::Upload(const std::vector<std::pair<uint64_t, uint64_t>>& b
 void LocalCacheStore::Complete(const std::vector<std::pair<uint64_t, uint64_t>>& batch,
                                const Status& s) {
   std::vector<uint64_t> to_write;
+  bool epoch_done = false, more = false;
   {
     std::lock_guard lock(mu_);
     const int64_t now = NowNs();
@@ -167,11 +173,16 @@ void LocalCacheStore::Complete(const std::vector<std::pair<uint64_t, uint64_t>>&
         delay = std::min<std::chrono::milliseconds>(delay, options_.max_retry_delay);
         v.ready_ns = now + std::chrono::duration_cast<std::chrono::nanoseconds>(delay).count();
         queue_.insert({v.epoch, v.ready_ns, v.seq, block});
+        more = true;
         continue;
       }
       const Version done = v;
       e.versions.pop_front();
-      if (--pending_epochs_[done.epoch] == 0) pending_epochs_.erase(done.epoch);
+      if (--pending_epochs_[done.epoch] == 0) {
+        pending_epochs_.erase(done.epoch);
+        epoch_done = true;  // the next epoch may start: every worker may have work
+      }
+      more = more || !e.versions.empty();
       if (done.erase) {
         counters_.erases++;
         RetireLocked(done.rec, &to_write);
@@ -202,7 +213,11 @@ void LocalCacheStore::Complete(const std::vector<std::pair<uint64_t, uint64_t>>&
   }
   space_cv_.notify_all();
   done_cv_.notify_all();
-  work_cv_.notify_all();
+  if (epoch_done) {
+    work_cv_.notify_all();
+  } else if (more) {
+    work_cv_.notify_one();
+  }
   if (Status w = CommitRecords(to_write); !w.ok()) LogWarning("writeback: " + w.message());
 }
 
@@ -212,6 +227,7 @@ void LocalCacheStore::WritebackLoop() {
     std::vector<std::pair<uint64_t, uint64_t>> batch;
     int64_t wake = INT64_MAX;
     if (PickLocked(false, &batch, &wake)) {
+      if (!queue_.empty()) work_cv_.notify_one();  // chain: let another worker look
       lock.unlock();
       Upload(batch);
       lock.lock();
@@ -220,8 +236,10 @@ void LocalCacheStore::WritebackLoop() {
     if (wake == INT64_MAX) {
       work_cv_.wait(lock);
     } else {
+      timed_sleepers_++;
       work_cv_.wait_until(lock,
                           std::chrono::steady_clock::time_point(std::chrono::nanoseconds(wake)));
+      timed_sleepers_--;
     }
   }
 }
