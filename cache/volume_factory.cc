@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "cache/block_codec.h"
+#include "cache/local/local_cache_store.h"
 #include "cache/log.h"
 #include "cache/s3_block_store.h"
 #include "cache/volume_config.h"
@@ -97,6 +98,15 @@ Result<std::unique_ptr<OpenedVolume>> OpenedVolume::Open(const VolumeOptions& op
           std::to_string(desc.block_size) + ", " + std::to_string(v->present_at_open_) +
           " blocks stored (listed in " + std::to_string(secs) + " s)");
   v->stack_ = std::move(zero);
+  if (!options.cache.path.empty()) {
+    VolumeIdentity vid{desc.uuid, desc.block_size, desc.size};
+    auto cache = LocalCacheStore::Create(options.cache, std::move(v->stack_), vid);
+    if (!cache.ok()) return cache.status().Wrap("open: volume " + v->name_);
+    v->cache_ = cache->get();
+    v->stack_ = std::move(*cache);
+    v->readahead_blocks_ = options.readahead_blocks;
+  }
+  v->shutdown_timeout_ = options.shutdown_timeout;
   v->threads_ = options.threads > 0 ? options.threads : options.s3.max_connections;
   return v;
 }
@@ -111,6 +121,17 @@ void OpenedVolume::Start() {
   pool_ = std::make_unique<ThreadPool>(threads_);
   volume_ = std::make_unique<Volume>(name_, descriptor_.size, descriptor_.block_size, std::move(stack_),
                                      pool_.get());
+  if (cache_) {
+    cache_->Start();
+    volume_->EnableReadahead(readahead_blocks_);
+  }
+}
+
+Status OpenedVolume::Shutdown() {
+  if (!cache_) return Status::Ok();
+  Status s = cache_->Shutdown(shutdown_timeout_);
+  if (!s.ok()) return s.Wrap("shutdown: volume " + name_ + ": dirty data left in the cache file for the next start");
+  return s;
 }
 
 }  // namespace s3nbd

@@ -3,11 +3,13 @@
 // OpenedVolume owns everything (client, pool, stack); destroy it after all I/O finished.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
 
 #include "cache/block_key.h"
+#include "cache/local/cache_options.h"
 #include "cache/s3/s3_client.h"
 #include "cache/thread_pool.h"
 #include "cache/volume.h"
@@ -24,7 +26,12 @@ struct VolumeOptions {
   uint64_t expect_block_size = 0;
   bool readonly = false;         // allows anonymous credentials
   int threads = 0;               // parallel block operations; 0: s3.max_connections
+  CacheOptions cache;            // cache.path empty: no local cache
+  uint32_t readahead_blocks = 32;  // maximum read-ahead window with the cache; 0: off
+  std::chrono::milliseconds shutdown_timeout{60000};  // drain of dirty data at shutdown
 };
+
+class LocalCacheStore;
 
 class OpenedVolume {
  public:
@@ -33,8 +40,12 @@ class OpenedVolume {
   static Result<std::unique_ptr<OpenedVolume>> Open(const VolumeOptions& options);
   ~OpenedVolume();
 
-  void Start();  // creates the worker pool and the Volume
+  void Start();  // creates the worker pool and the Volume, starts cache threads
+  // Drains the cache's dirty data (bounded by the shutdown timeout) and stops its threads.
+  // What is not uploaded in time stays dirty in the cache file for the next start.
+  Status Shutdown();
   Volume& volume() { return *volume_; }
+  LocalCacheStore* cache() { return cache_; }  // null without a cache
   const VolumeDescriptor& descriptor() const { return descriptor_; }
   S3Client& client() { return *client_; }
   uint64_t present_blocks_at_open() const { return present_at_open_; }
@@ -45,6 +56,9 @@ class OpenedVolume {
   VolumeDescriptor descriptor_;
   int threads_ = 1;
   uint64_t present_at_open_ = 0;
+  uint32_t readahead_blocks_ = 0;
+  std::chrono::milliseconds shutdown_timeout_{0};
+  LocalCacheStore* cache_ = nullptr;   // inside stack_/volume_, when configured
   std::unique_ptr<S3Client> client_;
   std::unique_ptr<BlockStore> stack_;  // handed to volume_ by Start()
   std::unique_ptr<ThreadPool> pool_;

@@ -54,7 +54,7 @@ class LocalCacheStore : public BlockStore {
 
   // Queues background fetches of the blocks not cached yet (read-ahead from the Volume).
   // Never blocks on I/O; excess requests are dropped.
-  void Prefetch(std::span<const uint64_t> blocks);
+  void Prefetch(std::span<const uint64_t> blocks) override;
 
   const CacheCounters& counters() const { return counters_; }
   uint64_t slot_count() const { return header_.slot_count; }

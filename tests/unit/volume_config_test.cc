@@ -74,3 +74,44 @@ TEST(VolumeConfigTest, ChecksRequiredAndCombinations) {
 
 }  // namespace
 }  // namespace s3nbd
+
+namespace s3nbd {
+namespace {
+
+TEST(VolumeConfigTest, ParseDuration) {
+  EXPECT_EQ(*ParseDuration("d", "500ms"), std::chrono::milliseconds(500));
+  EXPECT_EQ(*ParseDuration("d", "2"), std::chrono::milliseconds(2000));
+  EXPECT_EQ(*ParseDuration("d", "2s"), std::chrono::milliseconds(2000));
+  EXPECT_EQ(*ParseDuration("d", "1m"), std::chrono::milliseconds(60000));
+  for (const char* bad : {"", "-1", "1h", "1.5s", "s", "99999999999999999999"})
+    EXPECT_FALSE(ParseDuration("d", bad).ok()) << bad;
+}
+
+TEST(VolumeConfigTest, CacheOptions) {
+  VolumeOptions o;
+  ASSERT_TRUE(SetVolumeOption(&o, "endpoint", "http://127.0.0.1:1").ok());
+  ASSERT_TRUE(SetVolumeOption(&o, "bucket", "b").ok());
+  ASSERT_TRUE(SetVolumeOption(&o, "flush", "local").ok());
+  EXPECT_NE(CheckVolumeOptions(o).message().find("need cache=PATH"), std::string::npos);
+  ASSERT_TRUE(SetVolumeOption(&o, "cache", "/var/cache/s3nbd/v.cache").ok());
+  ASSERT_TRUE(SetVolumeOption(&o, "cache-size", "1G").ok());
+  ASSERT_TRUE(SetVolumeOption(&o, "writeback-delay", "250ms").ok());
+  ASSERT_TRUE(SetVolumeOption(&o, "writeback-threads", "24").ok());
+  ASSERT_TRUE(SetVolumeOption(&o, "readahead", "0").ok());
+  ASSERT_TRUE(SetVolumeOption(&o, "cache-direct", "true").ok());
+  EXPECT_TRUE(CheckVolumeOptions(o).ok());
+  EXPECT_EQ(o.cache.flush_policy, FlushPolicy::kLocal);
+  EXPECT_EQ(o.cache.size, 1ull << 30);
+  EXPECT_EQ(o.cache.writeback_delay, std::chrono::milliseconds(250));
+  EXPECT_EQ(o.cache.writeback_threads, 24);
+  EXPECT_EQ(o.readahead_blocks, 0u);
+  EXPECT_TRUE(o.cache.direct_io);
+  ASSERT_TRUE(SetVolumeOption(&o, "max-dirty", "2G").ok());
+  EXPECT_NE(CheckVolumeOptions(o).message().find("larger than cache-size"), std::string::npos);
+  EXPECT_FALSE(SetVolumeOption(&o, "flush", "sometimes").ok());
+  EXPECT_FALSE(SetVolumeOption(&o, "writeback-threads", "0").ok());
+  EXPECT_FALSE(SetVolumeOption(&o, "cache", "").ok());
+}
+
+}  // namespace
+}  // namespace s3nbd
