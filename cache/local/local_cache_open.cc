@@ -58,8 +58,10 @@ Status LocalCacheStore::Open() {
                                          "; use another cache path or delete this file");
       if (file_->size() < CacheFileSize(header_)) refuse = "file is shorter than its geometry";
     }
-  } else if (file_->size() == 0 || !file_->is_block_device()) {
+  } else if (file_->size() == 0 && !file_->is_block_device()) {
     return Format("new cache file");
+  } else {  // never format over a small file that is not ours
+    refuse = "file of " + std::to_string(file_->size()) + " bytes is too small for a cache header";
   }
   if (refuse.empty()) {
     Status s = LoadIndex();
