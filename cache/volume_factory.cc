@@ -150,7 +150,11 @@ Result<std::unique_ptr<OpenedVolume>> OpenedVolume::Open(const VolumeOptions& op
   v->stack_ = std::move(zero);
   if (!options.cache.path.empty()) {
     VolumeIdentity vid{desc.uuid, desc.block_size, desc.size};
-    auto cache = LocalCacheStore::Create(options.cache, std::move(v->stack_), vid);
+    CacheOptions cache_options = options.cache;
+    // CLEAN copies are reused only after a clean shutdown with no other writer since (the
+    // saved map's token still in the bucket); otherwise they may be stale and are dropped.
+    cache_options.trust_clean = from_file;
+    auto cache = LocalCacheStore::Create(cache_options, std::move(v->stack_), vid);
     if (!cache.ok()) return cache.status().Wrap("open: volume " + v->name_);
     v->cache_ = cache->get();
     v->stack_ = std::move(*cache);
