@@ -9,12 +9,14 @@ need qemu-system-x86_64 qemu-img nbdcopy e2fsck debugfs awk
 # ---- serving a volume -----------------------------------------------------------------------
 # S3NBD_E2E_SERVE picks the server: "nbdkit" (default) runs nbdkit + our plugin (common.sh's
 # start_server). When `s3nbd serve` lands, add its branch here; the tests only see SERVER_SOCK,
-# SERVER_URI and SERVER_PID.
+# SERVER_URI and SERVER_PID. S3NBD_E2E_PLUGIN_ARGS adds plugin parameters to every server
+# (space-separated KEY=VALUE words, e.g. "connections=1").
 S3NBD_E2E_SERVE=${S3NBD_E2E_SERVE:-nbdkit}
 serve_volume() { # BUCKET PREFIX [KEY=VALUE...]
-  local b=$1 p=$2; shift 2
+  local b=$1 p=$2 extra; shift 2
+  read -ra extra <<<"${S3NBD_E2E_PLUGIN_ARGS:-}"
   case $S3NBD_E2E_SERVE in
-    nbdkit) start_server bucket="$b" prefix="$p" "$@" ;;
+    nbdkit) start_server bucket="$b" prefix="$p" "$@" "${extra[@]}" ;;
     *) fail "S3NBD_E2E_SERVE=$S3NBD_E2E_SERVE: unknown server (known: nbdkit)" ;;
   esac
 }
