@@ -15,7 +15,7 @@ B=$(new_bucket)
 create_volume "$B" knbd $SIZE $BS
 serve_volume "$B" knbd
 
-ports=(-device virtio-serial-pci,id=vs0)
+ports=(-device "virtio-serial-pci,id=vs0")
 for ((i = 0; i < CONNS; i++)); do
   ports+=(-chardev "socket,id=c$i,path=$SERVER_SOCK"
           -device "virtserialport,bus=vs0.0,chardev=c$i,name=org.s3nbd.nbd$i")

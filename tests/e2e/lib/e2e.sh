@@ -20,6 +20,7 @@ serve_volume() { # BUCKET PREFIX [KEY=VALUE...]
     *) fail "S3NBD_E2E_SERVE=$S3NBD_E2E_SERVE: unknown server (known: nbdkit)" ;;
   esac
 }
+# shellcheck disable=SC2120  # the pid argument is optional
 stop_volume() { stop_server "$@"; }
 
 # ---- the guest ---------------------------------------------------------------------------------
