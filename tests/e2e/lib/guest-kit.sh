@@ -23,7 +23,7 @@ if [ -n "${S3NBD_E2E_KVER:-}" ]; then
   KVER=$S3NBD_E2E_KVER
 else
   KVER=
-  for d in $(ls -1 /lib/modules 2>/dev/null | sort -V); do
+  for d in $(find /lib/modules -mindepth 1 -maxdepth 1 -printf '%f\n' 2>/dev/null | sort -V); do
     [ -f "/boot/vmlinuz-$d" ] && [ -n "$(find "/lib/modules/$d" -name 'nbd.ko*' -print -quit)" ] && KVER=$d
   done
   [ -n "$KVER" ] || die "no Debian kernel with modules found (/boot/vmlinuz-*, /lib/modules/*/nbd.ko): apt-get install linux-image-amd64 (make deps)"
