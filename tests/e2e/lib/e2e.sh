@@ -77,7 +77,10 @@ verify_guest_fs() {
   serve_volume "$b" "$p"
   rm -f "$img"
   t0=$(date +%s.%N)
-  nbdcopy "$SERVER_URI" "$img" || fail "nbdcopy of the volume from a fresh server failed"
+  if ! nbdcopy "$SERVER_URI" "$img"; then
+    grep -v 'debug:' "$SERVER_LOG" | tail -n 10 >&2
+    fail "nbdcopy of the volume from a fresh server failed"
+  fi
   log "host: nbdcopy of the volume from a fresh server: $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')s"
   stop_volume
   assert_eq "$size" "$(stat -c %s "$img")" "size of the volume read back"
