@@ -2,13 +2,14 @@
 #   make            build build/nbdkit-s3nbd-plugin.so and build/s3nbd
 #   make deps       install the Debian packages (idempotent, root)
 #   make check      the whole test suite: unit, ASan/UBSan unit, integration against Ceph RGW
+#   make check-e2e  end-to-end: kernel nbd driver in a qemu guest, qemu's NBD disk, qemu-img
 #   make demo       the main job: local S3 server, a volume, ext4 on it, files written and read
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 WERROR ?= $(if $(CI),ON,ON)
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build unit-tests check check-unit check-asan check-integration demo clean install
+.PHONY: all deps build unit-tests check check-unit check-asan check-integration check-e2e demo clean install
 
 all: build
 
@@ -40,6 +41,10 @@ check-integration: build
 check: deps
 	@$(MAKE) --no-print-directory build unit-tests
 	@$(MAKE) --no-print-directory check-unit check-asan check-integration
+
+check-e2e: deps
+	@$(MAKE) --no-print-directory build
+	bash tests/e2e/run-e2e.sh
 
 demo: deps build
 	bash scripts/demo.sh

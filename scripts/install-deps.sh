@@ -12,6 +12,9 @@ PKGS=(
   nbdkit libnbd-bin python3-libnbd fuse3 curl e2fsprogs qemu-utils fio util-linux kmod
   # the embedded S3 server (Ceph RADOS Gateway, single node)
   ceph-mon ceph-osd radosgw
+  # end-to-end tests (make check-e2e): a guest of Debian's kernel under qemu, its initramfs holds
+  # busybox-static, nbd-client, socat and mke2fs (tests/e2e/lib/guest-kit.sh)
+  qemu-system-x86 linux-image-amd64 busybox-static nbd-client socat cpio
 )
 missing=()
 for p in "${PKGS[@]}"; do
