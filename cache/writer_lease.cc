@@ -92,7 +92,7 @@ std::string DescribeLease(const LeaseRecord& r, int64_t now) {
 }
 
 Result<std::unique_ptr<WriterLease>> WriterLease::Acquire(S3Client* client, std::string key, std::string volume,
-                                                          int seconds, bool force) {
+                                                          int seconds, bool force, std::string token) {
   std::unique_ptr<WriterLease> lease(new WriterLease(client, std::move(key), std::move(volume), seconds));
   char host[256] = "unknown";
   gethostname(host, sizeof host - 1);
@@ -100,7 +100,7 @@ Result<std::unique_ptr<WriterLease>> WriterLease::Acquire(S3Client* client, std:
   m.host = host;
   m.pid = getpid();
   m.started = Iso(WallSeconds());
-  m.token = Token();
+  m.token = token.empty() ? Token() : std::move(token);
   m.seconds = seconds;
   if (m.token.empty()) return Status::Error(EIO, "lease: cannot get random bytes for the lease token");
   const std::string what = "lease: volume " + lease->volume_;

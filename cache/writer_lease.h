@@ -39,8 +39,9 @@ class WriterLease {
  public:
   // Takes the lease at `key` or fails: EBUSY naming the holder and its expiry if another
   // writer holds an unexpired lease (unless force). `client` must outlive the lease.
+  // token: empty for a random one (tests pass a fixed one).
   static Result<std::unique_ptr<WriterLease>> Acquire(S3Client* client, std::string key, std::string volume,
-                                                      int seconds, bool force);
+                                                      int seconds, bool force, std::string token = "");
   ~WriterLease();  // stops renewing; deletes the lease if this process serves and still holds it
   WriterLease(const WriterLease&) = delete;
   WriterLease& operator=(const WriterLease&) = delete;

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/unit/fake_s3_server.h"
+#include "tests/unit/memory_block_store.h"
+
 namespace s3nbd {
 namespace {
 
@@ -40,6 +43,76 @@ TEST(WriterLeaseTest, RefusesHostileRecords) {
     if (i % 3 == 0) t.resize((seed >> 40) % (t.size() + 1));
     (void)DecodeLease(t);  // must not crash
   }
+}
+
+std::unique_ptr<S3Client> Client(const std::string& endpoint) {
+  S3Config c;
+  c.endpoint = endpoint;
+  c.bucket = "bkt";
+  c.credentials = {"AKIATEST", "secret", ""};
+  c.retry_seconds = 0;  // one attempt: renewal failures show at once
+  c.max_connections = 2;
+  return std::move(S3Client::Create(c)).value();
+}
+
+std::string Lease(const std::string& token, const std::string& host = "me") {
+  return EncodeLease({host, 1, "2026-11-22T01:00:00Z", token, 4000000000, 3});
+}
+
+TEST(WriterLeaseTest, WritesStopWhenRenewalFailsPastExpiry) {
+  // create-only PUT ok, verifying GET shows our token, then the server fails every request
+  FakeS3Server server({{200, ""}, {200, Lease("tok1")}, {500, ""}});
+  auto client = Client(server.endpoint());
+  auto lease = WriterLease::Acquire(client.get(), "v/lease.s3nbd", "b/v", 3, false, "tok1");
+  ASSERT_TRUE(lease.ok()) << lease.status().message();
+  EXPECT_NE(server.requests()[0].head.find("If-None-Match: *"), std::string::npos);
+  auto mem = std::make_unique<testing::MemoryBlockStore>();
+  auto* raw = mem.get();
+  LeaseGuardStore guard(lease->get(), std::move(mem));
+  ASSERT_TRUE(guard.Write(1, "data").ok());  // valid right after acquiring
+  Status renew = (*lease)->RenewOnce();
+  EXPECT_FALSE(renew.ok());
+  EXPECT_NE(renew.err(), EROFS) << "a failed renewal is not yet a lost lease";
+  Status w;
+  for (int i = 0; i < 300 && (w = guard.Write(2, "data")).ok(); i++)  // until the lease lapses
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(w.err(), EROFS);
+  EXPECT_NE(w.message().find("expired"), std::string::npos) << w.message();
+  EXPECT_EQ(guard.Write(3, "data").err(), EROFS);
+  uint64_t blocks[] = {1};
+  EXPECT_EQ(guard.Erase(blocks).err(), EROFS);
+  EXPECT_EQ(raw->Get(1), "data");
+  EXPECT_TRUE(raw->Get(3).empty()) << "a refused write never reaches the store";
+  std::string out;
+  EXPECT_TRUE(guard.Read(1, &out).ok()) << "reads go on";
+}
+
+TEST(WriterLeaseTest, LosingTheLeaseStopsWritesForGood) {
+  FakeS3Server server({{200, ""}, {200, Lease("tok1")}, {200, Lease("tok2", "thief")}});
+  auto client = Client(server.endpoint());
+  auto lease = WriterLease::Acquire(client.get(), "v/lease.s3nbd", "b/v", 60, false, "tok1");
+  ASSERT_TRUE(lease.ok()) << lease.status().message();
+  Status renew = (*lease)->RenewOnce();
+  EXPECT_EQ(renew.err(), EROFS);
+  EXPECT_NE(renew.message().find("now held by host thief"), std::string::npos) << renew.message();
+  Status w = (*lease)->CheckWritable(7);
+  EXPECT_EQ(w.err(), EROFS);
+  EXPECT_NE(w.message().find("lost"), std::string::npos);
+  size_t before = server.requests().size();
+  lease->reset();  // never started serving here: must not touch the other writer's lease
+  EXPECT_EQ(server.requests().size(), before);
+}
+
+TEST(WriterLeaseTest, RefusesAnUnexpiredLeaseNamingItsHolder) {
+  // create-only PUT answers 412; GET shows another holder whose lease expires far ahead
+  FakeS3Server server({{412, "<Error><Code>PreconditionFailed</Code></Error>"}, {200, Lease("x", "other")}});
+  auto client = Client(server.endpoint());
+  auto lease = WriterLease::Acquire(client.get(), "v/lease.s3nbd", "b/v", 60, false);
+  ASSERT_FALSE(lease.ok());
+  EXPECT_EQ(lease.status().err(), EBUSY);
+  EXPECT_NE(lease.status().message().find("host other pid 1"), std::string::npos) << lease.status().message();
+  EXPECT_NE(lease.status().message().find("expires at"), std::string::npos);
+  for (const auto& r : server.requests()) EXPECT_EQ(r.head.find("DELETE"), std::string::npos);
 }
 
 }  // namespace
