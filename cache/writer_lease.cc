@@ -178,6 +178,7 @@ void WriterLease::StartRenewal() {
   std::lock_guard lock(mu_);
   if (thread_.joinable()) return;
   serving_pid_ = getpid();
+  mine_.pid = serving_pid_;  // nbdkit may have forked since Acquire; the next renewal records it
   thread_ = std::thread([this] { RenewLoop(); });
 }
 

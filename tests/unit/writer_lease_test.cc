@@ -103,6 +103,35 @@ TEST(WriterLeaseTest, LosingTheLeaseStopsWritesForGood) {
   EXPECT_EQ(server.requests().size(), before);
 }
 
+TEST(WriterLeaseTest, TakesOverAnExpiredLease) {
+  std::string expired = EncodeLease({"ghost", 9, "2020-01-01T00:00:00Z", "old", 1600000000, 60});
+  FakeS3Server server({{412, "<Error><Code>PreconditionFailed</Code></Error>"},
+                       {200, expired},
+                       {204, ""},
+                       {200, ""},
+                       {200, Lease("mine")}});
+  auto client = Client(server.endpoint());
+  auto lease = WriterLease::Acquire(client.get(), "v/lease.s3nbd", "b/v", 60, false, "mine");
+  ASSERT_TRUE(lease.ok()) << lease.status().message();
+  auto reqs = server.requests();
+  ASSERT_EQ(reqs.size(), 5u);
+  EXPECT_EQ(reqs[2].head.rfind("DELETE ", 0), 0u) << reqs[2].head;
+  EXPECT_EQ(reqs[3].head.rfind("PUT ", 0), 0u);
+  EXPECT_NE(reqs[3].head.find("If-None-Match: *"), std::string::npos) << "takeover re-creates create-only";
+  EXPECT_NE(reqs[3].body.find("token mine"), std::string::npos);
+  EXPECT_TRUE((*lease)->CheckWritable(0).ok());
+}
+
+TEST(WriterLeaseTest, LosingTheVerifyingGetIsARefusal) {
+  // our create-only PUT "succeeds" but the GET shows another writer's unexpired lease
+  FakeS3Server server({{200, ""}, {200, Lease("theirs", "racer")}});
+  auto client = Client(server.endpoint());
+  auto lease = WriterLease::Acquire(client.get(), "v/lease.s3nbd", "b/v", 60, false, "mine");
+  ASSERT_FALSE(lease.ok());
+  EXPECT_EQ(lease.status().err(), EBUSY);
+  EXPECT_NE(lease.status().message().find("host racer"), std::string::npos) << lease.status().message();
+}
+
 TEST(WriterLeaseTest, RefusesAnUnexpiredLeaseNamingItsHolder) {
   // create-only PUT answers 412; GET shows another holder whose lease expires far ahead
   FakeS3Server server({{412, "<Error><Code>PreconditionFailed</Code></Error>"}, {200, Lease("x", "other")}});
