@@ -7,6 +7,8 @@ PKGS=(
   g++ make cmake pkg-config
   nbdkit-plugin-dev libcurl4-openssl-dev libssl-dev liburing-dev libzstd-dev libxxhash-dev
   libgtest-dev libgmock-dev libnbd-dev
+  # fuzzing (make check-fuzz): clang with libFuzzer
+  clang libclang-rt-14-dev
   # run and test
   # (nbdfuse is in libnbd-bin on bookworm; nbdsh and the tests need python3-libnbd)
   nbdkit libnbd-bin python3-libnbd fuse3 curl e2fsprogs qemu-utils fio util-linux kmod
