@@ -30,11 +30,15 @@ constexpr const char* kDetachUsage =
     "usage: s3nbd detach /dev/nbdN\n"
     "Disconnects the NBD device (nbd-client -d). The server keeps running ('s3nbd stop').\n";
 
-constexpr const char* kNbdModule = "/sys/module/nbd";
+// $S3NBD_NBD_MODULE_DIR replaces it in tests (to exercise the refusal on any host).
+std::string NbdModuleDir() {
+  const char* e = std::getenv("S3NBD_NBD_MODULE_DIR");
+  return e && *e ? e : "/sys/module/nbd";
+}
 
 Status CheckNbdModule(const std::string& command) {
   struct stat st;
-  if (::stat(kNbdModule, &st) == 0) return Status::Ok();
+  if (::stat(NbdModuleDir().c_str(), &st) == 0) return Status::Ok();
   return Status::Error(ENODEV, command + ": the nbd kernel module is not loaded (modprobe nbd)");
 }
 
