@@ -27,8 +27,9 @@ constexpr const char* kAttachUsage =
     "  --nbd-timeout S      nbd-client -timeout (default: nbd-client's)\n";
 
 constexpr const char* kDetachUsage =
-    "usage: s3nbd detach /dev/nbdN\n"
-    "Disconnects the NBD device (nbd-client -d). The server keeps running ('s3nbd stop').\n";
+    "usage: s3nbd detach /dev/nbdN | VOLUME [--config-dir DIR]\n"
+    "Disconnects the NBD device (nbd-client -d), given directly or as the 'device' key of\n"
+    "VOLUME's conf. The server keeps running ('s3nbd stop' ends it).\n";
 
 // $S3NBD_NBD_MODULE_DIR replaces it in tests (to exercise the refusal on any host).
 std::string NbdModuleDir() {
@@ -139,9 +140,17 @@ int CmdDetach(int argc, char** argv) {
     std::fputs(kDetachUsage, stdout);
     return kExitOk;
   }
-  if (args.positional.size() != 1 || !args.values.empty())
-    return Usage("detach", kDetachUsage, "expected exactly one device");
-  const std::string& device = args.positional[0];
+  if (args.positional.size() != 1) return Usage("detach", kDetachUsage, "expected exactly one device or VOLUME");
+  std::string device = args.positional[0];
+  if (device.rfind("/dev/", 0) != 0) {
+    VolumeConf conf;
+    if (int rc = SelectVolume("detach", args, {}, false, &conf, nullptr)) return rc;
+    device = conf.Get("device").value_or("");
+    if (device.empty())
+      return Error("detach", Status::Error(EINVAL, "volume " + conf.name + ": " + conf.path + " has no 'device' key"));
+  } else if (!args.values.empty()) {
+    return Usage("detach", kDetachUsage, "options are for a VOLUME, not a device");
+  }
   if (Status s = CheckNbdModule("detach"); !s.ok()) return Error("detach", s);
   if (Status s = CheckDevice(device); !s.ok()) return Error("detach", s);
   int rc = Run({"nbd-client", "-d", device});

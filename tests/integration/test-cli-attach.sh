@@ -20,6 +20,8 @@ assert_grep "not loaded \(modprobe nbd\)" "$T/out" "attach refusal with a device
 [ ! -e "$S3NBD_RUN_DIR/a1.pid" ] || fail "attach started a server although it refused"
 expect_rc 1 run_s3nbd detach /dev/nbd3
 assert_grep "detach: the nbd kernel module is not loaded \(modprobe nbd\)" "$T/out" "detach refusal"
+expect_rc 1 run_s3nbd detach a1
+assert_grep "detach: the nbd kernel module is not loaded" "$T/out" "detach VOLUME refusal"
 expect_rc 2 run_s3nbd detach
 expect_rc 2 run_s3nbd attach --endpoint "$S3_ENDPOINT" --bucket "$B" --prefix a1
 assert_grep "name the device" "$T/out" "attach without a device"
