@@ -37,14 +37,15 @@ int CmdStats(int argc, char** argv) {
     if (conf.DisplayName().empty()) return Usage("stats", kUsage, "name a VOLUME or give --statsfile PATH");
     path = RuntimePath(args, conf, ".stats");
   }
+  std::string vol = conf.DisplayName().empty() ? "stats file" : "volume " + conf.DisplayName();
   std::ifstream in(path);
   if (!in)
-    return Error("stats", Status::Error(ENOENT, "volume " + conf.DisplayName() + ": cannot read " + path +
+    return Error("stats", Status::Error(ENOENT, vol + ": cannot read " + path +
                                                     " (is it served? 's3nbd serve' writes it)"));
   std::stringstream ss;
   ss << in.rdbuf();
   auto stats = ParseStatsFile(ss.str(), path);
-  if (!stats.ok()) return Error("stats", stats.status().Wrap("volume " + conf.DisplayName()));
+  if (!stats.ok()) return Error("stats", stats.status().Wrap(vol));
   std::string out = args.values.count("prometheus")
                         ? FormatPrometheus(conf.DisplayName(), *stats)
                         : FormatStatsTable(conf.DisplayName(), *stats, static_cast<uint64_t>(std::time(nullptr)));
