@@ -3,6 +3,7 @@
 #include <libnbd.h>
 
 #include <cstdio>
+#include <fstream>
 #include <memory>
 
 #include "daemon/cli.h"
@@ -29,6 +30,21 @@ Status FlushServer(const ServerPaths& paths, const std::string& volume) {
                          "flush: volume " + volume + ": " + what + ": " + (nbd_get_error() ? nbd_get_error() : "?"));
   };
   if (!h) return fail("libnbd");
+  if (paths.tls) {
+    if (nbd_set_tls(h.get(), LIBNBD_TLS_REQUIRE) == -1) return fail("TLS");
+    if (!paths.tls_certificates.empty() && nbd_set_tls_certificates(h.get(), paths.tls_certificates.c_str()) == -1)
+      return fail("TLS certificates " + paths.tls_certificates);
+    if (!paths.tls_psk.empty()) {
+      // The PSK file is "username:hexkey" lines; connect as its first user.
+      std::ifstream in(paths.tls_psk);
+      std::string line;
+      if (!std::getline(in, line) || line.find(':') == std::string::npos)
+        return Status::Error(EINVAL, "flush: volume " + volume + ": cannot read a 'user:key' line from " + paths.tls_psk);
+      if (nbd_set_tls_psk_file(h.get(), paths.tls_psk.c_str()) == -1 ||
+          nbd_set_tls_username(h.get(), line.substr(0, line.find(':')).c_str()) == -1)
+        return fail("TLS PSK file " + paths.tls_psk);
+    }
+  }
   int rc = paths.socket.empty() ? nbd_connect_tcp(h.get(), paths.tcp_host.c_str(), paths.tcp_port.c_str())
                                 : nbd_connect_unix(h.get(), paths.socket.c_str());
   std::string where = paths.socket.empty() ? paths.tcp_host + ":" + paths.tcp_port : paths.socket;

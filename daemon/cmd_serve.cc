@@ -10,7 +10,6 @@
 #include <cstring>
 #include <thread>
 
-#include "cache/volume_config.h"
 #include "daemon/cli.h"
 #include "daemon/server_paths.h"
 
@@ -87,16 +86,9 @@ int CmdServe(int argc, char** argv) {
     cmd.push_back("--ipaddr=" + paths->tcp_host);
     cmd.push_back("--port=" + paths->tcp_port);
   }
-  auto tls_certs = conf.Get("tls-certificates"), tls_psk = conf.Get("tls-psk");
-  bool tls = tls_certs || tls_psk;
-  if (auto t = conf.Get("tls")) {
-    auto b = ParseBool("tls", *t);
-    if (!b.ok()) return Error("serve", b.status());
-    tls = tls || *b;
-  }
-  if (tls) cmd.push_back("--tls=require");
-  if (tls_certs) cmd.push_back("--tls-certificates=" + *tls_certs);
-  if (tls_psk) cmd.push_back("--tls-psk=" + *tls_psk);
+  if (paths->tls) cmd.push_back("--tls=require");
+  if (!paths->tls_certificates.empty()) cmd.push_back("--tls-certificates=" + paths->tls_certificates);
+  if (!paths->tls_psk.empty()) cmd.push_back("--tls-psk=" + paths->tls_psk);
   cmd.push_back(*plugin);
   for (const std::string& p : PluginParams(conf)) cmd.push_back(p);
   if (!conf.Get("statsfile")) cmd.push_back("statsfile=" + paths->statsfile);

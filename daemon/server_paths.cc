@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "cache/volume_config.h"
+
 namespace s3nbd::cli {
 
 const char* const kInstalledPlugin = "/usr/lib/x86_64-linux-gnu/nbdkit/plugins/nbdkit-s3nbd-plugin.so";
@@ -47,6 +49,14 @@ Result<ServerPaths> ResolveServerPaths(const Args& args, const VolumeConf& conf)
   }
   p.pidfile = conf.Get("pidfile").value_or(RuntimePath(args, conf, ".pid"));
   p.statsfile = conf.Get("statsfile").value_or(RuntimePath(args, conf, ".stats"));
+  p.tls_certificates = conf.Get("tls-certificates").value_or("");
+  p.tls_psk = conf.Get("tls-psk").value_or("");
+  p.tls = !p.tls_certificates.empty() || !p.tls_psk.empty();
+  if (auto t = conf.Get("tls")) {
+    auto b = ParseBool("tls", *t);
+    if (!b.ok()) return b.status().Wrap("volume " + conf.DisplayName());
+    p.tls = p.tls || *b;
+  }
   return p;
 }
 

@@ -17,6 +17,9 @@ struct ServerPaths {
   std::string tcp_port;
   std::string pidfile;
   std::string statsfile;
+  bool tls = false;               // tls / tls-certificates / tls-psk: flush connects with TLS too
+  std::string tls_certificates;
+  std::string tls_psk;
 };
 
 Result<ServerPaths> ResolveServerPaths(const Args& args, const VolumeConf& conf);

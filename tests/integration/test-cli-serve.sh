@@ -65,6 +65,17 @@ cmp <(head -c 1048576 "$T/back2") "$T/data" || fail "data read back over TCP dif
 expect_rc 0 run_s3nbd flush v1tcp
 expect_rc 0 run_s3nbd stop v1tcp
 
+# TLS with a PSK (tls-psk passed to nbdkit): plain NBD is refused, TLS works, flush uses TLS
+printf 'alice:%s\n' "$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" >"$T/psk"
+chmod 600 "$T/psk"
+write_conf v1tls "$B" vols/v1 "tls-psk = $T/psk"
+serve_volume v1tls
+TLSSOCK=$S3NBD_RUN_DIR/v1tls.sock
+if nbdinfo --size "$(uri_of "$TLSSOCK")" >"$T/plain.log" 2>&1; then fail "a TLS-only server answered plain NBD"; fi
+assert_eq 16777216 "$(nbdinfo --size "nbds+unix://alice@/?socket=$TLSSOCK&tls-psk-file=$T/psk")" "size over TLS-PSK"
+expect_rc 0 run_s3nbd flush v1tls
+expect_rc 0 run_s3nbd stop v1tls
+
 # errors: a bad line names file and line; unknown flags are usage errors; no such volume
 printf 'endpoint = %s\nbucket %s\n' "$S3_ENDPOINT" "$B" >"$S3NBD_CONFIG_DIR/bad.conf"
 expect_rc 1 run_s3nbd serve bad
