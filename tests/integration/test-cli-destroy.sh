@@ -28,9 +28,31 @@ object_exists "$B" d1/volume.s3nbd || fail "descriptor deleted by the refused de
 
 expect_rc 0 run_s3nbd destroy --endpoint "$S3_ENDPOINT" --bucket "$B" --prefix d1 --yes </dev/null
 assert_grep "destroyed volume $B/d1: 10 block objects" "$T/out" "destroy message"
+! grep -q 'deleting .* blocks \[' "$T/out" || fail "a progress bar was drawn without a terminal"
 assert_eq 0 "$(count_keys "$B" d1/)" "objects left under d1/"
 object_exists "$B" keep/volume.s3nbd || fail "the neighbouring volume's descriptor was deleted"
 
 expect_rc 1 run_s3nbd destroy d1 --yes </dev/null
 assert_grep "no s3nbd volume at s3://$B/d1" "$T/out" "destroy of a destroyed volume"
+
+# on a terminal (script(1) gives it one) destroy asks for the volume name and draws progress
+need script
+create_volume "$B" d2 1M 64K
+start_server bucket="$B" prefix=d2
+nbdcopy "$T/data" "$SERVER_URI" || fail "nbdcopy to d2 failed"
+stop_server
+on_tty() { # ANSWER ARGS...: runs s3nbd ARGS on a pseudo-terminal fed ANSWER; output in $T/tty
+  local answer=$1 rc=0; shift
+  printf '%s\n' "$answer" | timeout 120 script -qec "$(printf '%q ' "$S3NBD_CLI" "$@")" /dev/null >"$T/tty" 2>&1 || rc=$?
+  return "$rc"
+}
+rc=0; on_tty wrong destroy --endpoint "$S3_ENDPOINT" --bucket "$B" --prefix d2 || rc=$?
+assert_eq 1 "$rc" "exit status of a destroy answered wrongly"
+assert_grep "Type the volume name '$B/d2' to confirm" "$T/tty" "destroy prompt"
+assert_grep "not confirmed; nothing deleted" "$T/tty" "destroy refusal on a wrong answer"
+assert_eq 10 "$(count_blocks "$B" d2)" "blocks after an unconfirmed destroy"
+rc=0; on_tty "$B/d2" destroy --endpoint "$S3_ENDPOINT" --bucket "$B" --prefix d2 || rc=$?
+assert_eq 0 "$rc" "exit status of a confirmed destroy"
+assert_grep "deleting 10 blocks \[#+\] 100% 10/10" "$T/tty" "progress bar on a terminal"
+assert_eq 0 "$(count_keys "$B" d2/)" "objects left under d2/"
 log "ok"
