@@ -38,8 +38,9 @@ bool ApplyVolumeOptions(const Args& args, const std::vector<std::string>& skip, 
 // `own_flags`, CLI keys and plugin keys are usage errors. `positional` is how many
 // positional arguments the command takes after an optional VOLUME. Returns kExitOk or the
 // exit code (message printed). `options` may be null (serve: the plugin checks).
-int SelectVolume(const std::string& command, const Args& args, const std::vector<std::string>& own_flags,
-                 bool readonly, VolumeConf* conf, VolumeOptions* options);
+int SelectVolume(const std::string& command, const Args& args,
+                 const std::vector<std::string>& own_flags, bool readonly, VolumeConf* conf,
+                 VolumeOptions* options);
 
 int Error(const std::string& command, const Status& s);
 int Usage(const std::string& command, const char* usage, const std::string& why);

@@ -22,7 +22,8 @@ bool ParseArgs(int argc, char** argv, const std::vector<std::string>& boolean_fl
     }
     std::string name = a.substr(2), value;
     size_t eq = name.find('=');
-    bool is_bool = std::find(boolean_flags.begin(), boolean_flags.end(), name) != boolean_flags.end();
+    bool is_bool =
+        std::find(boolean_flags.begin(), boolean_flags.end(), name) != boolean_flags.end();
     if (eq != std::string::npos) {
       value = name.substr(eq + 1);
       name = name.substr(0, eq);
@@ -39,7 +40,8 @@ bool ParseArgs(int argc, char** argv, const std::vector<std::string>& boolean_fl
   return true;
 }
 
-bool ApplyVolumeOptions(const Args& args, const std::vector<std::string>& skip, VolumeOptions* out) {
+bool ApplyVolumeOptions(const Args& args, const std::vector<std::string>& skip,
+                        VolumeOptions* out) {
   for (const auto& [name, value] : args.values) {
     if (std::find(skip.begin(), skip.end(), name) != skip.end()) continue;
     Status s = SetVolumeOption(out, name, value);
@@ -62,8 +64,9 @@ const char* const kVolumeSelectionHelp =
     "flags with the same names (--endpoint URL --bucket NAME --prefix P --region R\n"
     "--credentials-file F --profile NAME ...), which override the file.\n";
 
-int SelectVolume(const std::string& command, const Args& args, const std::vector<std::string>& own_flags,
-                 bool readonly, VolumeConf* conf, VolumeOptions* options) {
+int SelectVolume(const std::string& command, const Args& args,
+                 const std::vector<std::string>& own_flags, bool readonly, VolumeConf* conf,
+                 VolumeOptions* options) {
   for (const auto& [k, v] : args.values) {
     bool own = k == "config-dir" || k == "run-dir";
     for (const auto& f : own_flags) own = own || f == k;

@@ -101,7 +101,8 @@ int CmdAttach(int argc, char** argv) {
   VolumeOptions options;
   if (int rc = SelectVolume("attach", args, {}, false, &conf, &options)) return rc;
   if (device.empty()) device = conf.Get("device").value_or("");
-  if (device.empty()) return Usage("attach", kAttachUsage, "name the device (/dev/nbdN) or set 'device' in the conf");
+  if (device.empty())
+    return Usage("attach", kAttachUsage, "name the device (/dev/nbdN) or set 'device' in the conf");
   std::string vol = "volume " + conf.DisplayName();
   if (Status s = CheckNbdModule("attach"); !s.ok()) return Error("attach", s);
   if (Status s = CheckDevice(device); !s.ok()) return Error("attach", s.Wrap(vol));
@@ -113,8 +114,9 @@ int CmdAttach(int argc, char** argv) {
     for (const auto& p : args.positional) serve.push_back(p);
     for (const auto& [k, v] : args.values) serve.push_back("--" + k + "=" + v);
     if (int rc = Run(serve); rc != 0)
-      return Error("attach", Status::Error(EIO, vol + ": could not start its server (s3nbd serve exit " +
-                                                    std::to_string(rc) + ")"));
+      return Error("attach",
+                   Status::Error(EIO, vol + ": could not start its server (s3nbd serve exit " +
+                                          std::to_string(rc) + ")"));
   }
   std::vector<std::string> cmd = {"nbd-client"};
   if (!paths->socket.empty()) {
@@ -127,8 +129,10 @@ int CmdAttach(int argc, char** argv) {
   if (auto t = conf.Get("nbd-timeout")) cmd.insert(cmd.end(), {"-timeout", *t});
   int rc = Run(cmd);
   if (rc != 0)
-    return Error("attach", Status::Error(EIO, vol + ": nbd-client failed (exit " + std::to_string(rc) + ") attaching " +
-                                                  device + (rc == 127 ? "; apt-get install nbd-client" : "")));
+    return Error("attach",
+                 Status::Error(EIO, vol + ": nbd-client failed (exit " + std::to_string(rc) +
+                                        ") attaching " + device +
+                                        (rc == 127 ? "; apt-get install nbd-client" : "")));
   std::printf("attached %s to %s\n", vol.c_str(), device.c_str());
   return kExitOk;
 }
@@ -140,14 +144,16 @@ int CmdDetach(int argc, char** argv) {
     std::fputs(kDetachUsage, stdout);
     return kExitOk;
   }
-  if (args.positional.size() != 1) return Usage("detach", kDetachUsage, "expected exactly one device or VOLUME");
+  if (args.positional.size() != 1)
+    return Usage("detach", kDetachUsage, "expected exactly one device or VOLUME");
   std::string device = args.positional[0];
   if (device.rfind("/dev/", 0) != 0) {
     VolumeConf conf;
     if (int rc = SelectVolume("detach", args, {}, false, &conf, nullptr)) return rc;
     device = conf.Get("device").value_or("");
     if (device.empty())
-      return Error("detach", Status::Error(EINVAL, "volume " + conf.name + ": " + conf.path + " has no 'device' key"));
+      return Error("detach", Status::Error(EINVAL, "volume " + conf.name + ": " + conf.path +
+                                                       " has no 'device' key"));
   } else if (!args.values.empty()) {
     return Usage("detach", kDetachUsage, "options are for a VOLUME, not a device");
   }
@@ -155,7 +161,8 @@ int CmdDetach(int argc, char** argv) {
   if (Status s = CheckDevice(device); !s.ok()) return Error("detach", s);
   int rc = Run({"nbd-client", "-d", device});
   if (rc != 0)
-    return Error("detach", Status::Error(EIO, "nbd-client -d " + device + " failed (exit " + std::to_string(rc) + ")"));
+    return Error("detach", Status::Error(EIO, "nbd-client -d " + device + " failed (exit " +
+                                                  std::to_string(rc) + ")"));
   return kExitOk;
 }
 

@@ -18,7 +18,8 @@ constexpr const char* kUsage =
     "  --key-layout L       flat (P/b/<hex>, default) or hashed (P/h/<hash>/<hex>, spreads\n"
     "                       blocks over key prefixes for S3's per-prefix request limits)\n"
     "  --create-bucket      create the bucket first if it does not exist\n"
-    "Credentials: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, --credentials-file, or ~/.aws/credentials.\n";
+    "Credentials: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, --credentials-file, or "
+    "~/.aws/credentials.\n";
 
 }  // namespace
 
@@ -34,8 +35,8 @@ int CmdCreate(int argc, char** argv) {
   if (!args.values.count("size")) return Usage("create", kUsage, "--size is required");
   VolumeConf conf;
   VolumeOptions options;
-  if (int rc = SelectVolume("create", args, {"size", "block-size", "key-layout", "create-bucket"}, false,
-                            &conf, &options))
+  if (int rc = SelectVolume("create", args, {"size", "block-size", "key-layout", "create-bucket"},
+                            false, &conf, &options))
     return rc;
   auto size = ParseSize("--size", args.values["size"]);
   if (!size.ok()) return Error("create", size.status());
@@ -67,7 +68,8 @@ int CmdCreate(int argc, char** argv) {
   if (!d.ok()) return Error("create", d.status());
   std::printf("created volume %s: uuid %s, size %llu, block size %u, key layout %s\n",
               VolumeName(options).c_str(), d->UuidString().c_str(),
-              static_cast<unsigned long long>(d->size), d->block_size, KeyLayoutName(d->key_layout));
+              static_cast<unsigned long long>(d->size), d->block_size,
+              KeyLayoutName(d->key_layout));
   return kExitOk;
 }
 

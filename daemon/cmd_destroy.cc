@@ -41,7 +41,8 @@ int CmdDestroy(int argc, char** argv) {
   std::string name = VolumeName(options), vol = "volume " + name;
   bool yes = args.values.count("yes");
   if (!yes && isatty(STDIN_FILENO) != 1)
-    return Usage("destroy", kUsage, vol + ": refusing to delete without --yes (no terminal to ask on)");
+    return Usage("destroy", kUsage,
+                 vol + ": refusing to delete without --yes (no terminal to ask on)");
   if (auto paths = ResolveServerPaths(args, conf); paths.ok())
     if (pid_t pid = RunningPid(paths->pidfile))
       return Error("destroy", Status::Error(EBUSY, vol + ": served by pid " + std::to_string(pid) +
@@ -58,10 +59,11 @@ int CmdDestroy(int argc, char** argv) {
   });
   if (!s.ok()) return Error("destroy", s.Wrap(vol + ": listing"));
   if (!yes) {
-    std::fprintf(stderr, "Destroy %s (uuid %s, %llu bytes, %zu stored blocks)? Its data will be lost.\n"
-                         "Type the volume name '%s' to confirm: ",
-                 vol.c_str(), d->UuidString().c_str(), static_cast<unsigned long long>(d->size), blocks.size(),
-                 name.c_str());
+    std::fprintf(stderr,
+                 "Destroy %s (uuid %s, %llu bytes, %zu stored blocks)? Its data will be lost.\n"
+                 "Type the volume name '%s' to confirm: ",
+                 vol.c_str(), d->UuidString().c_str(), static_cast<unsigned long long>(d->size),
+                 blocks.size(), name.c_str());
     std::string answer;
     if (!std::getline(std::cin, answer) || answer != name) {
       std::fprintf(stderr, "s3nbd destroy: %s: not confirmed; nothing deleted\n", vol.c_str());
@@ -71,9 +73,11 @@ int CmdDestroy(int argc, char** argv) {
   {
     Progress progress("deleting " + std::to_string(blocks.size()) + " blocks", blocks.size());
     for (size_t i = 0; i < blocks.size(); i += kBatch) {
-      std::vector<std::string> batch(blocks.begin() + i, blocks.begin() + std::min(blocks.size(), i + kBatch));
+      std::vector<std::string> batch(blocks.begin() + i,
+                                     blocks.begin() + std::min(blocks.size(), i + kBatch));
       if (Status del = (*client)->DeleteMany(batch); !del.ok())
-        return Error("destroy", del.Wrap(vol + ": deleting blocks (descriptor kept; run destroy again)"));
+        return Error("destroy",
+                     del.Wrap(vol + ": deleting blocks (descriptor kept; run destroy again)"));
       progress.Add(batch.size());
     }
   }
@@ -81,7 +85,8 @@ int CmdDestroy(int argc, char** argv) {
     return Error("destroy", del.Wrap(vol + ": deleting the lease"));
   if (Status del = (*client)->Delete(keys.DescriptorKey()); !del.ok())
     return Error("destroy", del.Wrap(vol + ": deleting the descriptor"));
-  std::printf("destroyed %s: %zu block objects, lease and descriptor deleted\n", vol.c_str(), blocks.size());
+  std::printf("destroyed %s: %zu block objects, lease and descriptor deleted\n", vol.c_str(),
+              blocks.size());
   return kExitOk;
 }
 

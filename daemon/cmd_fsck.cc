@@ -32,7 +32,7 @@ struct Problem {
   std::string kind;  // orphan, out-of-range, corrupt, zero, unreadable
   std::string key;
   std::string text;
-  bool deletable;    // by --repair
+  bool deletable;  // by --repair
 };
 
 }  // namespace
@@ -55,7 +55,8 @@ int CmdFsck(int argc, char** argv) {
   }
   VolumeConf conf;
   VolumeOptions options;
-  if (int rc = SelectVolume("fsck", args, {"repair", "delete-corrupt", "jobs"}, !repair, &conf, &options))
+  if (int rc = SelectVolume("fsck", args, {"repair", "delete-corrupt", "jobs"}, !repair, &conf,
+                            &options))
     return rc;
   std::string vol = "volume " + VolumeName(options);
   if (repair) {
@@ -79,11 +80,12 @@ int CmdFsck(int argc, char** argv) {
     KeyClass c = ClassifyKey(keys, o.key, d->block_count());
     if (c.kind == KeyKind::kBlock) blocks.emplace_back(c.block, o.key);
     if (c.kind == KeyKind::kOrphan)
-      problems.push_back({"orphan", o.key, "orphan: " + o.key + " (not an object of this volume)", true});
+      problems.push_back(
+          {"orphan", o.key, "orphan: " + o.key + " (not an object of this volume)", true});
     if (c.kind == KeyKind::kOutOfRange)
       problems.push_back({"out-of-range", o.key,
-                          "out-of-range: block " + std::to_string(c.block) + " (" + o.key + "): the volume has " +
-                              std::to_string(d->block_count()) + " blocks",
+                          "out-of-range: block " + std::to_string(c.block) + " (" + o.key +
+                              "): the volume has " + std::to_string(d->block_count()) + " blocks",
                           true});
     return Status::Ok();
   });
@@ -114,7 +116,8 @@ int CmdFsck(int argc, char** argv) {
             found[i] = {"corrupt", key, "corrupt: " + where + ": " + c.cause, delete_corrupt};
             has[i] = 1;
           } else if (c.state == ObjectState::kAllZero) {
-            found[i] = {"zero", key, "zero: " + where + ": all-zero block stored (should be absent)", true};
+            found[i] = {"zero", key,
+                        "zero: " + where + ": all-zero block stored (should be absent)", true};
             has[i] = 1;
           }
         }
@@ -135,9 +138,11 @@ int CmdFsck(int argc, char** argv) {
     remaining -= to_delete.size();
     std::printf("repaired: deleted %zu objects\n", to_delete.size());
   }
-  std::printf("fsck: %s: %llu objects, %zu blocks checked, %zu problems found, %zu remain\n", vol.c_str(),
-              static_cast<unsigned long long>(objects), blocks.size(), problems.size(), remaining);
-  if (remaining && !repair) std::printf("fsck: run with --repair to delete orphans, out-of-range and zero objects\n");
+  std::printf("fsck: %s: %llu objects, %zu blocks checked, %zu problems found, %zu remain\n",
+              vol.c_str(), static_cast<unsigned long long>(objects), blocks.size(), problems.size(),
+              remaining);
+  if (remaining && !repair)
+    std::printf("fsck: run with --repair to delete orphans, out-of-range and zero objects\n");
   return remaining ? kExitFailure : kExitOk;
 }
 

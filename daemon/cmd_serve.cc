@@ -68,13 +68,17 @@ int CmdServe(int argc, char** argv) {
   auto plugin = FindPlugin(args, conf);
   if (!plugin.ok()) return Error("serve", plugin.status().Wrap("volume " + conf.DisplayName()));
   if (pid_t pid = RunningPid(paths->pidfile))
-    return Error("serve", Status::Error(EEXIST, "volume " + conf.DisplayName() + ": already served by pid " +
-                                                    std::to_string(pid) + " (pid file " + paths->pidfile + ")"));
+    return Error(
+        "serve",
+        Status::Error(EEXIST, "volume " + conf.DisplayName() + ": already served by pid " +
+                                  std::to_string(pid) + " (pid file " + paths->pidfile + ")"));
   for (const std::string* p : {&paths->socket, &paths->pidfile, &paths->statsfile}) {
     if (p->empty()) continue;
-    if (Status s = MakeDirFor(*p); !s.ok()) return Error("serve", s.Wrap("volume " + conf.DisplayName()));
+    if (Status s = MakeDirFor(*p); !s.ok())
+      return Error("serve", s.Wrap("volume " + conf.DisplayName()));
   }
-  if (!paths->socket.empty()) ::unlink(paths->socket.c_str());  // stale: no server holds it (pid file)
+  if (!paths->socket.empty())
+    ::unlink(paths->socket.c_str());  // stale: no server holds it (pid file)
 
   const char* nbdkit = std::getenv("S3NBD_NBDKIT");
   std::vector<std::string> cmd = {nbdkit && *nbdkit ? nbdkit : "nbdkit"};
@@ -87,7 +91,8 @@ int CmdServe(int argc, char** argv) {
     cmd.push_back("--port=" + paths->tcp_port);
   }
   if (paths->tls) cmd.push_back("--tls=require");
-  if (!paths->tls_certificates.empty()) cmd.push_back("--tls-certificates=" + paths->tls_certificates);
+  if (!paths->tls_certificates.empty())
+    cmd.push_back("--tls-certificates=" + paths->tls_certificates);
   if (!paths->tls_psk.empty()) cmd.push_back("--tls-psk=" + paths->tls_psk);
   cmd.push_back(*plugin);
   for (const std::string& p : PluginParams(conf)) cmd.push_back(p);
@@ -98,8 +103,9 @@ int CmdServe(int argc, char** argv) {
   cargv.push_back(nullptr);
   std::fflush(stdout);
   ::execvp(cargv[0], cargv.data());
-  return Error("serve", Status::Error(errno, "volume " + conf.DisplayName() + ": cannot run " + cmd[0] + ": " +
-                                                 std::strerror(errno) + " (apt-get install nbdkit)"));
+  return Error("serve",
+               Status::Error(errno, "volume " + conf.DisplayName() + ": cannot run " + cmd[0] +
+                                        ": " + std::strerror(errno) + " (apt-get install nbdkit)"));
 }
 
 int CmdStop(int argc, char** argv) {
@@ -112,27 +118,32 @@ int CmdStop(int argc, char** argv) {
   }
   if (args.positional.size() > 1) return Usage("stop", kStopUsage, "unexpected argument");
   VolumeConf conf;
-  if (int rc = SelectVolume("stop", args, {"no-flush", "timeout"}, false, &conf, nullptr)) return rc;
+  if (int rc = SelectVolume("stop", args, {"no-flush", "timeout"}, false, &conf, nullptr))
+    return rc;
   auto paths = ResolveServerPaths(args, conf);
   if (!paths.ok()) return Error("stop", paths.status());
   pid_t pid = RunningPid(paths->pidfile);
   if (!pid)
-    return Error("stop", Status::Error(ESRCH, "volume " + conf.DisplayName() + ": not running (no live pid in " +
-                                                  paths->pidfile + ")"));
+    return Error("stop",
+                 Status::Error(ESRCH, "volume " + conf.DisplayName() +
+                                          ": not running (no live pid in " + paths->pidfile + ")"));
   long timeout = args.values.count("timeout") ? std::atol(args.values["timeout"].c_str()) : 600;
-  if (timeout <= 0) return Usage("stop", kStopUsage, "--timeout must be a positive number of seconds");
+  if (timeout <= 0)
+    return Usage("stop", kStopUsage, "--timeout must be a positive number of seconds");
   if (!args.values.count("no-flush")) {
     if (Status s = FlushServer(*paths, conf.DisplayName()); !s.ok()) return Error("stop", s);
   }
   if (::kill(pid, SIGTERM) != 0)
-    return Error("stop", Status::Error(errno, "volume " + conf.DisplayName() + ": cannot signal pid " +
-                                                  std::to_string(pid) + ": " + std::strerror(errno)));
+    return Error("stop",
+                 Status::Error(errno, "volume " + conf.DisplayName() + ": cannot signal pid " +
+                                          std::to_string(pid) + ": " + std::strerror(errno)));
   for (long i = 0; i < timeout * 10; i++) {
     if (::kill(pid, 0) != 0 && errno == ESRCH) return kExitOk;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  return Error("stop", Status::Error(ETIMEDOUT, "volume " + conf.DisplayName() + ": pid " + std::to_string(pid) +
-                                                    " still running after " + std::to_string(timeout) + " s"));
+  return Error("stop", Status::Error(ETIMEDOUT, "volume " + conf.DisplayName() + ": pid " +
+                                                    std::to_string(pid) + " still running after " +
+                                                    std::to_string(timeout) + " s"));
 }
 
 }  // namespace s3nbd::cli

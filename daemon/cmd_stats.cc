@@ -12,7 +12,8 @@ namespace s3nbd::cli {
 namespace {
 
 constexpr const char* kUsage =
-    "usage: s3nbd stats [VOLUME] [--statsfile PATH] [--prometheus] [--config-dir DIR] [--run-dir DIR]\n"
+    "usage: s3nbd stats [VOLUME] [--statsfile PATH] [--prometheus] [--config-dir DIR] [--run-dir "
+    "DIR]\n"
     "Prints the statistics of the server of VOLUME: NBD requests by type, bytes, S3 requests,\n"
     "retries, errors, cache hit ratio, dirty bytes, writeback queue and the estimated S3\n"
     "request cost. Reads the stats file the plugin rewrites every second: the volume's\n"
@@ -34,7 +35,8 @@ int CmdStats(int argc, char** argv) {
   if (int rc = SelectVolume("stats", args, {"prometheus"}, true, &conf, nullptr)) return rc;
   std::string path = conf.Get("statsfile").value_or("");
   if (path.empty()) {
-    if (conf.DisplayName().empty()) return Usage("stats", kUsage, "name a VOLUME or give --statsfile PATH");
+    if (conf.DisplayName().empty())
+      return Usage("stats", kUsage, "name a VOLUME or give --statsfile PATH");
     path = RuntimePath(args, conf, ".stats");
   }
   std::string vol = conf.DisplayName().empty() ? "stats file" : "volume " + conf.DisplayName();
@@ -46,9 +48,10 @@ int CmdStats(int argc, char** argv) {
   ss << in.rdbuf();
   auto stats = ParseStatsFile(ss.str(), path);
   if (!stats.ok()) return Error("stats", stats.status().Wrap(vol));
-  std::string out = args.values.count("prometheus")
-                        ? FormatPrometheus(conf.DisplayName(), *stats)
-                        : FormatStatsTable(conf.DisplayName(), *stats, static_cast<uint64_t>(std::time(nullptr)));
+  std::string out =
+      args.values.count("prometheus")
+          ? FormatPrometheus(conf.DisplayName(), *stats)
+          : FormatStatsTable(conf.DisplayName(), *stats, static_cast<uint64_t>(std::time(nullptr)));
   std::fputs(out.c_str(), stdout);
   return kExitOk;
 }

@@ -33,11 +33,16 @@ ObjectCheck CheckBlockObject(const CodecIdentity& id, uint64_t block, std::strin
 
 const char* KeyKindName(KeyKind kind) {
   switch (kind) {
-    case KeyKind::kDescriptor: return "descriptor";
-    case KeyKind::kLease: return "lease";
-    case KeyKind::kBlock: return "block";
-    case KeyKind::kOutOfRange: return "out-of-range";
-    case KeyKind::kOrphan: return "orphan";
+    case KeyKind::kDescriptor:
+      return "descriptor";
+    case KeyKind::kLease:
+      return "lease";
+    case KeyKind::kBlock:
+      return "block";
+    case KeyKind::kOutOfRange:
+      return "out-of-range";
+    case KeyKind::kOrphan:
+      return "orphan";
   }
   return "?";
 }

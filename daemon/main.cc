@@ -31,10 +31,11 @@ struct Command {
 };
 
 constexpr Command kCommands[] = {
-    {"create", s3nbd::cli::CmdCreate}, {"info", s3nbd::cli::CmdInfo},     {"serve", s3nbd::cli::CmdServe},
-    {"stop", s3nbd::cli::CmdStop},     {"flush", s3nbd::cli::CmdFlush},   {"stats", s3nbd::cli::CmdStats},
-    {"attach", s3nbd::cli::CmdAttach}, {"detach", s3nbd::cli::CmdDetach}, {"fsck", s3nbd::cli::CmdFsck},
-    {"destroy", s3nbd::cli::CmdDestroy},
+    {"create", s3nbd::cli::CmdCreate}, {"info", s3nbd::cli::CmdInfo},
+    {"serve", s3nbd::cli::CmdServe},   {"stop", s3nbd::cli::CmdStop},
+    {"flush", s3nbd::cli::CmdFlush},   {"stats", s3nbd::cli::CmdStats},
+    {"attach", s3nbd::cli::CmdAttach}, {"detach", s3nbd::cli::CmdDetach},
+    {"fsck", s3nbd::cli::CmdFsck},     {"destroy", s3nbd::cli::CmdDestroy},
 };
 
 }  // namespace

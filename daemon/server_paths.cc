@@ -12,11 +12,13 @@
 
 namespace s3nbd::cli {
 
-const char* const kInstalledPlugin = "/usr/lib/x86_64-linux-gnu/nbdkit/plugins/nbdkit-s3nbd-plugin.so";
+const char* const kInstalledPlugin =
+    "/usr/lib/x86_64-linux-gnu/nbdkit/plugins/nbdkit-s3nbd-plugin.so";
 
 Status ParseListen(const std::string& text, std::string* host, std::string* port) {
   auto bad = [&](const char* why) {
-    return Status::Error(EINVAL, "listen: '" + text + "' " + why + " (examples: 127.0.0.1:10809, [::1]:10809)");
+    return Status::Error(
+        EINVAL, "listen: '" + text + "' " + why + " (examples: 127.0.0.1:10809, [::1]:10809)");
   };
   size_t colon = text.rfind(':');
   if (colon == std::string::npos || colon == 0) return bad("is not ADDR:PORT");
@@ -40,7 +42,8 @@ Result<ServerPaths> ResolveServerPaths(const Args& args, const VolumeConf& conf)
   auto listen = conf.Get("listen");
   auto socket = conf.Get("socket");
   if (listen && socket)
-    return Status::Error(EINVAL, "volume " + conf.DisplayName() + ": give either socket or listen, not both");
+    return Status::Error(
+        EINVAL, "volume " + conf.DisplayName() + ": give either socket or listen, not both");
   if (listen) {
     if (Status s = ParseListen(*listen, &p.tcp_host, &p.tcp_port); !s.ok())
       return s.Wrap("volume " + conf.DisplayName());

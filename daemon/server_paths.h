@@ -3,8 +3,9 @@
 // the flags and the defaults under RUN_DIR. Also reading a pid file. Pure apart from stat().
 #pragma once
 
-#include <string>
 #include <sys/types.h>
+
+#include <string>
 
 #include "cache/status.h"
 #include "daemon/cli.h"
@@ -12,12 +13,12 @@
 namespace s3nbd::cli {
 
 struct ServerPaths {
-  std::string socket;     // unix socket, or "" when listening on TCP
-  std::string tcp_host;   // with --listen / listen = ADDR:PORT
+  std::string socket;    // unix socket, or "" when listening on TCP
+  std::string tcp_host;  // with --listen / listen = ADDR:PORT
   std::string tcp_port;
   std::string pidfile;
   std::string statsfile;
-  bool tls = false;               // tls / tls-certificates / tls-psk: flush connects with TLS too
+  bool tls = false;  // tls / tls-certificates / tls-psk: flush connects with TLS too
   std::string tls_certificates;
   std::string tls_psk;
 };

@@ -28,7 +28,8 @@ std::string Bytes(std::optional<uint64_t> v) {
   if (u == 0)
     std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(*v));
   else
-    std::snprintf(buf, sizeof buf, "%.1f %s (%llu)", d, units[u], static_cast<unsigned long long>(*v));
+    std::snprintf(buf, sizeof buf, "%.1f %s (%llu)", d, units[u],
+                  static_cast<unsigned long long>(*v));
   return buf;
 }
 
@@ -46,8 +47,8 @@ std::string EscapeLabel(const std::string& s) {
 }
 
 struct Metric {
-  const char* name;   // s3nbd_<name>
-  const char* type;   // counter | gauge
+  const char* name;  // s3nbd_<name>
+  const char* type;  // counter | gauge
   const char* help;
   const char* label;  // "" or a label name shared by the keys below
   struct Key {
@@ -58,27 +59,71 @@ struct Metric {
 
 // Stats keys to Prometheus metrics. Keys absent from the file are left out.
 const Metric kMetrics[] = {
-    {"requests_total", "counter", "NBD requests received, by type.", "type",
-     {{"requests_read", "read"}, {"requests_write", "write"}, {"requests_flush", "flush"},
-      {"requests_trim", "trim"}, {"requests_zero", "zero"}, {"requests_extents", "extents"}}},
+    {"requests_total",
+     "counter",
+     "NBD requests received, by type.",
+     "type",
+     {{"requests_read", "read"},
+      {"requests_write", "write"},
+      {"requests_flush", "flush"},
+      {"requests_trim", "trim"},
+      {"requests_zero", "zero"},
+      {"requests_extents", "extents"}}},
     {"request_errors_total", "counter", "NBD requests that failed.", "", {{"requests_errors", ""}}},
     {"read_bytes_total", "counter", "Bytes returned to NBD reads.", "", {{"bytes_read", ""}}},
-    {"written_bytes_total", "counter", "Bytes accepted from NBD writes.", "", {{"bytes_written", ""}}},
-    {"s3_requests_total", "counter", "S3 requests sent (first attempts), by operation.", "op",
-     {{"s3_get", "get"}, {"s3_put", "put"}, {"s3_delete", "delete"}, {"s3_list", "list"},
-      {"s3_head", "head"}, {"s3_multi_delete", "multi_delete"}}},
-    {"s3_retries_total", "counter", "S3 request attempts that were retried.", "", {{"s3_retries", ""}}},
-    {"s3_errors_total", "counter", "S3 requests that failed after retries.", "", {{"s3_errors", ""}}},
+    {"written_bytes_total",
+     "counter",
+     "Bytes accepted from NBD writes.",
+     "",
+     {{"bytes_written", ""}}},
+    {"s3_requests_total",
+     "counter",
+     "S3 requests sent (first attempts), by operation.",
+     "op",
+     {{"s3_get", "get"},
+      {"s3_put", "put"},
+      {"s3_delete", "delete"},
+      {"s3_list", "list"},
+      {"s3_head", "head"},
+      {"s3_multi_delete", "multi_delete"}}},
+    {"s3_retries_total",
+     "counter",
+     "S3 request attempts that were retried.",
+     "",
+     {{"s3_retries", ""}}},
+    {"s3_errors_total",
+     "counter",
+     "S3 requests that failed after retries.",
+     "",
+     {{"s3_errors", ""}}},
     {"s3_received_bytes_total", "counter", "Bytes received from S3.", "", {{"s3_bytes_in", ""}}},
     {"s3_sent_bytes_total", "counter", "Bytes sent to S3.", "", {{"s3_bytes_out", ""}}},
-    {"cache_hits_total", "counter", "Block reads served by the local cache.", "", {{"cache_hits", ""}}},
+    {"cache_hits_total",
+     "counter",
+     "Block reads served by the local cache.",
+     "",
+     {{"cache_hits", ""}}},
     {"cache_misses_total", "counter", "Block reads that went to S3.", "", {{"cache_misses", ""}}},
-    {"cache_readahead_hits_total", "counter", "Cache hits on blocks fetched by read-ahead.", "",
+    {"cache_readahead_hits_total",
+     "counter",
+     "Cache hits on blocks fetched by read-ahead.",
+     "",
      {{"cache_readahead_hits", ""}}},
-    {"cache_dirty_bytes", "gauge", "Bytes in the cache not yet written to S3.", "", {{"cache_dirty_bytes", ""}}},
-    {"writeback_queue", "gauge", "Blocks queued for writeback to S3.", "", {{"writeback_queue", ""}}},
+    {"cache_dirty_bytes",
+     "gauge",
+     "Bytes in the cache not yet written to S3.",
+     "",
+     {{"cache_dirty_bytes", ""}}},
+    {"writeback_queue",
+     "gauge",
+     "Blocks queued for writeback to S3.",
+     "",
+     {{"writeback_queue", ""}}},
     {"uptime_seconds", "gauge", "Seconds since the server started.", "", {{"uptime_seconds", ""}}},
-    {"stats_updated_timestamp_seconds", "gauge", "Unix time the stats file was written.", "",
+    {"stats_updated_timestamp_seconds",
+     "gauge",
+     "Unix time the stats file was written.",
+     "",
      {{"updated_unix", ""}}},
 };
 
@@ -103,10 +148,12 @@ Result<StatsMap> ParseStatsFile(std::string_view text, const std::string& origin
     uint64_t n = 0;
     auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
     if (v.empty() || ec != std::errc() || ptr != v.data() + v.size())
-      return Status::Error(EINVAL, where + "value of '" + key + "' is not a whole number: '" + std::string(v) + "'");
+      return Status::Error(
+          EINVAL, where + "value of '" + key + "' is not a whole number: '" + std::string(v) + "'");
     if (lineno == 1) {
       if (key != "s3nbd-stats")
-        return Status::Error(EINVAL, origin + ": not an s3nbd stats file (first line is not 's3nbd-stats 1')");
+        return Status::Error(
+            EINVAL, origin + ": not an s3nbd stats file (first line is not 's3nbd-stats 1')");
       if (n != 1)
         return Status::Error(EINVAL, origin + ": stats format version " + std::to_string(n) +
                                          " is not supported (this s3nbd reads version 1)");
@@ -124,7 +171,8 @@ CostEstimate EstimateRequestCost(const StatsMap& s) {
   auto v = [&](const char* k) { return Get(s, k).value_or(0); };
   c.put_class = v("s3_put") + v("s3_list") + v("s3_multi_delete");
   c.get_class = v("s3_get") + v("s3_head");
-  c.requests_usd = c.put_class * kUsdPerThousandPut / 1000 + c.get_class * kUsdPerThousandGet / 1000;
+  c.requests_usd =
+      c.put_class * kUsdPerThousandPut / 1000 + c.get_class * kUsdPerThousandGet / 1000;
   return c;
 }
 
@@ -143,7 +191,8 @@ std::string FormatStatsTable(const std::string& volume, const StatsMap& s, uint6
   out += "volume " + volume;
   if (auto up = g("uptime_seconds")) out += ", up " + std::to_string(*up) + " s";
   if (auto t = g("updated_unix"); t && now_unix > *t + 5)
-    out += " (STALE: not updated for " + std::to_string(now_unix - *t) + " s; is the server running?)";
+    out +=
+        " (STALE: not updated for " + std::to_string(now_unix - *t) + " s; is the server running?)";
   out += "\n";
   out += "NBD requests\n";
   for (const char* t : {"read", "write", "flush", "trim", "zero", "extents", "errors"})
@@ -151,7 +200,8 @@ std::string FormatStatsTable(const std::string& volume, const StatsMap& s, uint6
   line("bytes read", Bytes(g("bytes_read")));
   line("bytes written", Bytes(g("bytes_written")));
   out += "S3\n";
-  for (const char* t : {"get", "put", "delete", "list", "head", "multi_delete", "retries", "errors"})
+  for (const char* t :
+       {"get", "put", "delete", "list", "head", "multi_delete", "retries", "errors"})
     line(t, Num(g(("s3_" + std::string(t)).c_str())));
   line("bytes in", Bytes(g("s3_bytes_in")));
   line("bytes out", Bytes(g("s3_bytes_out")));
@@ -171,7 +221,8 @@ std::string FormatStatsTable(const std::string& volume, const StatsMap& s, uint6
   line("writeback queue", Num(g("writeback_queue")));
   CostEstimate c = EstimateRequestCost(s);
   char buf[160];
-  std::snprintf(buf, sizeof buf, "$%.6f (%llu PUT/LIST/POST, %llu GET/HEAD; S3 Standard list prices)",
+  std::snprintf(buf, sizeof buf,
+                "$%.6f (%llu PUT/LIST/POST, %llu GET/HEAD; S3 Standard list prices)",
                 c.requests_usd, static_cast<unsigned long long>(c.put_class),
                 static_cast<unsigned long long>(c.get_class));
   out += "estimated cost\n";
@@ -198,7 +249,9 @@ std::string FormatPrometheus(const std::string& volume, const StatsMap& s) {
   }
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.6f", EstimateRequestCost(s).requests_usd);
-  out += "# HELP s3nbd_estimated_request_cost_usd S3 request cost since start at S3 Standard list prices.\n";
+  out +=
+      "# HELP s3nbd_estimated_request_cost_usd S3 request cost since start at S3 Standard list "
+      "prices.\n";
   out += "# TYPE s3nbd_estimated_request_cost_usd gauge\n";
   out += "s3nbd_estimated_request_cost_usd{" + vol + "} " + buf + "\n";
   return out;

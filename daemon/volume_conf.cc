@@ -11,15 +11,17 @@
 namespace s3nbd::cli {
 namespace {
 
-constexpr const char* kCliKeys[] = {"device",     "socket",           "listen",   "pidfile",
-                                    "tls",        "tls-certificates", "tls-psk",  "plugin",
-                                    "nbd-connections", "nbd-timeout"};
+constexpr const char* kCliKeys[] = {
+    "device",           "socket",  "listen", "pidfile",         "tls",
+    "tls-certificates", "tls-psk", "plugin", "nbd-connections", "nbd-timeout"};
 // Keys the plugin handles itself, outside the shared option table.
 constexpr const char* kPluginOnlyKeys[] = {"statsfile"};
 
 std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -89,13 +91,15 @@ Result<std::vector<std::pair<std::string, std::string>>> ParseConf(std::string_v
     if (line.empty() || line.front() == '#') continue;
     size_t eq = line.find('=');
     if (eq == std::string_view::npos)
-      return Status::Error(EINVAL, where + "expected 'key = value', got '" + std::string(line) + "'");
+      return Status::Error(EINVAL,
+                           where + "expected 'key = value', got '" + std::string(line) + "'");
     std::string key(Trim(line.substr(0, eq)));
     std::string_view value = Trim(line.substr(eq + 1));
     if (value.size() >= 2 && value.front() == '"' && value.back() == '"')
       value = value.substr(1, value.size() - 2);
     if (!ValidKey(key))
-      return Status::Error(EINVAL, where + "'" + key + "' is not a key (lowercase letters, digits, '-')");
+      return Status::Error(EINVAL,
+                           where + "'" + key + "' is not a key (lowercase letters, digits, '-')");
     for (const auto& e : out)
       if (e.first == key) return Status::Error(EINVAL, where + "'" + key + "' is given twice");
     out.emplace_back(key, value);
@@ -106,19 +110,22 @@ Result<std::vector<std::pair<std::string, std::string>>> ParseConf(std::string_v
 Status CheckVolumeName(std::string_view name) {
   bool ok = !name.empty() && name.front() != '.' && name.front() != '-' && name.size() <= 200;
   for (char c : name)
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-          c == '-' || c == '_' || c == '.' || c == '@'))
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+          c == '_' || c == '.' || c == '@'))
       ok = false;
   if (ok) return Status::Ok();
-  return Status::Error(EINVAL, "volume name '" + std::string(name) +
-                                   "' must be letters, digits, '-', '_', '.', '@' (it names NAME.conf)");
+  return Status::Error(EINVAL,
+                       "volume name '" + std::string(name) +
+                           "' must be letters, digits, '-', '_', '.', '@' (it names NAME.conf)");
 }
 
 std::string ConfigDir(const Args& args) {
   return FromEnvOr(args, "config-dir", "S3NBD_CONFIG_DIR", "/etc/s3nbd");
 }
 
-std::string RunDir(const Args& args) { return FromEnvOr(args, "run-dir", "S3NBD_RUN_DIR", "/run/s3nbd"); }
+std::string RunDir(const Args& args) {
+  return FromEnvOr(args, "run-dir", "S3NBD_RUN_DIR", "/run/s3nbd");
+}
 
 Result<VolumeConf> LoadVolumeConf(const Args& args, const std::vector<std::string>& own_flags) {
   VolumeConf conf;

@@ -19,7 +19,8 @@ std::string FormatStatsFile(const StatsValues& values) {
   return out;
 }
 
-StatsFileWriter::StatsFileWriter(std::string path, Sampler sampler, std::chrono::milliseconds interval)
+StatsFileWriter::StatsFileWriter(std::string path, Sampler sampler,
+                                 std::chrono::milliseconds interval)
     : path_(std::move(path)), sampler_(std::move(sampler)), interval_(interval) {}
 
 StatsFileWriter::~StatsFileWriter() { Stop(); }
@@ -27,7 +28,8 @@ StatsFileWriter::~StatsFileWriter() { Stop(); }
 Status StatsFileWriter::WriteOnce() {
   StatsValues values;
   sampler_(&values);
-  auto up = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started_);
+  auto up =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started_);
   values.emplace_back("pid", static_cast<uint64_t>(getpid()));
   values.emplace_back("uptime_seconds", static_cast<uint64_t>(up.count()));
   values.emplace_back("updated_unix", static_cast<uint64_t>(std::time(nullptr)));
@@ -35,7 +37,8 @@ Status StatsFileWriter::WriteOnce() {
   std::string tmp = path_ + ".tmp";
   auto fail = [&](const char* what) {
     int err = errno;
-    return Status::Error(err, "statsfile: " + std::string(what) + " " + tmp + ": " + std::strerror(err));
+    return Status::Error(err,
+                         "statsfile: " + std::string(what) + " " + tmp + ": " + std::strerror(err));
   };
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return fail("cannot create");

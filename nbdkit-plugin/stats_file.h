@@ -56,7 +56,7 @@ class StatsFileWriter {
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   std::mutex mu_;
   std::condition_variable cv_;
-  bool stop_ = false;  // GUARDED_BY(mu_)
+  bool stop_ = false;    // GUARDED_BY(mu_)
   bool warned_ = false;  // writer thread only
   std::thread thread_;
 };

@@ -23,12 +23,14 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "encode-block: '%s' is not a UUID\n", argv[1]);
     return 2;
   }
-  for (size_t i = 0; i < 16; i++) id.uuid[i] = static_cast<uint8_t>(std::stoul(hex.substr(2 * i, 2), nullptr, 16));
+  for (size_t i = 0; i < 16; i++)
+    id.uuid[i] = static_cast<uint8_t>(std::stoul(hex.substr(2 * i, 2), nullptr, 16));
   id.block_size = static_cast<uint32_t>(std::strtoul(argv[2], nullptr, 10));
   uint64_t block = std::strtoull(argv[3], nullptr, 10);
   std::string plain((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
   if (plain.size() != id.block_size) {
-    std::fprintf(stderr, "encode-block: plaintext is %zu bytes, not the block size %u\n", plain.size(), id.block_size);
+    std::fprintf(stderr, "encode-block: plaintext is %zu bytes, not the block size %u\n",
+                 plain.size(), id.block_size);
     return 1;
   }
   std::string obj = s3nbd::EncodeBlock(id, block, plain);

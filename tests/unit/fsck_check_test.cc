@@ -28,7 +28,8 @@ TEST(FsckCheckTest, ClassifiesHashedKeys) {
   std::string wrong_hash = keys.BlockKey(3);  // "h/XXXX/0000000000000003"
   wrong_hash[2] = wrong_hash[2] == '0' ? '1' : '0';
   EXPECT_EQ(ClassifyKey(keys, wrong_hash, 4).kind, KeyKind::kOrphan);
-  EXPECT_EQ(ClassifyKey(keys, BlockKeys("", KeyLayout::kFlat).BlockKey(3), 4).kind, KeyKind::kOrphan);
+  EXPECT_EQ(ClassifyKey(keys, BlockKeys("", KeyLayout::kFlat).BlockKey(3), 4).kind,
+            KeyKind::kOrphan);
   EXPECT_STREQ(KeyKindName(KeyKind::kOutOfRange), "out-of-range");
 }
 

@@ -32,7 +32,8 @@ class StatsFileTest : public ::testing::Test {
 };
 
 TEST_F(StatsFileTest, FormatStartsWithMagicAndVersion) {
-  EXPECT_EQ(FormatStatsFile({{"requests_read", 3}, {"s3_get", 0}}), "s3nbd-stats 1\nrequests_read 3\ns3_get 0\n");
+  EXPECT_EQ(FormatStatsFile({{"requests_read", 3}, {"s3_get", 0}}),
+            "s3nbd-stats 1\nrequests_read 3\ns3_get 0\n");
 }
 
 TEST_F(StatsFileTest, WriteOnceIsReadBackByTheCli) {
@@ -54,8 +55,9 @@ TEST_F(StatsFileTest, StopWritesTheFinalCounters) {
   std::string path = dir_ + "/v.stats";
   std::atomic<uint64_t> value{1};
   {
-    StatsFileWriter w(path, [&](StatsValues* out) { out->emplace_back("requests_read", value.load()); },
-                      std::chrono::milliseconds(5));
+    StatsFileWriter w(
+        path, [&](StatsValues* out) { out->emplace_back("requests_read", value.load()); },
+        std::chrono::milliseconds(5));
     w.Start();
     value = 7;
     w.Stop();  // joins, then one last write with the current value
@@ -69,7 +71,8 @@ TEST_F(StatsFileTest, UnwritableDirectoryIsAClearError) {
   StatsFileWriter w(dir_ + "/missing/v.stats", [](StatsValues*) {});
   Status s = w.WriteOnce();
   ASSERT_FALSE(s.ok());
-  EXPECT_NE(s.message().find("statsfile: cannot create " + dir_ + "/missing/v.stats.tmp"), std::string::npos)
+  EXPECT_NE(s.message().find("statsfile: cannot create " + dir_ + "/missing/v.stats.tmp"),
+            std::string::npos)
       << s.message();
 }
 

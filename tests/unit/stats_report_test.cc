@@ -22,9 +22,11 @@ TEST(StatsReportTest, ParsesTheSample) {
 
 TEST(StatsReportTest, RefusesBadFiles) {
   EXPECT_NE(ParseStatsFile("", "f").status().message().find("empty"), std::string::npos);
-  EXPECT_NE(ParseStatsFile("requests_read 1\n", "f").status().message().find("not an s3nbd stats file"),
+  EXPECT_NE(
+      ParseStatsFile("requests_read 1\n", "f").status().message().find("not an s3nbd stats file"),
+      std::string::npos);
+  EXPECT_NE(ParseStatsFile("s3nbd-stats 2\n", "f").status().message().find("version 2"),
             std::string::npos);
-  EXPECT_NE(ParseStatsFile("s3nbd-stats 2\n", "f").status().message().find("version 2"), std::string::npos);
   auto bad = ParseStatsFile("s3nbd-stats 1\nrequests_read x\n", "f");
   EXPECT_NE(bad.status().message().find("f:2:"), std::string::npos);
   EXPECT_FALSE(ParseStatsFile("s3nbd-stats 1\nrequests_read -1\n", "f").ok());
@@ -51,7 +53,8 @@ TEST(StatsReportTest, TableShowsValuesRatioAndAbsentKeys) {
   EXPECT_NE(t.find("hit ratio                  75.0%"), std::string::npos) << t;
   EXPECT_NE(t.find("dirty                      -"), std::string::npos) << t;
   EXPECT_NE(t.find("$0.005815"), std::string::npos) << t;
-  EXPECT_NE(FormatStatsTable("v1", *s, 1100).find("STALE: not updated for 100 s"), std::string::npos);
+  EXPECT_NE(FormatStatsTable("v1", *s, 1100).find("STALE: not updated for 100 s"),
+            std::string::npos);
 }
 
 TEST(StatsReportTest, PrometheusExposition) {
@@ -59,10 +62,14 @@ TEST(StatsReportTest, PrometheusExposition) {
   std::string p = FormatPrometheus("v\"1", *s);
   EXPECT_NE(p.find("# HELP s3nbd_requests_total "), std::string::npos);
   EXPECT_NE(p.find("# TYPE s3nbd_requests_total counter\n"), std::string::npos);
-  EXPECT_NE(p.find("s3nbd_requests_total{volume=\"v\\\"1\",type=\"read\"} 10\n"), std::string::npos) << p;
-  EXPECT_NE(p.find("s3nbd_s3_requests_total{volume=\"v\\\"1\",op=\"multi_delete\"} 2\n"), std::string::npos);
+  EXPECT_NE(p.find("s3nbd_requests_total{volume=\"v\\\"1\",type=\"read\"} 10\n"), std::string::npos)
+      << p;
+  EXPECT_NE(p.find("s3nbd_s3_requests_total{volume=\"v\\\"1\",op=\"multi_delete\"} 2\n"),
+            std::string::npos);
   EXPECT_NE(p.find("# TYPE s3nbd_uptime_seconds gauge\n"), std::string::npos);
-  EXPECT_NE(p.find("s3nbd_estimated_request_cost_usd{volume=\"v\\\"1\"} 0.005815\n"), std::string::npos) << p;
+  EXPECT_NE(p.find("s3nbd_estimated_request_cost_usd{volume=\"v\\\"1\"} 0.005815\n"),
+            std::string::npos)
+      << p;
   // absent keys produce no metric at all (no HELP without samples)
   EXPECT_EQ(p.find("cache_dirty_bytes"), std::string::npos);
   // every non-comment line is "name{labels} value"

@@ -11,9 +11,10 @@ namespace s3nbd::cli {
 namespace {
 
 TEST(VolumeConfTest, ParsesKeyValueLinesAndComments) {
-  auto e = ParseConf("# a comment\n\n  endpoint = http://127.0.0.1:9480  \nbucket=b\n"
-                     "prefix = \"with space \"\n\t# indented comment\ncache-size = 1G\r\n",
-                     "x.conf");
+  auto e = ParseConf(
+      "# a comment\n\n  endpoint = http://127.0.0.1:9480  \nbucket=b\n"
+      "prefix = \"with space \"\n\t# indented comment\ncache-size = 1G\r\n",
+      "x.conf");
   ASSERT_TRUE(e.ok()) << e.status().message();
   ASSERT_EQ(e->size(), 4u);
   EXPECT_EQ((*e)[0], std::make_pair(std::string("endpoint"), std::string("http://127.0.0.1:9480")));
@@ -71,11 +72,13 @@ class TempDir {
 
 TEST(VolumeConfTest, FlagsOverrideTheFileAndSplitIntoPluginAndCliKeys) {
   TempDir dir;
-  std::ofstream(dir.path() + "/v1.conf") << "endpoint = http://127.0.0.1:1\nbucket = b\nprefix = p\n"
-                                            "device = /dev/nbd3\nstatsfile = /x/v1.stats\n";
+  std::ofstream(dir.path() + "/v1.conf")
+      << "endpoint = http://127.0.0.1:1\nbucket = b\nprefix = p\n"
+         "device = /dev/nbd3\nstatsfile = /x/v1.stats\n";
   Args args;
   args.positional = {"v1"};
-  args.values = {{"config-dir", dir.path()}, {"prefix", "q"}, {"yes", "true"}, {"region", "eu-west-1"}};
+  args.values = {
+      {"config-dir", dir.path()}, {"prefix", "q"}, {"yes", "true"}, {"region", "eu-west-1"}};
   auto conf = LoadVolumeConf(args, {"yes"});
   ASSERT_TRUE(conf.ok()) << conf.status().message();
   EXPECT_EQ(conf->name, "v1");
@@ -113,7 +116,8 @@ TEST(VolumeConfTest, MissingFileAndBadValuesAreClear) {
   ASSERT_FALSE(o.ok());
   EXPECT_NE(o.status().message().find("volume v: endpoint"), std::string::npos);
   c.entries = {{"bucket", "b"}};
-  EXPECT_NE(ToVolumeOptions(c, false).status().message().find("endpoint=URL is required"), std::string::npos);
+  EXPECT_NE(ToVolumeOptions(c, false).status().message().find("endpoint=URL is required"),
+            std::string::npos);
 }
 
 TEST(VolumeConfTest, FlagsOnlyVolumeRuntimeName) {
