@@ -85,4 +85,9 @@ expect_rc 1 run_s3nbd serve nosuch
 assert_grep "volume nosuch: cannot read .*/nosuch\.conf" "$T/out" "missing conf"
 expect_rc 1 run_s3nbd stats --statsfile "$T/none.stats"
 assert_grep "cannot read $T/none\.stats" "$T/out" "missing stats file"
+# an unwritable stats file stops the start with a clear message (plugin and serve)
+expect_start_failure "$T/statsfail.log" bucket="$B" prefix=vols/v1 statsfile="$T/data/x.stats"
+assert_grep "statsfile: cannot create $T/data/x\.stats\.tmp" "$T/statsfail.log" "plugin statsfile error"
+expect_rc 1 run_s3nbd serve v1 --statsfile "$T/data/x.stats"
+assert_grep "statsfile: cannot create $T/data/x\\.stats\\.tmp" "$T/out" "serve with an unwritable statsfile"
 log "ok"
