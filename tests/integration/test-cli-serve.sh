@@ -51,6 +51,9 @@ assert_grep "cannot connect" "$T/out" "flush of a stopped server"
 expect_rc 1 run_s3nbd stop v1
 assert_grep "not running" "$T/out" "stop of a stopped server"
 assert_eq 16 "$(count_blocks "$B" vols/v1)" "block objects after 1 MiB in 64K blocks"
+expect_rc 0 run_s3nbd info v1
+assert_grep '^stored-blocks: 16$' "$T/out" "info stored-blocks"
+assert_grep '^compression-ratio: 1\.00$' "$T/out" "info compression ratio (no compression: 1.00)"
 
 # flags override the file: another prefix has no volume
 expect_rc 1 run_s3nbd info v1 --prefix vols/none
