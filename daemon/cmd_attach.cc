@@ -124,7 +124,9 @@ int CmdAttach(int argc, char** argv) {
   } else {
     cmd.insert(cmd.end(), {paths->tcp_host, paths->tcp_port, device});
   }
-  cmd.insert(cmd.end(), {"-block-size", "4096"});
+  // An export name keeps nbd-client from warning about the old-style protocol; nbdkit serves
+  // the volume under any name.
+  cmd.insert(cmd.end(), {"-name", conf.DisplayName(), "-block-size", "4096"});
   cmd.insert(cmd.end(), {"-connections", conf.Get("nbd-connections").value_or("4")});
   if (auto t = conf.Get("nbd-timeout")) cmd.insert(cmd.end(), {"-timeout", *t});
   int rc = Run(cmd);
