@@ -2,7 +2,7 @@
 # kill -9 at random moments under a write+flush workload, 12 times with flush=local and 12 with
 # flush=remote (writeback running concurrently: short writeback delays). tests/lib/journal-writer.py
 # writes self-describing versions of 16 KiB units (inside 64 KiB blocks, so partial-block
-# writes) and journals which writes were acknowledged before a completed FLUSH. After every
+# writes), plus WRITE_ZEROES and TRIM (erases), and journals which writes were acknowledged before a completed FLUSH. After every
 # restart on the same cache file each unit must hold the newest flushed version or a later
 # written one (never an older one, never garbage); at the end a clean stop drains the cache and
 # the bucket alone (no cache) must pass the same check. 16 MiB volume, 8 MiB cache.
@@ -34,6 +34,9 @@ for pol in local remote; do
       { cat "$T/check.log" >&2; fail "flush=$pol: after kill $((i - 1)): check failed"; }
     timeout 60 "$PY" "$WRITER" write "$SERVER_URI" "$J" "$SEED" $UNIT $((2 + RANDOM % 8)) 100000 >"$T/writer.log" 2>&1 &
     wpid=$!
+    for w in $(seq 300); do [ -e "$J.connected" ] && break; kill -0 "$wpid" 2>/dev/null || break; sleep 0.05; done
+    [ -e "$J.connected" ] || { cat "$T/writer.log" >&2; fail "flush=$pol: the writer did not connect within 15 s"; }
+    rm -f "$J.connected"
     # a random moment: 0.1 .. 1.3 s into the workload
     ms=$((100 + RANDOM % 1200))
     sleep "$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))"

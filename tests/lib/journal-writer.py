@@ -3,8 +3,10 @@
 # The export is cut into UNIT-byte units; every write covers 1..4 consecutive units with a new
 # version of each. A version's bytes are a pure function of (seed, unit, gen) and begin with a
 # header naming unit and gen, so a reader can tell which version a unit holds and that it is
-# intact. Journal lines (appended, fsync'd at every FLUSH):
+# intact. About 1 op in 6 is a WRITE_ZEROES or TRIM instead (version = zeros; whole blocks then
+# become erases). Journal lines (appended, fsync'd at every FLUSH):
 #   I gen unit...   intent, written BEFORE the write is sent (such a version may appear)
+#   Z gen unit...   the same for a zero/trim
 #   W gen           the write of gen was acknowledged
 #   F               a FLUSH completed: every W before it must survive
 #   B unit gen      baseline from a check (gen 0 = zeros), followed by F
@@ -35,9 +37,11 @@ def version_bytes(seed, unit, gen, size):
 
 
 def parse_journal(path):
-    """-> (flushed: unit -> gen of the newest write covered by a FLUSH, 0 = zeros,
-           allowed: unit -> set of gens that may legally be there, next_gen)"""
+    """-> (flushed: unit -> gen of the newest write covered by a FLUSH, 0 = none,
+           allowed: unit -> gens of data versions that may legally be there,
+           zeros: unit -> gens of zero/trim writes, next_gen)"""
     flushed, acked_since_flush, intents, allowed = {}, {}, {}, {}
+    zeros = {}  # unit -> gens that zeroed it
     next_gen = 1
     with open(path) as f:
         lines = f.read().split("\n")
@@ -45,11 +49,11 @@ def parse_journal(path):
         p = ln.split()
         if not p:
             continue
-        if p[0] == "I" and len(p) >= 3:
+        if p[0] in ("I", "Z") and len(p) >= 3:
             g = int(p[1])
             intents[g] = [int(u) for u in p[2:]]
             for u in intents[g]:
-                allowed.setdefault(u, set()).add(g)
+                (allowed if p[0] == "I" else zeros).setdefault(u, set()).add(g)
             next_gen = max(next_gen, g + 1)
         elif p[0] == "W":
             g = int(p[1])
@@ -64,7 +68,7 @@ def parse_journal(path):
             acked_since_flush[u] = g
             allowed.setdefault(u, set()).add(g)
             next_gen = max(next_gen, g + 1)
-    return flushed, allowed, next_gen
+    return flushed, allowed, zeros, next_gen
 
 
 class Journal:
@@ -84,11 +88,12 @@ def dead(e):  # the server went away (kill -9): the normal end of a run
 
 
 def do_write(uri, journal, seed, unit, flush_every, max_writes):
-    _, _, gen = parse_journal(journal) if os.path.exists(journal) else ({}, {}, 1)
+    gen = parse_journal(journal)[3] if os.path.exists(journal) else 1
     j = Journal(journal)
     h = nbd.NBD()
     h.connect_uri(uri)
     nunits = h.get_size() // unit
+    open(journal + ".connected", "w").close()  # the test starts its kill timer now
     rnd = random.Random(seed * 1000003 + gen)
     n = flushes = 0
     try:
@@ -96,9 +101,14 @@ def do_write(uri, journal, seed, unit, flush_every, max_writes):
             first = rnd.randrange(nunits)
             count = min(rnd.choice((1, 1, 1, 2, 3, 4)), nunits - first)
             units = list(range(first, first + count))
-            data = b"".join(version_bytes(seed, u, gen, unit) for u in units)
-            j.add("I %d %s" % (gen, " ".join(map(str, units))))
-            h.pwrite(data, first * unit)
+            kind = rnd.randrange(12)
+            if kind < 10:
+                data = b"".join(version_bytes(seed, u, gen, unit) for u in units)
+                j.add("I %d %s" % (gen, " ".join(map(str, units))))
+                h.pwrite(data, first * unit)
+            else:
+                j.add("Z %d %s" % (gen, " ".join(map(str, units))))
+                (h.zero if kind == 10 else h.trim)(count * unit, first * unit)
             j.add("W %d" % gen)
             gen += 1
             n += 1
@@ -119,7 +129,7 @@ def do_write(uri, journal, seed, unit, flush_every, max_writes):
 
 
 def do_check(uri, journal, seed, unit):
-    flushed, allowed, _ = parse_journal(journal) if os.path.exists(journal) else ({}, {}, 1)
+    flushed, allowed, zeros, _ = parse_journal(journal) if os.path.exists(journal) else ({}, {}, {}, 1)
     h = nbd.NBD()
     h.connect_uri(uri)
     size = h.get_size()
@@ -136,6 +146,12 @@ def do_check(uri, journal, seed, unit):
             low = flushed.get(u, 0)
             if got == zero:
                 g = 0
+                # zeros are right if nothing was flushed here, or a zero/trim at or after the
+                # newest flushed write
+                if low and not any(z >= low for z in zeros.get(u, ())):
+                    sys.exit("check: unit %d (offset %d) reads as zeros but gen %d was acknowledged "
+                             "before a completed FLUSH" % (u, u * unit, low))
+                low = 0
             else:
                 if got[:4] != MAGIC:
                     sys.exit("check: unit %d (offset %d) holds garbage: %r" % (u, u * unit, got[:24]))
@@ -143,12 +159,11 @@ def do_check(uri, journal, seed, unit):
                 if gu != u or got != version_bytes(seed, u, g, unit):
                     sys.exit("check: unit %d (offset %d) is corrupt: header says unit %d gen %d but the bytes differ"
                              % (u, u * unit, gu, g))
-                if g not in allowed.get(u, set()):
+                if g not in allowed.get(u, ()):
                     sys.exit("check: unit %d holds gen %d, which was never written there" % (u, g))
             if g < low:
-                what = "zeros" if g == 0 else "gen %d" % g
-                sys.exit("check: unit %d (offset %d) holds %s but gen %d was acknowledged before a completed FLUSH"
-                         % (u, u * unit, what, low))
+                sys.exit("check: unit %d (offset %d) holds gen %d but gen %d was acknowledged before a completed FLUSH"
+                         % (u, u * unit, g, low))
             if g:
                 observed[u] = g
     h.flush()  # what was read is now durable: it becomes the baseline
