@@ -41,13 +41,24 @@ for pol in local remote; do
   fi
 
   # restart on the same cache file: everything reads back, and still nothing was lost locally
-  start_server bucket="$B" prefix="$P" cache="$CACHE" cache-size=32M flush=$pol writeback-delay=3600s
+  start_server -v bucket="$B" prefix="$P" cache="$CACHE" cache-size=32M flush=$pol writeback-delay=3600s
   "$PY" "$REPO/tests/lib/nbd-ops.py" "$SERVER_URI" "$MODEL" verify >&2 || fail "flush=$pol: data differs after kill -9 and restart"
+  rec=$(grep -o 'recovered [0-9]* pending versions ([0-9]* dirty bytes), [0-9]* unflushed writes lost' "$SERVER_LOG" | head -n 1)
+  [ -n "$rec" ] || fail "no recovery summary in $SERVER_LOG"
+  log "flush=$pol restart: $rec"
+  case $pol,$rec in
+    local,"recovered 0 "*) fail "flush=local: nothing was recovered from the cache file ($rec)" ;;
+    remote,"recovered 0 "*) ;;
+    remote,*) fail "flush=remote: the FLUSH had uploaded everything, yet: $rec" ;;
+  esac
+  [[ $rec == *", 0 unflushed writes lost" ]] || fail "flush=$pol: writes lost after kill -9: $rec"
+  assert_clean_log   # nothing acknowledged may be dropped after kill -9 (no power loss)
   # a second crash right after recovery: recovered dirty data must survive that too
   kill9_server
   start_server bucket="$B" prefix="$P" cache="$CACHE" cache-size=32M flush=$pol
   "$PY" "$REPO/tests/lib/nbd-ops.py" "$SERVER_URI" "$MODEL" verify >&2 || fail "flush=$pol: data differs after a second kill -9"
   stop_server_clean   # drains whatever is still dirty
+  assert_clean_log
   assert_eq "$want" "$(count_blocks "$B" "$P")" "flush=$pol: blocks in the bucket after a clean stop"
 
   # the bucket alone, no cache

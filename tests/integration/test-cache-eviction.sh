@@ -43,9 +43,11 @@ timeout 120 nbdcopy --flush "$T/data" "$SERVER_URI" || fail "second write pass f
 export_to_file "$SERVER_URI" "$T/back"
 cmp "$T/data" "$T/back" || fail "data differs after the second pass"
 stop_server_clean
+assert_clean_log
 assert_eq $((SIZE / 262144)) "$(count_blocks "$B" ev)" "block objects in the bucket"
 start_server bucket="$B" prefix=ev
 export_to_file "$SERVER_URI" "$T/back"
 cmp "$T/data" "$T/back" || fail "the bucket alone (no cache) differs"
 stop_server
+assert_clean_log
 log "ok"

@@ -45,6 +45,7 @@ sync
 umount "$MNT" || fail "umount failed"
 fuse_down "$FUSEDIR"
 stop_server_clean
+assert_clean_log
 cache_bytes=$(du -B1 "$CACHE" | cut -f1)
 log "cache file uses $cache_bytes bytes on disk; $(count_blocks "$B" fs) block objects stored"
 
@@ -62,6 +63,7 @@ fuse_up "$FUSEDIR" "$SERVER_SOCK"
 check_fs "restart with the cache"
 fuse_down "$FUSEDIR"
 stop_server_clean
+assert_clean_log
 
 # the bucket alone
 start_server bucket="$B" prefix=fs
@@ -69,4 +71,5 @@ fuse_up "$FUSEDIR" "$SERVER_SOCK"
 check_fs "fresh nbdkit without cache"
 fuse_down "$FUSEDIR"
 stop_server
+assert_clean_log
 log "ok"

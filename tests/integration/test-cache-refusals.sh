@@ -75,4 +75,5 @@ stop_server_clean
 start_server bucket="$B" prefix=a cache="$CACHE" cache-size=8M
 "$PY" "$REPO/tests/lib/nbd-ops.py" "$SERVER_URI" "$MODEL" verify >&2 || fail "data with the reformatted cache differs"
 stop_server_clean
+assert_clean_log
 log "ok"

@@ -66,3 +66,13 @@ fuse_down() { # DIR
   kill -0 "$FUSE_PID" 2>/dev/null && fail "nbdfuse did not exit after unmount"
   wait "$FUSE_PID" 2>/dev/null || true
 }
+
+# assert_clean_log [LOG] (default: the last server's): no error or warning lines (nbdkit_error,
+# which also carries the plugin's warnings such as a cached copy failing its hash)
+assert_clean_log() {
+  local f=${1:-$SERVER_LOG}
+  if grep -v 'debug:' "$f" | grep -qiE 'error|warning'; then
+    grep -v 'debug:' "$f" | grep -iE 'error|warning' | head -n 10 >&2
+    fail "errors or warnings in $f"
+  fi
+}
