@@ -2,10 +2,11 @@
 # kill -9 at random moments under a write+flush workload, 12 times with flush=local and 12 with
 # flush=remote (writeback running concurrently: short writeback delays). tests/lib/journal-writer.py
 # writes self-describing versions of 16 KiB units (inside 64 KiB blocks, so partial-block
-# writes), plus WRITE_ZEROES and TRIM (erases), and journals which writes were acknowledged before a completed FLUSH. After every
-# restart on the same cache file each unit must hold the newest flushed version or a later
-# written one (never an older one, never garbage); at the end a clean stop drains the cache and
-# the bucket alone (no cache) must pass the same check. 16 MiB volume, 8 MiB cache.
+# writes), zeroes and trims some (erases), and journals which writes were acknowledged before a
+# completed FLUSH. After every restart on the same cache file each unit must hold the newest
+# flushed version or a later written one (never an older one, never garbage); at the end a clean
+# stop drains the cache and the bucket alone (no cache) must pass the same check.
+# 16 MiB volume, 8 MiB cache (so eviction runs too).
 set -euo pipefail
 # shellcheck source=tests/lib/common.sh
 source "$(dirname "$0")/../lib/common.sh"
@@ -28,7 +29,7 @@ for pol in local remote; do
   : >"$J"
   for i in $(seq "$KILLS"); do
     delays=(0 20ms 100ms 300ms)
-    start_server bucket="$B" prefix="$P" cache="$CACHE" cache-size=8M max-dirty=4M flush=$pol \
+    start_server -v bucket="$B" prefix="$P" cache="$CACHE" cache-size=8M max-dirty=4M flush=$pol \
       writeback-threads=4 writeback-delay="${delays[RANDOM % 4]}"
     timeout 60 "$PY" "$WRITER" check "$SERVER_URI" "$J" "$SEED" $UNIT >"$T/check.log" 2>&1 ||
       { cat "$T/check.log" >&2; fail "flush=$pol: after kill $((i - 1)): check failed"; }
@@ -45,7 +46,9 @@ for pol in local remote; do
     wait "$wpid" || { cat "$T/writer.log" >&2; fail "flush=$pol: writer failed (not by the server's death)"; }
     f=$(sed -n 's/^writer: [0-9]* writes \([0-9]*\) flushes.*/\1/p' "$T/writer.log")
     [ -n "$f" ] || { cat "$T/writer.log" >&2; fail "writer printed no summary"; }
-    log "flush=$pol kill $i: $(head -c 120 "$T/writer.log" | head -n 1)"
+    rec=$(grep -o 'recovered [0-9]* pending versions.*lost' "$SERVER_LOG" | head -n 1 || true)
+    [ $i = 1 ] || [ -n "$rec" ] || fail "no recovery summary in $SERVER_LOG"
+    log "flush=$pol kill $i: ${rec:-new cache}; $(head -c 60 "$T/writer.log" | head -n 1)"
     total_kills=$((total_kills + 1)); total_flushes=$((total_flushes + f))
   done
   # recover once more, check, then drain with a clean stop
