@@ -15,6 +15,8 @@
 #   journal-writer.py check URI JOURNAL SEED UNIT
 #       every unit must hold a version allowed by the journal; then FLUSH, and the journal is
 #       rewritten as the observed baseline. Exit 1 naming the first bad unit.
+# env LANE=k/n: several writers on their own connections and journals share the export: this
+# one writes single units u with u % n == k (the lanes share every block) and checks only those.
 import errno
 import hashlib
 import os
@@ -87,7 +89,7 @@ def dead(e):  # the server went away (kill -9): the normal end of a run
                                          or "disconnect" in str(e).lower() or "eof" in str(e).lower())
 
 
-def do_write(uri, journal, seed, unit, flush_every, max_writes):
+def do_write(uri, journal, seed, unit, flush_every, max_writes, lane, lanes):
     gen = parse_journal(journal)[3] if os.path.exists(journal) else 1
     j = Journal(journal)
     h = nbd.NBD()
@@ -98,8 +100,11 @@ def do_write(uri, journal, seed, unit, flush_every, max_writes):
     n = flushes = 0
     try:
         while n < max_writes:
-            first = rnd.randrange(nunits)
-            count = min(rnd.choice((1, 1, 1, 2, 3, 4)), nunits - first)
+            if lanes == 1:
+                first = rnd.randrange(nunits)
+                count = min(rnd.choice((1, 1, 1, 2, 3, 4)), nunits - first)
+            else:  # single units of this lane: other lanes write the same blocks at the same time
+                first, count = rnd.randrange(nunits // lanes) * lanes + lane, 1
             units = list(range(first, first + count))
             kind = rnd.randrange(12)
             if kind < 10:
@@ -128,7 +133,7 @@ def do_write(uri, journal, seed, unit, flush_every, max_writes):
     return 0
 
 
-def do_check(uri, journal, seed, unit):
+def do_check(uri, journal, seed, unit, lane, lanes):
     flushed, allowed, zeros, _ = parse_journal(journal) if os.path.exists(journal) else ({}, {}, {}, 1)
     h = nbd.NBD()
     h.connect_uri(uri)
@@ -142,6 +147,8 @@ def do_check(uri, journal, seed, unit):
         buf = h.pread(n * unit, first * unit)
         for i in range(n):
             u = first + i
+            if u % lanes != lane:
+                continue
             got = buf[i * unit:(i + 1) * unit]
             low = flushed.get(u, 0)
             if got == zero:
@@ -181,12 +188,13 @@ def do_check(uri, journal, seed, unit):
 
 
 def main():
+    lane, lanes = map(int, os.environ.get("LANE", "0/1").split("/"))
     if sys.argv[1] == "write":
         uri, journal, seed, unit, fe, mx = sys.argv[2], sys.argv[3], *map(int, sys.argv[4:8])
-        return do_write(uri, journal, seed, unit, fe, mx)
+        return do_write(uri, journal, seed, unit, fe, mx, lane, lanes)
     if sys.argv[1] == "check":
         uri, journal, seed, unit = sys.argv[2], sys.argv[3], *map(int, sys.argv[4:6])
-        return do_check(uri, journal, seed, unit)
+        return do_check(uri, journal, seed, unit, lane, lanes)
     sys.exit("usage: journal-writer.py write|check ...")
 
 
