@@ -5,6 +5,7 @@
 # a fresh nbdkit WITHOUT cache reads exactly the same image from the bucket. With flush=remote
 # the FLUSH itself put the data in the bucket. 64 MiB volume, 256 KiB blocks, 32 MiB cache.
 set -euo pipefail
+# shellcheck disable=SC2119  # kill9_server, stop_server_clean, assert_clean_log: default to the last server
 # shellcheck source=tests/lib/common.sh
 source "$(dirname "$0")/../lib/common.sh"
 # shellcheck source=tests/lib/cache.sh
@@ -20,7 +21,7 @@ for pol in local remote; do
   MODEL=$T/model-$pol
   truncate -s $SIZE "$MODEL"
   # a writeback delay far beyond the test: nothing is uploaded unless a FLUSH (remote) asks
-  start_server bucket="$B" prefix="$P" cache="$CACHE" cache-size=32M flush=$pol writeback-delay=3600s
+  start_server bucket="$B" prefix="$P" cache="$CACHE" cache-size=32M flush="$pol" writeback-delay=3600s
   # unaligned writes inside blocks, across block boundaries, and a run of whole blocks
   for op in "pwrite-random 4096 1000" "pwrite-random $((BS - 777)) 5000" "pwrite-random $((3 * BS)) $((4 * BS))" \
             "pwrite-random $((SIZE - 3 * BS - 512)) $((2 * BS))" "pwrite-random $((20 * BS + 12345)) 70000" \
@@ -41,7 +42,7 @@ for pol in local remote; do
   fi
 
   # restart on the same cache file: everything reads back, and still nothing was lost locally
-  start_server -v bucket="$B" prefix="$P" cache="$CACHE" cache-size=32M flush=$pol writeback-delay=3600s
+  start_server -v bucket="$B" prefix="$P" cache="$CACHE" cache-size=32M flush="$pol" writeback-delay=3600s
   "$PY" "$REPO/tests/lib/nbd-ops.py" "$SERVER_URI" "$MODEL" verify >&2 || fail "flush=$pol: data differs after kill -9 and restart"
   rec=$(grep -o 'recovered [0-9]* pending versions ([0-9]* dirty bytes), [0-9]* unflushed writes lost' "$SERVER_LOG" | head -n 1)
   [ -n "$rec" ] || fail "no recovery summary in $SERVER_LOG"
@@ -55,7 +56,7 @@ for pol in local remote; do
   assert_clean_log   # nothing acknowledged may be dropped after kill -9 (no power loss)
   # a second crash right after recovery: recovered dirty data must survive that too
   kill9_server
-  start_server bucket="$B" prefix="$P" cache="$CACHE" cache-size=32M flush=$pol
+  start_server bucket="$B" prefix="$P" cache="$CACHE" cache-size=32M flush="$pol"
   "$PY" "$REPO/tests/lib/nbd-ops.py" "$SERVER_URI" "$MODEL" verify >&2 || fail "flush=$pol: data differs after a second kill -9"
   stop_server_clean   # drains whatever is still dirty
   assert_clean_log

@@ -5,6 +5,7 @@
 # the cache, the cache file never grows beyond its geometry, and the bucket alone (no cache)
 # holds the same image. 128 MiB volume, 256 KiB blocks.
 set -euo pipefail
+# shellcheck disable=SC2119  # kill9_server, stop_server_clean, assert_clean_log: default to the last server
 # shellcheck source=tests/lib/common.sh
 source "$(dirname "$0")/../lib/common.sh"
 # shellcheck source=tests/lib/cache.sh

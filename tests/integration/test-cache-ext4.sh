@@ -4,6 +4,7 @@
 # checksum; then a fresh nbdkit WITHOUT cache must show the same files (the data reached S3).
 # 128 MiB volume, 64 KiB blocks, 32 MiB cache (smaller than what is written: eviction runs).
 set -euo pipefail
+# shellcheck disable=SC2119  # kill9_server, stop_server_clean, assert_clean_log: default to the last server
 # shellcheck source=tests/lib/common.sh
 source "$(dirname "$0")/../lib/common.sh"
 # shellcheck source=tests/lib/cache.sh

@@ -9,6 +9,7 @@
 # stop drains the cache and the bucket alone (no cache) must pass the same check.
 # 16 MiB volume, 8 MiB cache (so eviction runs too).
 set -euo pipefail
+# shellcheck disable=SC2119  # kill9_server, stop_server_clean, assert_clean_log: default to the last server
 # shellcheck source=tests/lib/common.sh
 source "$(dirname "$0")/../lib/common.sh"
 # shellcheck source=tests/lib/cache.sh
@@ -41,7 +42,7 @@ for phase in local:1 local:2 remote:1 remote:2; do
   for ((k = 0; k < NW; k++)); do : >"$J-$k"; done
   for i in $(seq "$KILLS"); do
     delays=(0 20ms 100ms 300ms)
-    start_server -v bucket="$B" prefix="$P" cache="$CACHE" cache-size=8M max-dirty=4M flush=$pol \
+    start_server -v bucket="$B" prefix="$P" cache="$CACHE" cache-size=8M max-dirty=4M flush="$pol" \
       writeback-threads=4 writeback-delay="${delays[RANDOM % 4]}"
     check_all "after kill $((i - 1))"
     wpids=()
@@ -51,12 +52,12 @@ for phase in local:1 local:2 remote:1 remote:2; do
       wpids+=($!)
     done
     for ((k = 0; k < NW; k++)); do
-      for w in $(seq 300); do [ -e "$J-$k.connected" ] && break; kill -0 "${wpids[k]}" 2>/dev/null || break; sleep 0.05; done
+      for _ in $(seq 300); do [ -e "$J-$k.connected" ] && break; kill -0 "${wpids[k]}" 2>/dev/null || break; sleep 0.05; done
       [ -e "$J-$k.connected" ] || { cat "$T/writer$k.log" >&2; fail "flush=$pol: writer $k did not connect within 15 s"; }
       rm -f "$J-$k.connected"
     done
-    # a random moment: 0.1 .. 1.3 s into the workload
-    ms=$((100 + RANDOM % 1200))
+    # a random moment: 0.1 .. 1.0 s into the workload
+    ms=$((100 + RANDOM % 900))
     sleep "$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))"
     for ((k = 0; k < NW; k++)); do
       kill -0 "${wpids[k]}" 2>/dev/null || { cat "$T/writer$k.log" >&2; fail "flush=$pol: writer $k ended before the kill"; }
@@ -76,7 +77,7 @@ for phase in local:1 local:2 remote:1 remote:2; do
     total_kills=$((total_kills + 1))
   done
   # recover once more, check, then drain with a clean stop
-  start_server bucket="$B" prefix="$P" cache="$CACHE" cache-size=8M flush=$pol
+  start_server bucket="$B" prefix="$P" cache="$CACHE" cache-size=8M flush="$pol"
   check_all "after the last kill"
   stop_server_clean
   # the bucket alone holds the same state (check rewrote the journals as the observed baseline)

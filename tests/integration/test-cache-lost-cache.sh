@@ -6,6 +6,7 @@
 # ext4's own journal replay (mounting a local copy) `e2fsck -fn` is clean and every file synced before
 # the crash is intact. 128 MiB volume, 64 KiB blocks, 32 MiB cache. Root only.
 set -euo pipefail
+# shellcheck disable=SC2119  # kill9_server, stop_server_clean, assert_clean_log: default to the last server
 # shellcheck source=tests/lib/common.sh
 source "$(dirname "$0")/../lib/common.sh"
 # shellcheck source=tests/lib/cache.sh

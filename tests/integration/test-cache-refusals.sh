@@ -6,6 +6,7 @@
 # discard-bad-cache=true, which drops the cache and serves the data from S3 (checked byte for
 # byte). A refusal leaves the cache file untouched. 16 MiB volumes, 64 KiB blocks.
 set -euo pipefail
+# shellcheck disable=SC2119  # kill9_server, stop_server_clean, assert_clean_log: default to the last server
 # shellcheck source=tests/lib/common.sh
 source "$(dirname "$0")/../lib/common.sh"
 # shellcheck source=tests/lib/cache.sh

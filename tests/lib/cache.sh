@@ -2,7 +2,7 @@
 # Helpers for the cache tests (tests/integration/test-cache-*.sh), sourced after common.sh:
 # killing a server like a crash, stopping it cleanly (it drains its dirty data), and nbdfuse
 # mounts of an export. Every wait is bounded; failures fail the test.
-# shellcheck disable=SC2034  # variables here are used by the tests that source this file
+# shellcheck disable=SC2034,SC2120  # variables used by the tests; [PID]/[LOG] arguments are optional
 
 kill9_server() { # [PID] (default: the last started): SIGKILL, no drain; waits until it is gone
   local p=${1:-$SERVER_PID}
