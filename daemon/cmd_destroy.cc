@@ -83,6 +83,8 @@ int CmdDestroy(int argc, char** argv) {
   }
   if (Status del = (*client)->Delete(keys.LeaseKey()); !del.ok())
     return Error("destroy", del.Wrap(vol + ": deleting the lease"));
+  if (Status del = (*client)->Delete(keys.WriterKey()); !del.ok())
+    return Error("destroy", del.Wrap(vol + ": deleting the writer session token"));
   if (Status del = (*client)->Delete(keys.DescriptorKey()); !del.ok())
     return Error("destroy", del.Wrap(vol + ": deleting the descriptor"));
   std::printf("destroyed %s: %zu block objects, lease and descriptor deleted\n", vol.c_str(),
