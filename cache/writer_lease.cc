@@ -5,6 +5,9 @@
 
 #include <charconv>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <ctime>
 
 #include "cache/aes_gcm.h"
@@ -51,12 +54,50 @@ std::string Token() {
   return hex;
 }
 
+std::string BootId() {
+  FILE* f = std::fopen("/proc/sys/kernel/random/boot_id", "r");
+  if (!f) return "";
+  char buf[64] = {0};
+  if (!std::fgets(buf, sizeof buf, f)) buf[0] = 0;
+  std::fclose(f);
+  std::string id(buf);
+  while (!id.empty() && (id.back() == '\n' || id.back() == ' ')) id.pop_back();
+  return id;
+}
+
+// Start time of a process in clock ticks since boot (/proc/PID/stat field 22); 0 if gone.
+int64_t ProcessStart(int64_t pid) {
+  std::string path = "/proc/" + std::to_string(pid) + "/stat";
+  FILE* f = std::fopen(path.c_str(), "r");
+  if (!f) return 0;
+  char buf[1024];
+  size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+  std::fclose(f);
+  buf[n] = 0;
+  const char* p = std::strrchr(buf, ')');  // the command name may contain spaces
+  if (!p) return 0;
+  int field = 2;
+  for (; *p && field < 22; p++)
+    if (*p == ' ') field++;
+  return std::strtoll(p, nullptr, 10);
+}
+
 }  // namespace
+
+bool HolderIsDeadHere(const LeaseRecord& h, int64_t now) {
+  char host[256] = "unknown";
+  gethostname(host, sizeof host - 1);
+  if (h.host != host || h.boot.empty() || h.boot != BootId() || h.pid <= 0) return false;
+  if (now - (h.expires - h.seconds) < 2) return false;  // just written: maybe mid-fork
+  int64_t start = ProcessStart(h.pid);
+  return start == 0 || (h.pidstart != 0 && start != h.pidstart);
+}
 
 std::string EncodeLease(const LeaseRecord& r) {
   return std::string(kLeaseMagic) + "\nhost " + r.host + "\npid " + std::to_string(r.pid) + "\nstarted " +
          r.started + "\ntoken " + r.token + "\nexpires " + std::to_string(r.expires) + "\nseconds " +
-         std::to_string(r.seconds) + "\n";
+         std::to_string(r.seconds) + "\n" + (r.boot.empty() ? "" : "boot " + r.boot + "\n") +
+         (r.pidstart ? "pidstart " + std::to_string(r.pidstart) + "\n" : "");
 }
 
 Result<LeaseRecord> DecodeLease(std::string_view text) {
@@ -75,10 +116,11 @@ Result<LeaseRecord> DecodeLease(std::string_view text) {
     if (name == "host") r.host = value;
     else if (name == "started") r.started = value;
     else if (name == "token") r.token = value;
-    else if (name == "pid" || name == "expires" || name == "seconds") {
+    else if (name == "boot") r.boot = value;
+    else if (name == "pid" || name == "expires" || name == "seconds" || name == "pidstart") {
       auto n = ParseI64(name, value);
       if (!n.ok()) return n.status();
-      (name == "pid" ? r.pid : name == "expires" ? r.expires : r.seconds) = *n;
+      (name == "pid" ? r.pid : name == "expires" ? r.expires : name == "seconds" ? r.seconds : r.pidstart) = *n;
     }  // unknown fields: ignored (later versions may add some)
   }
   if (r.token.empty() || r.expires == 0) return BadLease("token or expiry missing");
@@ -99,6 +141,8 @@ Result<std::unique_ptr<WriterLease>> WriterLease::Acquire(S3Client* client, std:
   LeaseRecord& m = lease->mine_;
   m.host = host;
   m.pid = getpid();
+  m.pidstart = ProcessStart(m.pid);
+  m.boot = BootId();
   m.started = Iso(WallSeconds());
   m.token = token.empty() ? Token() : std::move(token);
   m.seconds = seconds;
@@ -114,7 +158,8 @@ Result<std::unique_ptr<WriterLease>> WriterLease::Acquire(S3Client* client, std:
     if (!g.ok()) return g.Wrap(what);
     auto holder = DecodeLease(text);
     int64_t now = WallSeconds();
-    if (holder.ok() && holder->expires > now && !force)
+    bool dead_here = holder.ok() && HolderIsDeadHere(*holder, now);
+    if (holder.ok() && holder->expires > now && !force && !dead_here)
       return Status::Error(EBUSY, what + ": another writer holds the lease: " + DescribeLease(*holder, now) +
                                       "; stop it, wait for the expiry, open with readonly=true, or use "
                                       "force-takeover=true if that writer is dead");
@@ -123,7 +168,7 @@ Result<std::unique_ptr<WriterLease>> WriterLease::Acquire(S3Client* client, std:
                                       holder.status().message() + "); force-takeover=true replaces it");
     LogWarning(what + ": taking over the lease of " +
                (holder.ok() ? DescribeLease(*holder, now) : std::string("an unreadable lease")) +
-               (force ? " (force-takeover)" : ""));
+               (force ? " (force-takeover)" : dead_here ? " (its process on this host is gone)" : ""));
     if (Status d = client->Delete(lease->key_); !d.ok()) return d.Wrap(what + ": deleting the old lease");
   }
   return Status::Error(EBUSY, what + ": lost the race for the lease three times; another writer is starting");
@@ -175,10 +220,15 @@ Status WriterLease::RenewOnce() {
 }
 
 void WriterLease::StartRenewal() {
+  {
+    std::lock_guard lock(mu_);
+    if (thread_.joinable()) return;
+    serving_pid_ = getpid();
+    mine_.pid = serving_pid_;  // nbdkit may have forked since Acquire: record the server now,
+    mine_.pidstart = ProcessStart(serving_pid_);  // before it serves (HolderIsDeadHere)
+  }
+  if (Status s = RenewOnce(); !s.ok()) LogWarning(s.message() + " (retrying)");
   std::lock_guard lock(mu_);
-  if (thread_.joinable()) return;
-  serving_pid_ = getpid();
-  mine_.pid = serving_pid_;  // nbdkit may have forked since Acquire; the next renewal records it
   thread_ = std::thread([this] { RenewLoop(); });
 }
 

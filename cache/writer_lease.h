@@ -28,7 +28,13 @@ struct LeaseRecord {
   std::string token;     // 32 hex digits, random per holder
   int64_t expires = 0;   // unix seconds (the holder's wall clock)
   int64_t seconds = 0;   // lease duration the holder renews with
+  std::string boot;      // the holder's /proc/sys/kernel/random/boot_id (may be empty)
+  int64_t pidstart = 0;  // the holder process's start time (clock ticks since boot)
 };
+
+// True when the holder provably no longer runs: same host and boot, its pid gone or reused,
+// and its record not written in the last 2 s (nbdkit rewrites it right after forking).
+bool HolderIsDeadHere(const LeaseRecord& holder, int64_t now);
 
 std::string EncodeLease(const LeaseRecord& r);
 Result<LeaseRecord> DecodeLease(std::string_view text);

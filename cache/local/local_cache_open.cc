@@ -79,7 +79,7 @@ Status LocalCacheStore::Open() {
   if (!options_.discard_bad_cache)
     return Status::Error(EIO,
                          where + ": corrupt cache (" + refuse +
-                             "); refusing to use it. Set discard_bad_cache to drop its content "
+                             "); refusing to use it. Start with discard-bad-cache=true to drop its content "
                              "(dirty blocks in it are lost)");
   LogWarning(where + ": corrupt cache (" + refuse + "); discarding it as requested");
   return Format("discarded corrupt cache");

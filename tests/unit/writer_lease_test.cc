@@ -1,5 +1,11 @@
 #include "cache/writer_lease.h"
 
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <ctime>
+
 #include <gtest/gtest.h>
 
 #include "tests/unit/fake_s3_server.h"
@@ -142,6 +148,62 @@ TEST(WriterLeaseTest, RefusesAnUnexpiredLeaseNamingItsHolder) {
   EXPECT_NE(lease.status().message().find("host other pid 1"), std::string::npos) << lease.status().message();
   EXPECT_NE(lease.status().message().find("expires at"), std::string::npos);
   for (const auto& r : server.requests()) EXPECT_EQ(r.head.find("DELETE"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace s3nbd
+
+namespace s3nbd {
+namespace {
+
+LeaseRecord HereRecord(int64_t pid, int64_t now) {
+  LeaseRecord r;
+  char host[256] = "unknown";
+  gethostname(host, sizeof host - 1);
+  r.host = host;
+  r.pid = pid;
+  r.seconds = 60;
+  r.expires = now + 50;  // written 10 s ago
+  r.token = "0123456789abcdef0123456789abcdef";
+  std::FILE* f = std::fopen("/proc/sys/kernel/random/boot_id", "r");
+  char buf[64] = {0};
+  if (f) {
+    if (!std::fgets(buf, sizeof buf, f)) buf[0] = 0;
+    std::fclose(f);
+  }
+  r.boot = buf;
+  while (!r.boot.empty() && r.boot.back() == '\n') r.boot.pop_back();
+  return r;
+}
+
+TEST(WriterLeaseDeadHolderTest, OnlyAProvablyDeadLocalHolderIsStale) {
+  int64_t now = static_cast<int64_t>(std::time(nullptr));
+  ASSERT_FALSE(HereRecord(getpid(), now).boot.empty());
+  EXPECT_FALSE(HolderIsDeadHere(HereRecord(getpid(), now), now));  // alive: ourselves
+  pid_t child = fork();
+  if (child == 0) _exit(0);
+  ASSERT_GT(child, 0);
+  waitpid(child, nullptr, 0);
+  LeaseRecord dead = HereRecord(child, now);
+  EXPECT_TRUE(HolderIsDeadHere(dead, now));
+  LeaseRecord other_host = dead;
+  other_host.host += "-elsewhere";
+  EXPECT_FALSE(HolderIsDeadHere(other_host, now));
+  LeaseRecord other_boot = dead;
+  other_boot.boot = "00000000-0000-0000-0000-000000000000";
+  EXPECT_FALSE(HolderIsDeadHere(other_boot, now));
+  LeaseRecord no_boot = dead;  // written by an older s3nbd: cannot tell
+  no_boot.boot.clear();
+  EXPECT_FALSE(HolderIsDeadHere(no_boot, now));
+  LeaseRecord fresh = dead;  // just rewritten: the holder may be mid-fork
+  fresh.expires = now + fresh.seconds;
+  EXPECT_FALSE(HolderIsDeadHere(fresh, now));
+  LeaseRecord reused = HereRecord(getpid(), now);  // our pid, but another process start time
+  reused.pidstart = 1;
+  EXPECT_TRUE(HolderIsDeadHere(reused, now));
+  auto back = DecodeLease(EncodeLease(dead));
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->boot, dead.boot);
 }
 
 }  // namespace
