@@ -16,7 +16,12 @@ case $S3NBD_BUILD in /*) ;; *) S3NBD_BUILD=$REPO/$S3NBD_BUILD ;; esac
 PLUGIN=$S3NBD_BUILD/nbdkit-s3nbd-plugin.so
 CLI=$S3NBD_BUILD/s3nbd
 export S3NBD_RGW_DIR=$D/rgw
-SOCK=$D/nbd.sock
+# The volume is described by a config file and served with the CLI (s3nbd serve), as in production
+# with /etc/s3nbd and /run/s3nbd; here both live under $D.
+export S3NBD_CONFIG_DIR=$D/etc S3NBD_RUN_DIR=$D/run
+VOL=demo
+SOCK=$S3NBD_RUN_DIR/$VOL.sock
+PIDFILE=$S3NBD_RUN_DIR/$VOL.pid
 FUSEDIR=$D/fuse
 MNT=$D/mnt
 
@@ -28,7 +33,8 @@ stop_all() { # idempotent; uses only the files in $D
   mountpoint -q "$MNT" 2>/dev/null && { umount "$MNT" || umount -l "$MNT"; }
   mountpoint -q "$FUSEDIR" 2>/dev/null && { fusermount3 -u "$FUSEDIR" || umount -l "$FUSEDIR"; }
   local f p i
-  for f in "$D/nbdfuse.pid" "$D/nbdkit.pid"; do
+  [ -f "$PIDFILE" ] && "$CLI" stop "$VOL" >/dev/null 2>&1   # flush to S3, then stop
+  for f in "$D/nbdfuse.pid" "$PIDFILE"; do
     [ -f "$f" ] || continue
     p=$(cat "$f"); [[ $p =~ ^[0-9]+$ ]] || continue
     grep -qE 'nbdkit|nbdfuse' "/proc/$p/cmdline" 2>/dev/null || continue   # pid reused: not ours
@@ -36,7 +42,7 @@ stop_all() { # idempotent; uses only the files in $D
     for i in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
     kill -9 "$p" 2>/dev/null
   done
-  rm -f "$SOCK" "$D/nbdfuse.pid" "$D/nbdkit.pid"
+  rm -f "$SOCK" "$D/nbdfuse.pid" "$PIDFILE"
   [ -f "$D/rgw.started" ] && bash "$REPO/tests/lib/rgw-stop.sh" && rm -f "$D/rgw.started"
   rm -rf "$D/src" "$MNT" "$FUSEDIR"
   set -e
@@ -55,7 +61,7 @@ for t in nbdkit nbdfuse fusermount3 mkfs.ext4 mount curl sha256sum setsid; do
   command -v "$t" >/dev/null || die "'$t' is not installed (make deps)"
 done
 { [ -f "$PLUGIN" ] && [ -x "$CLI" ]; } || die "not built: $PLUGIN / $CLI (run make)"
-if [ -e "$D/nbdkit.pid" ] || mountpoint -q "$MNT" 2>/dev/null; then
+if [ -e "$PIDFILE" ] || mountpoint -q "$MNT" 2>/dev/null; then
   die "a demo is already running in $D; stop it first: scripts/demo.sh stop"
 fi
 
@@ -84,17 +90,23 @@ source "$REPO/tests/lib/s3.sh"
 BUCKET=${DEMO_BUCKET:-s3nbd-demo}
 PREFIX=demo-$(date +%Y%m%d-%H%M%S)
 SIZE=${DEMO_SIZE:-1G}
-say "creating volume $BUCKET/$PREFIX ($SIZE, 1 MiB blocks)"
-"$CLI" create --endpoint "$S3_ENDPOINT" --bucket "$BUCKET" --prefix "$PREFIX" --size "$SIZE" \
-  --block-size 1M --create-bucket || die "s3nbd create failed"
+say "creating volume $BUCKET/$PREFIX ($SIZE, 1 MiB blocks, 256 MiB local cache)"
+mkdir -p "$S3NBD_CONFIG_DIR" "$S3NBD_RUN_DIR"
+cat >"$S3NBD_CONFIG_DIR/$VOL.conf" <<CONF
+# s3nbd volume config (see s3nbd(8)); credentials come from the environment
+endpoint = $S3_ENDPOINT
+bucket = $BUCKET
+prefix = $PREFIX
+cache = $D/$VOL.cache
+cache-size = 256M
+CONF
+"$CLI" create "$VOL" --size "$SIZE" --block-size 1M --create-bucket || die "s3nbd create failed"
 
-# 3. nbdkit on a unix socket, in its own session so it outlives this script
-rm -f "$SOCK"
-setsid -f nbdkit -f -U "$SOCK" -P "$D/nbdkit.pid" "$PLUGIN" endpoint="$S3_ENDPOINT" bucket="$BUCKET" \
-  prefix="$PREFIX" </dev/null >"$D/nbdkit.log" 2>&1
+# 3. s3nbd serve: nbdkit with our plugin on a unix socket, as a daemon with a pid file
+"$CLI" serve "$VOL" >"$D/serve.log" 2>&1 || { cat "$D/serve.log" >&2; die "s3nbd serve failed"; }
 URI="nbd+unix:///?socket=$SOCK"
 for _ in $(seq 300); do nbdinfo --size "$URI" >/dev/null 2>&1 && break; sleep 0.2; done
-nbdinfo --size "$URI" >/dev/null 2>&1 || { tail -n 20 "$D/nbdkit.log" >&2; die "nbdkit did not start"; }
+nbdinfo --size "$URI" >/dev/null 2>&1 || { cat "$D/serve.log" >&2; die "the server did not start"; }
 say "serving $URI"
 
 # 4. nbdfuse + ext4
@@ -119,6 +131,8 @@ t0=$(date +%s.%N)
 cp -a "$D/src/." "$MNT/"
 sync -f "$MNT/data.bin"; sync
 t1=$(date +%s.%N)
+"$CLI" flush "$VOL" || die "s3nbd flush failed"   # the cache's dirty blocks are now in S3
+t1f=$(date +%s.%N)
 rm -rf "$D/src"
 
 # 6. read back cold: remount (drops the filesystem's page cache) and drop caches if allowed
@@ -141,12 +155,14 @@ demo: all $nfiles files ($((total_bytes / 1048576)) MiB) written, read back and 
   block objects $objects  (1 MiB each at most; all-zero blocks are not stored)
   NBD socket    $SOCK
   NBD URI       $URI
-  nbdkit        pid $(cat "$D/nbdkit.pid"), log $D/nbdkit.log
+  server        s3nbd serve $VOL: pid $(cat "$PIDFILE"), config $S3NBD_CONFIG_DIR/$VOL.conf, cache $D/$VOL.cache
   FUSE file     $FUSEDIR/nbd
   mount point   $MNT  (ext4)
-  write         $(rate "$total_bytes" "$t0" "$t1")  (cp + sync)
+  write         $(rate "$total_bytes" "$t0" "$t1")  (cp + sync, into the local cache)
+  flush to S3   $(rate "$total_bytes" "$t0" "$t1f")  (cp + sync + s3nbd flush: everything in S3)
   read          $(rate "$total_bytes" "$t2" "$t3")  (sha256sum after remount)
 Try:  ls $MNT;  nbdinfo --map '$URI' | head
+      S3NBD_CONFIG_DIR=$S3NBD_CONFIG_DIR S3NBD_RUN_DIR=$S3NBD_RUN_DIR $CLI stats $VOL
 Stop: scripts/demo.sh stop   (unmounts, stops nbdfuse, nbdkit$( [ -f "$D/rgw.started" ] && echo " and Ceph RGW"))
 INFO
 
