@@ -153,6 +153,15 @@ Result<CodecIdentity> CodecFor(const VolumeOptions& o, const VolumeDescriptor& d
 
 Result<std::unique_ptr<OpenedVolume>> OpenedVolume::Open(const VolumeOptions& options) {
   std::unique_ptr<OpenedVolume> v(new OpenedVolume());
+  if (Status s = v->OpenSteps(options); !s.ok()) {
+    v->ReleaseLease();  // a refused open must not keep others out
+    return s;
+  }
+  return v;
+}
+
+Status OpenedVolume::OpenSteps(const VolumeOptions& options) {
+  OpenedVolume* v = this;
   v->name_ = VolumeName(options);
   auto prefix = NormalizePrefix(options.prefix);
   if (!prefix.ok()) return prefix.status();
@@ -222,7 +231,7 @@ Result<std::unique_ptr<OpenedVolume>> OpenedVolume::Open(const VolumeOptions& op
   // And above it: new writes are refused at once, not queued for an upload that cannot happen.
   if (v->lease_ && v->cache_) v->stack_ = std::make_unique<LeaseGuardStore>(v->lease_.get(), std::move(v->stack_));
   v->threads_ = options.threads > 0 ? options.threads : options.s3.max_connections;
-  return v;
+  return Status::Ok();
 }
 
 OpenedVolume::~OpenedVolume() {
@@ -243,8 +252,15 @@ void OpenedVolume::Start() {
   }
 }
 
+void OpenedVolume::ReleaseLease() {
+  if (lease_) lease_->Release();
+}
+
 Status OpenedVolume::Shutdown() {
-  if (!cache_) return Status::Ok();
+  if (!cache_) {
+    ReleaseLease();
+    return Status::Ok();
+  }
   Status s = cache_->Shutdown(shutdown_timeout_);
   if (!s.ok()) s = s.Wrap("shutdown: volume " + name_ + ": dirty data left in the cache file for the next start");
   if (!present_map_path_.empty()) {
@@ -254,6 +270,7 @@ Status OpenedVolume::Shutdown() {
     if (Status m = SavePresentMap(present_map_path_, image); !m.ok())
       LogWarning("shutdown: volume " + name_ + ": " + m.message() + " (the next open lists the bucket)");
   }
+  ReleaseLease();  // dirty data left behind stays in this host's cache file, uploaded at restart
   return s;
 }
 

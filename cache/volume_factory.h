@@ -63,6 +63,9 @@ class OpenedVolume {
   // Drains the cache's dirty data (bounded by the shutdown timeout) and stops its threads.
   // What is not uploaded in time stays dirty in the cache file for the next start.
   Status Shutdown();
+  // Removes the writer lease (clean shutdown, failed start). Not done by the destructor:
+  // nbdkit's parent process exits after fork with a copy of this object.
+  void ReleaseLease();
   Volume& volume() { return *volume_; }
   LocalCacheStore* cache() { return cache_; }  // null without a cache
   const VolumeDescriptor& descriptor() const { return descriptor_; }
@@ -71,6 +74,7 @@ class OpenedVolume {
 
  private:
   OpenedVolume() = default;
+  Status OpenSteps(const VolumeOptions& options);
   std::string name_;
   VolumeDescriptor descriptor_;
   int threads_ = 1;

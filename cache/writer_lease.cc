@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <thread>
 
 #include "cache/aes_gcm.h"
 #include "cache/log.h"
@@ -84,13 +85,16 @@ int64_t ProcessStart(int64_t pid) {
 
 }  // namespace
 
-bool HolderIsDeadHere(const LeaseRecord& h, int64_t now) {
+bool HolderProcessGone(const LeaseRecord& h) {
   char host[256] = "unknown";
   gethostname(host, sizeof host - 1);
   if (h.host != host || h.boot.empty() || h.boot != BootId() || h.pid <= 0) return false;
-  if (now - (h.expires - h.seconds) < 2) return false;  // just written: maybe mid-fork
   int64_t start = ProcessStart(h.pid);
   return start == 0 || (h.pidstart != 0 && start != h.pidstart);
+}
+
+bool HolderIsDeadHere(const LeaseRecord& h, int64_t now) {
+  return HolderProcessGone(h) && now - (h.expires - h.seconds) >= 2;  // not just written
 }
 
 std::string EncodeLease(const LeaseRecord& r) {
@@ -148,6 +152,7 @@ Result<std::unique_ptr<WriterLease>> WriterLease::Acquire(S3Client* client, std:
   m.seconds = seconds;
   if (m.token.empty()) return Status::Error(EIO, "lease: cannot get random bytes for the lease token");
   const std::string what = "lease: volume " + lease->volume_;
+  int fresh_waits = 0;
   for (int attempt = 0; attempt < 3; attempt++) {
     Status s = lease->TryCreate(SteadyNs());
     if (s.ok()) return lease;
@@ -159,6 +164,15 @@ Result<std::unique_ptr<WriterLease>> WriterLease::Acquire(S3Client* client, std:
     auto holder = DecodeLease(text);
     int64_t now = WallSeconds();
     bool dead_here = holder.ok() && HolderIsDeadHere(*holder, now);
+    bool expired = holder.ok() && holder->expires <= now;
+    if (holder.ok() && !dead_here && !force && holder->expires > now && fresh_waits++ < 3 &&
+        HolderProcessGone(*holder)) {
+      // Written under 2 s ago by a process now gone: nbdkit may be between its fork and the
+      // child's first renewal. Look again once the record is 2 s old.
+      std::this_thread::sleep_for(std::chrono::seconds(2));
+      attempt--;
+      continue;
+    }
     if (holder.ok() && holder->expires > now && !force && !dead_here)
       return Status::Error(EBUSY, what + ": another writer holds the lease: " + DescribeLease(*holder, now) +
                                       "; stop it, wait for the expiry, open with readonly=true, or use "
@@ -166,7 +180,8 @@ Result<std::unique_ptr<WriterLease>> WriterLease::Acquire(S3Client* client, std:
     if (!holder.ok() && !force)
       return Status::Error(EBUSY, what + ": the lease object " + lease->key_ + " is unreadable (" +
                                       holder.status().message() + "); force-takeover=true replaces it");
-    LogWarning(what + ": taking over the lease of " +
+    // A crashed local holder is routine after kill -9 or a power cut: info, not a warning.
+    Log(dead_here && !force && !expired ? LogLevel::kInfo : LogLevel::kWarning, what + ": taking over the lease of " +
                (holder.ok() ? DescribeLease(*holder, now) : std::string("an unreadable lease")) +
                (force ? " (force-takeover)" : dead_here ? " (its process on this host is gone)" : ""));
     if (Status d = client->Delete(lease->key_); !d.ok()) return d.Wrap(what + ": deleting the old lease");
@@ -270,6 +285,8 @@ Status WriterLease::CheckWritable(uint64_t block) const {
 }
 
 void WriterLease::Release() {
+  StopRenewal();
+  if (lost_) return;
   std::string text;
   if (!client_->Get(key_, &text).ok()) return;
   auto r = DecodeLease(text);
@@ -279,15 +296,19 @@ void WriterLease::Release() {
   else LogWarning(s.Wrap("lease: volume " + volume_ + ": releasing").message());
 }
 
-WriterLease::~WriterLease() {
+void WriterLease::StopRenewal() {
   {
     std::lock_guard lock(mu_);
     stop_ = true;
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
-  // Only the serving process releases: nbdkit's parent exits after fork with our copy.
-  if (serving_pid_ == getpid() && !lost_) Release();
+}
+
+WriterLease::~WriterLease() {
+  // No release here: nbdkit's parent exits after fork with a copy of us. The lease is released
+  // explicitly by the serving process's clean shutdown or by a failed open (OpenedVolume).
+  StopRenewal();
 }
 
 Status LeaseGuardStore::Write(uint64_t block, std::string_view data) {

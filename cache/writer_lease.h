@@ -35,6 +35,8 @@ struct LeaseRecord {
 // True when the holder provably no longer runs: same host and boot, its pid gone or reused,
 // and its record not written in the last 2 s (nbdkit rewrites it right after forking).
 bool HolderIsDeadHere(const LeaseRecord& holder, int64_t now);
+// The same without the 2 s rule: same host and boot, and its process is gone or reused.
+bool HolderProcessGone(const LeaseRecord& holder);
 
 std::string EncodeLease(const LeaseRecord& r);
 Result<LeaseRecord> DecodeLease(std::string_view text);
@@ -60,13 +62,16 @@ class WriterLease {
 
   // One renewal step (tests call it directly).
   Status RenewOnce();
+  // Stops renewing and deletes the lease object if it is still ours. The serving process
+  // calls it at clean shutdown, and a failed open calls it; never the destructor.
+  void Release();
 
  private:
   WriterLease(S3Client* client, std::string key, std::string volume, int seconds)
       : client_(client), key_(std::move(key)), volume_(std::move(volume)), seconds_(seconds) {}
   Status TryCreate(int64_t started_ns);
   void RenewLoop();
-  void Release();
+  void StopRenewal();
   void SetValidFrom(int64_t started_ns);
 
   S3Client* client_;
@@ -78,7 +83,7 @@ class WriterLease {
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;      // guarded by mu_
-  pid_t serving_pid_ = 0;  // set by StartRenewal; only that process releases the lease
+  pid_t serving_pid_ = 0;  // set by StartRenewal: the process that serves
   std::thread thread_;
 };
 

@@ -129,7 +129,12 @@ int s3nbd_get_ready() {
     if (!g_stats_path.empty()) {
       // Written once now so a bad path is refused before nbdkit forks.
       g_stats = std::make_unique<s3nbd::plugin::StatsFileWriter>(g_stats_path, SampleStats);
-      if (Status s = g_stats->WriteOnce(); !s.ok()) return Fail(s);
+      if (Status s = g_stats->WriteOnce(); !s.ok()) {
+        g_stats.reset();
+        g_volume->ReleaseLease();  // refused to start: do not keep other writers out
+        g_volume.reset();
+        return Fail(s);
+      }
     }
     return 0;
   });

@@ -142,7 +142,7 @@ TEST_F(LocalRecoveryTest, CorruptIndexIsRefusedOrDiscardedOnRequest) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().err(), EIO);
   EXPECT_NE(r.status().message().find("corrupt cache"), std::string::npos) << r.status().message();
-  EXPECT_NE(r.status().message().find("discard_bad_cache"), std::string::npos);
+  EXPECT_NE(r.status().message().find("discard-bad-cache=true"), std::string::npos);
   CacheOptions o = Options();
   o.discard_bad_cache = true;
   c = Open(o);
