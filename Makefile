@@ -2,13 +2,14 @@
 #   make            build build/nbdkit-s3nbd-plugin.so and build/s3nbd
 #   make deps       install the Debian packages (idempotent, root)
 #   make check      the whole test suite: unit, ASan/UBSan unit, integration against Ceph RGW
+#   make check-faults  reliability suite: S3 faults, outages, crashes, full disks, hostile input
 #   make demo       the main job: local S3 server, a volume, ext4 on it, files written and read
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 WERROR ?= $(if $(CI),ON,ON)
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build unit-tests check check-unit check-asan check-integration demo clean install
+.PHONY: all deps build unit-tests check check-unit check-asan check-integration check-faults check-fuzz-xml demo clean install
 
 all: build
 
@@ -36,6 +37,9 @@ check-asan: $(ASAN_BUILD)/Makefile
 
 check-integration: build
 	bash tests/run-integration.sh
+
+check-faults: deps build
+	bash tests/faults/run-faults.sh
 
 check: deps
 	@$(MAKE) --no-print-directory build unit-tests

@@ -10,6 +10,8 @@ PKGS=(
   # run and test
   # (nbdfuse is in libnbd-bin on bookworm; nbdsh and the tests need python3-libnbd)
   nbdkit libnbd-bin python3-libnbd fuse3 curl e2fsprogs qemu-utils fio util-linux kmod
+  # the reliability suite (make check-faults): HAProxy fault front, libFuzzer target
+  haproxy clang libclang-rt-14-dev
   # the embedded S3 server (Ceph RADOS Gateway, single node)
   ceph-mon ceph-osd radosgw
 )
