@@ -30,6 +30,9 @@ uint64_t VolumeTag(const CodecIdentity& id) {
 // XXH3-64 over the first 40 header bytes and the plaintext, seeded with the block number.
 uint64_t Checksum(std::string_view header40, std::string_view plaintext, uint64_t block) {
   XXH3_state_t state;
+  // A stack state must be initialised: reset_withSeed skips deriving the seeded secret when
+  // the garbage in state.seed equals `block`, and the checksum comes out wrong.
+  XXH3_INITSTATE(&state);
   XXH3_64bits_reset_withSeed(&state, block);
   XXH3_64bits_update(&state, header40.data(), header40.size());
   XXH3_64bits_update(&state, plaintext.data(), plaintext.size());

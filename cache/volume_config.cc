@@ -30,7 +30,8 @@ const char* const kVolumeOptionHelp =
     "max-dirty=SIZE        writes wait above this much dirty data (default half the cache)\n"
     "dirty-timeout=TIME    a write waiting for dirty space fails after this (default 60s)\n"
     "readahead=N           maximum read-ahead window in blocks with the cache, 0 = off (default 32)\n"
-    "shutdown-timeout=TIME drain dirty data this long at shutdown (default 60s)";
+    "shutdown-timeout=TIME drain dirty data this long at shutdown (default 60s)\n"
+    "present-map=PATH      where the present-block map is saved at shutdown (default CACHE.present)";
 
 Result<uint64_t> ParseSize(std::string_view what, std::string_view text) {
   auto bad = [&](const std::string& why) {
@@ -125,6 +126,10 @@ Status SetCacheOption(VolumeOptions* o, std::string_view key, const std::string&
     return Status::Ok();
   }
   if (key == "cache-size") return size(&c.size);
+  if (key == "present-map") {
+    o->present_map = v;
+    return Status::Ok();
+  }
   if (key == "max-dirty") return size(&c.max_dirty);
   if (key == "cache-direct") return boolean(&c.direct_io);
   if (key == "discard-bad-cache") return boolean(&c.discard_bad_cache);

@@ -27,11 +27,13 @@ struct VolumeOptions {
   bool readonly = false;         // allows anonymous credentials
   int threads = 0;               // parallel block operations; 0: s3.max_connections
   CacheOptions cache;            // cache.path empty: no local cache
+  std::string present_map;       // saved present map; default: cache.path + ".present" for a file
   uint32_t readahead_blocks = 32;  // maximum read-ahead window with the cache; 0: off
   std::chrono::milliseconds shutdown_timeout{60000};  // drain of dirty data at shutdown
 };
 
 class LocalCacheStore;
+class ZeroElidingStore;
 
 class OpenedVolume {
  public:
@@ -59,6 +61,9 @@ class OpenedVolume {
   uint32_t readahead_blocks_ = 0;
   std::chrono::milliseconds shutdown_timeout_{0};
   LocalCacheStore* cache_ = nullptr;   // inside stack_/volume_, when configured
+  ZeroElidingStore* zero_ = nullptr;   // inside stack_/volume_
+  std::string present_map_path_;       // empty: not saved
+  std::string writer_token_;           // this session's token in P/writer.s3nbd
   std::unique_ptr<S3Client> client_;
   std::unique_ptr<BlockStore> stack_;  // handed to volume_ by Start()
   std::unique_ptr<ThreadPool> pool_;

@@ -23,7 +23,7 @@ struct CacheOptions {
   int prefetch_threads = 4;    // background fetches for Prefetch()
   std::chrono::milliseconds writeback_delay{1000};  // a dirty block waits this long (coalescing)
   uint64_t max_dirty = 0;  // bytes; 0 = half the cache. Writes wait above it.
-  std::chrono::milliseconds dirty_wait_timeout{60000};  // then the write fails ENOSPC
+  std::chrono::milliseconds dirty_wait_timeout{60000};  // no upload progress: fail ENOSPC/EIO
   FlushPolicy flush_policy = FlushPolicy::kRemote;
   bool discard_bad_cache = false;  // reformat a corrupt cache file instead of refusing it
   bool direct_io = false;          // O_DIRECT for data slots

@@ -25,6 +25,13 @@ Result<std::unique_ptr<LocalCacheStore>> LocalCacheStore::Create(CacheOptions op
   if (!inner) return Status::Error(EINVAL, "open cache: no inner store");
   if (id.block_size == 0) return Status::Error(EINVAL, "open cache: block size is 0");
   if (options.path.empty()) return Status::Error(EINVAL, "open cache: no cache path given");
+  if (options.max_dirty != 0 && options.max_dirty < id.block_size)
+    return Status::Error(EINVAL, "open cache " + options.path + ": max_dirty (" +
+                                     std::to_string(options.max_dirty) +
+                                     " bytes) is smaller than one block (" +
+                                     std::to_string(id.block_size) + " bytes)");
+  if (options.retry_delay.count() <= 0) options.retry_delay = std::chrono::milliseconds(1);
+  if (options.max_retry_delay < options.retry_delay) options.max_retry_delay = options.retry_delay;
   auto store = std::make_unique<LocalCacheStore>(Key{}, std::move(options), std::move(inner), id);
   if (Status s = store->Open(); !s.ok()) return s;
   return store;
@@ -58,8 +65,10 @@ Status LocalCacheStore::Open() {
                                          "; use another cache path or delete this file");
       if (file_->size() < CacheFileSize(header_)) refuse = "file is shorter than its geometry";
     }
-  } else if (file_->size() == 0 || !file_->is_block_device()) {
+  } else if (file_->size() == 0 && !file_->is_block_device()) {
     return Format("new cache file");
+  } else {  // never format over a small file that is not ours
+    refuse = "file of " + std::to_string(file_->size()) + " bytes is too small for a cache header";
   }
   if (refuse.empty()) {
     Status s = LoadIndex();

@@ -14,8 +14,13 @@ std::string LocalCacheStore::Where(uint64_t block) const {
   return "volume " + UuidString(id_.uuid) + "/block " + std::to_string(block);
 }
 
+std::chrono::steady_clock::time_point LocalCacheStore::StallDeadlineLocked(
+    std::chrono::steady_clock::time_point since) const {
+  return std::max(since, last_progress_) + options_.dirty_wait_timeout;
+}
+
 Result<uint64_t> LocalCacheStore::AllocateSlot(bool wait,
-                                               std::chrono::steady_clock::time_point deadline) {
+                                               std::chrono::steady_clock::time_point since) {
   std::unique_lock lock(mu_);
   for (;;) {
     if (!free_slots_.empty()) {
@@ -58,20 +63,23 @@ Result<uint64_t> LocalCacheStore::AllocateSlot(bool wait,
     if (!wait) return Status::Error(ENOSPC, "no evictable cache slot");
     space_waiters_++;
     work_cv_.notify_all();  // writeback becomes urgent
-    bool timeout = space_cv_.wait_until(lock, deadline) == std::cv_status::timeout;
+    space_cv_.wait_until(lock, StallDeadlineLocked(since));
     space_waiters_--;
-    if (timeout) return Status::Error(ENOSPC, "no free cache slot");
+    if (std::chrono::steady_clock::now() >= StallDeadlineLocked(since) && free_slots_.empty() &&
+        quarantine_.empty())
+      return Status::Error(ENOSPC, "no free cache slot");
   }
 }
 
-Result<uint64_t> LocalCacheStore::AllocateTomb(std::chrono::steady_clock::time_point deadline) {
+Result<uint64_t> LocalCacheStore::AllocateTomb(std::chrono::steady_clock::time_point since) {
   std::unique_lock lock(mu_);
   while (free_tombs_.empty()) {
     space_waiters_++;
     work_cv_.notify_all();
-    bool timeout = space_cv_.wait_until(lock, deadline) == std::cv_status::timeout;
+    space_cv_.wait_until(lock, StallDeadlineLocked(since));
     space_waiters_--;
-    if (timeout && free_tombs_.empty()) return Status::Error(ENOSPC, "no free erase record");
+    if (std::chrono::steady_clock::now() >= StallDeadlineLocked(since) && free_tombs_.empty())
+      return Status::Error(ENOSPC, "no free erase record");
   }
   uint64_t t = free_tombs_.back();
   free_tombs_.pop_back();

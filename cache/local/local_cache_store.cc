@@ -223,7 +223,7 @@ Status LocalCacheStore::Write(uint64_t block, std::string_view data) {
     return Status::Error(EINVAL, "write: " + Where(block) + ": " + std::to_string(data.size()) +
                                      " bytes, block size is " + std::to_string(block_size_));
   if (AllZero(data)) return Erase(std::span<const uint64_t>(&block, 1));
-  const auto deadline = std::chrono::steady_clock::now() + options_.dirty_wait_timeout;
+  const auto since = std::chrono::steady_clock::now();
   bool reserved = false;
   {
     std::unique_lock lock(mu_);
@@ -236,9 +236,11 @@ Status LocalCacheStore::Write(uint64_t block, std::string_view data) {
       while (dirty_bytes_ + block_size_ > max_dirty_) {  // backpressure
         space_waiters_++;
         work_cv_.notify_all();
-        bool timeout = space_cv_.wait_until(lock, deadline) == std::cv_status::timeout;
+        space_cv_.wait_until(lock, StallDeadlineLocked(since));
         space_waiters_--;
-        if (timeout && dirty_bytes_ + block_size_ > max_dirty_) return DirtyTimeout("write", block);
+        if (std::chrono::steady_clock::now() >= StallDeadlineLocked(since) &&
+            dirty_bytes_ + block_size_ > max_dirty_)
+          return DirtyTimeout("write", block);
       }
       dirty_bytes_ += block_size_;
       reserved = true;
@@ -251,7 +253,7 @@ Status LocalCacheStore::Write(uint64_t block, std::string_view data) {
     PublishLocked();
     space_cv_.notify_all();
   };
-  auto slot = AllocateSlot(true, deadline);
+  auto slot = AllocateSlot(true, since);
   if (!slot.ok()) {
     unreserve();
     if (slot.status().err() == ENOSPC) {
@@ -278,7 +280,7 @@ Status LocalCacheStore::Write(uint64_t block, std::string_view data) {
 }
 
 Status LocalCacheStore::Erase(std::span<const uint64_t> blocks) {
-  const auto deadline = std::chrono::steady_clock::now() + options_.dirty_wait_timeout;
+  const auto since = std::chrono::steady_clock::now();
   std::vector<uint64_t> to_write;
   for (size_t i = 0; i < blocks.size(); i++) {
     const uint64_t block = blocks[i];
@@ -290,7 +292,7 @@ Status LocalCacheStore::Erase(std::span<const uint64_t> blocks) {
       if (local_state && !it->second.versions.empty() && it->second.versions.back().erase) continue;
     }
     if (!local_state && inner_->Probe(block) == BlockPresence::kAbsent) continue;
-    auto tomb = AllocateTomb(deadline);
+    auto tomb = AllocateTomb(since);
     if (!tomb.ok()) {
       CommitRecords(to_write);  // the erases recorded so far stand
       std::lock_guard lock(mu_);
@@ -323,10 +325,12 @@ Status LocalCacheStore::Flush() {
   flush_target_ = std::max(flush_target_, epoch);
   flush_waiting_++;
   work_cv_.notify_all();
-  const auto deadline = std::chrono::steady_clock::now() + options_.dirty_wait_timeout;
-  bool done = done_cv_.wait_until(lock, deadline, [&] {
-    return pending_epochs_.empty() || pending_epochs_.begin()->first > epoch;
-  });
+  // Waits as long as uploads make progress; fails after dirty_wait_timeout without any.
+  const auto since = std::chrono::steady_clock::now();
+  auto flushed = [&] { return pending_epochs_.empty() || pending_epochs_.begin()->first > epoch; };
+  bool done = flushed();
+  while (!done && std::chrono::steady_clock::now() < StallDeadlineLocked(since))
+    done = done_cv_.wait_until(lock, StallDeadlineLocked(since), flushed);
   flush_waiting_--;
   if (!done) {
     uint64_t left = 0;
@@ -334,7 +338,7 @@ Status LocalCacheStore::Flush() {
       if (e <= epoch) left += n;
     counters_.errors++;
     return Status::Error(EIO, "flush: cache " + options_.path + ": " + std::to_string(left) +
-                                  " blocks not uploaded after " +
+                                  " blocks not uploaded, no upload succeeded for " +
                                   std::to_string(options_.dirty_wait_timeout.count()) + " ms (" +
                                   (last_error_.ok() ? std::string("writeback not running")
                                                     : "last error: " + last_error_.message()) +

@@ -106,9 +106,13 @@ class LocalCacheStore : public BlockStore {
   Status WriteHeader(uint64_t flushed_seq);
 
   // Slots and records (local_cache_slots.cc).
-  Result<uint64_t> AllocateSlot(bool wait, std::chrono::steady_clock::time_point deadline);
-  Result<uint64_t> AllocateTomb(std::chrono::steady_clock::time_point deadline);
-  size_t EvictLocked(std::vector<uint64_t>* victims);  // REQUIRES(mu_)
+  // Waiting allocations give up only when no upload succeeded for dirty_wait_timeout
+  // since `since` (a slow but working store never fails a write).
+  Result<uint64_t> AllocateSlot(bool wait, std::chrono::steady_clock::time_point since);
+  Result<uint64_t> AllocateTomb(std::chrono::steady_clock::time_point since);
+  std::chrono::steady_clock::time_point StallDeadlineLocked(
+      std::chrono::steady_clock::time_point since) const;  // REQUIRES(mu_)
+  size_t EvictLocked(std::vector<uint64_t>* victims);      // REQUIRES(mu_)
   // (record, retire_gen) of records that were written in their retired (FREE) state.
   using Retired = std::vector<std::pair<uint64_t, uint32_t>>;
   Status WriteRecords(const std::vector<uint64_t>& recs, Retired* written_free = nullptr);
@@ -184,12 +188,13 @@ class LocalCacheStore : public BlockStore {
   int flush_waiting_ = 0;                            // GUARDED_BY(mu_)
   int64_t last_error_log_ns_ = 0;                    // GUARDED_BY(mu_)
   uint64_t clock_hand_ = 0;                          // GUARDED_BY(mu_)
-  int timed_sleepers_ = 0;             // GUARDED_BY(mu_) workers sleeping until a version is ready
-  int space_waiters_ = 0;              // GUARDED_BY(mu_)
-  bool syncing_ = false;               // GUARDED_BY(mu_)
-  bool draining_ = false;              // GUARDED_BY(mu_)
-  bool stop_ = false;                  // GUARDED_BY(mu_)
-  Status last_error_;                  // GUARDED_BY(mu_)
+  int timed_sleepers_ = 0;  // GUARDED_BY(mu_) workers sleeping until a version is ready
+  int space_waiters_ = 0;   // GUARDED_BY(mu_)
+  bool syncing_ = false;    // GUARDED_BY(mu_)
+  bool draining_ = false;   // GUARDED_BY(mu_)
+  bool stop_ = false;       // GUARDED_BY(mu_)
+  Status last_error_;       // GUARDED_BY(mu_)
+  std::chrono::steady_clock::time_point last_progress_;  // GUARDED_BY(mu_) last upload done
   std::vector<std::jthread> threads_;  // started by Start(), joined by StopThreads()
 };
 

@@ -183,6 +183,7 @@ void LocalCacheStore::Complete(const std::vector<std::pair<uint64_t, uint64_t>>&
         epoch_done = true;  // the next epoch may start: every worker may have work
       }
       more = more || !e.versions.empty();
+      last_progress_ = std::chrono::steady_clock::now();
       if (done.erase) {
         counters_.erases++;
         RetireLocked(done.rec, &to_write);

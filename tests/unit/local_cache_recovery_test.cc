@@ -6,6 +6,8 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <fstream>
+
 #include "tests/unit/local_cache_fixture.h"
 
 namespace s3nbd {
@@ -157,6 +159,20 @@ TEST_F(LocalRecoveryTest, CorruptHeaderIsRefused) {
   auto r = TryOpen(Options());
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("checksum"), std::string::npos) << r.status().message();
+}
+
+TEST_F(LocalRecoveryTest, SmallForeignFileIsNotOverwritten) {
+  {
+    std::ofstream f(Options().path);
+    f << "precious";
+  }
+  auto r = TryOpen(Options());
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("too small"), std::string::npos) << r.status().message();
+  std::ifstream f(Options().path);
+  std::string content;
+  f >> content;
+  EXPECT_EQ(content, "precious");
 }
 
 TEST_F(LocalRecoveryTest, FlushedDirtyDataFailingItsChecksumIsRefused) {

@@ -39,6 +39,15 @@ TEST_F(LocalCacheStoreTest, MissThenHit) {
   EXPECT_TRUE(c->CheckInvariants().ok()) << c->CheckInvariants().message();
 }
 
+TEST_F(LocalCacheStoreTest, RejectsMaxDirtyBelowOneBlock) {
+  CacheOptions o = Options();
+  o.max_dirty = 100;
+  auto r = TryOpen(o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().err(), EINVAL);
+  EXPECT_NE(r.status().message().find("max_dirty"), std::string::npos);
+}
+
 TEST_F(LocalCacheStoreTest, AbsentFromProbeNeedsNoInnerRead) {
   auto c = Open(Options(), /*probe=*/true);
   std::string d;

@@ -67,6 +67,22 @@ TEST_F(LocalWritebackTest, StoreDownWriteTimesOutWithoutLosingData) {
   ASSERT_TRUE(c->Shutdown(std::chrono::milliseconds(5000)).ok());
 }
 
+// The dirty-wait timeout measures lack of progress, not total time: a slow store whose
+// uploads keep succeeding never makes a flush or a waiting write fail.
+TEST_F(LocalWritebackTest, SlowButWorkingStoreNeverTimesOut) {
+  CacheOptions o = Options(64);
+  o.writeback_threads = 1;
+  o.max_dirty = 32 * 4096;  // the flush has ~480 ms of uploads to wait for
+  o.dirty_wait_timeout = std::chrono::milliseconds(300);
+  auto c = Open(o);
+  mem_.delay_ms = 20;  // 24 uploads take ~480 ms in total, each well under 300 ms
+  c->Start();
+  for (uint64_t b = 0; b < 24; b++) ASSERT_TRUE(c->Write(b, Block('s')).ok()) << b;
+  ASSERT_TRUE(c->Flush().ok());
+  EXPECT_EQ(mem_.size(), 24u);
+  ASSERT_TRUE(c->Shutdown(std::chrono::milliseconds(5000)).ok());
+}
+
 // Writes of epoch n+1 never reach the inner store before every write of epoch n.
 TEST_F(LocalWritebackTest, FlushEpochsReachTheStoreInOrder) {
   CacheOptions o = Options(256);
