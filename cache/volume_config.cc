@@ -191,10 +191,12 @@ Status SetVolumeOption(VolumeOptions* o, std::string_view key, std::string_view 
   } else if (key == "size") {
     auto n = ParseSize("size", v);
     if (!n.ok()) return n.status();
+    if (*n == 0) return Status::Error(EINVAL, "size: must not be 0");  // 0 would mean "not given"
     o->expect_size = *n;
   } else if (key == "block-size") {
     auto n = ParseSize("block-size", v);
     if (!n.ok()) return n.status();
+    if (*n == 0) return Status::Error(EINVAL, "block-size: must not be 0");  // 0 would mean "not given"
     o->expect_block_size = *n;
   } else if (key == "connections") {
     auto n = ParseIntIn("connections", v, 1, 1024);
