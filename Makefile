@@ -38,8 +38,17 @@ check-asan: $(ASAN_BUILD)/Makefile
 check-integration: build
 	bash tests/run-integration.sh
 
-check-faults: deps build
+check-faults: deps build check-fuzz-xml
 	bash tests/faults/run-faults.sh
+
+# libFuzzer target for the S3 XML parser, a fixed number of runs (FUZZ_RUNS) from a seed corpus
+FUZZ_RUNS ?= 200000
+check-fuzz-xml:
+	@mkdir -p $(BUILD)/fuzz
+	clang++ -std=c++20 -O1 -g -I. -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	  tests/fuzz/fuzz_s3_xml.cc cache/s3/s3_xml.cc -o $(BUILD)/fuzz/fuzz_s3_xml
+	@rm -rf $(BUILD)/fuzz/corpus-s3-xml && cp -r tests/fuzz/corpus-s3-xml $(BUILD)/fuzz/corpus-s3-xml
+	$(BUILD)/fuzz/fuzz_s3_xml -runs=$(FUZZ_RUNS) -max_len=4096 -seed=1 $(BUILD)/fuzz/corpus-s3-xml
 
 check: deps
 	@$(MAKE) --no-print-directory build unit-tests

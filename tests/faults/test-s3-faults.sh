@@ -15,7 +15,7 @@ B=$(new_bucket)
 create_volume "$B" nc 64M 256K
 create_volume "$B" wc 64M 256K
 export S3NBD_DEBUG=1   # the S3 client logs every retry (with nbdkit -v)
-faults=0
+faults=0 http_faults=0
 
 check_front() { # the front injected every kind of fault (else the run proves nothing)
   local k n
@@ -24,6 +24,7 @@ check_front() { # the front injected every kind of fault (else the run proves no
     [ "$n" -gt 0 ] || [ "${FAULTS_ALLOW_NONE:-0}" = 1 ] || fail "the front injected no '$k' fault: the test proves nothing"
   done
   faults=$((faults + $(front_faults)))
+  http_faults=$((http_faults + $(front_count slowdown503) + $(front_count internal500)))
 }
 check_bucket() { # PREFIX: the data as stored in S3, read by a fresh server without faults
   start_server bucket="$B" prefix="$1"
@@ -55,8 +56,9 @@ check_bucket wc
 
 retries=$((r + r2))
 log "retries: $r without cache, $r2 with cache; faults injected: $faults"
-# every injected fault made the client retry (a retry is logged per failed attempt)
-[ "$retries" -ge "$faults" ] || fail "only $retries retries logged for $faults injected faults"
+# every 503/500 made our client retry (a retry is logged per failed attempt); a reset or a drop
+# on a reused connection may instead be retried inside libcurl, which reconnects by itself
+[ "$retries" -ge "$http_faults" ] || fail "only $retries retries logged for $http_faults injected 503/500"
 figure faults_injected "$faults"
 figure retries "$retries"
 figure bytes_verified $((4 * 24 * 1048576))
