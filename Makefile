@@ -48,7 +48,9 @@ check-fuzz-xml:
 	clang++ -std=c++20 -O1 -g -I. -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	  tests/fuzz/fuzz_s3_xml.cc cache/s3/s3_xml.cc -o $(BUILD)/fuzz/fuzz_s3_xml
 	@rm -rf $(BUILD)/fuzz/corpus-s3-xml && cp -r tests/fuzz/corpus-s3-xml $(BUILD)/fuzz/corpus-s3-xml
-	$(BUILD)/fuzz/fuzz_s3_xml -runs=$(FUZZ_RUNS) -max_len=4096 -seed=1 $(BUILD)/fuzz/corpus-s3-xml
+	@$(BUILD)/fuzz/fuzz_s3_xml -runs=$(FUZZ_RUNS) -max_len=4096 -seed=1 $(BUILD)/fuzz/corpus-s3-xml \
+	  >$(BUILD)/fuzz/fuzz_s3_xml.log 2>&1 || { tail -n 40 $(BUILD)/fuzz/fuzz_s3_xml.log; exit 1; }
+	@echo "fuzz_s3_xml: $$(tail -n 1 $(BUILD)/fuzz/fuzz_s3_xml.log)"
 
 check: deps
 	@$(MAKE) --no-print-directory build unit-tests

@@ -86,7 +86,7 @@ done
 # figures: "key value" lines; keys ending in _max keep the largest value, the others add up
 echo "---- reliability figures (${ran} tests, $(( $(date +%s) - suite_start ))s)"
 awk '{ if ($1 ~ /_max$/) { if (!($1 in v) || $2 > v[$1]) v[$1] = $2 } else v[$1] += $2 }
-     END { for (k in v) printf "  %-26s %s\n", k, v[k] }' "$FAULTS_FIGURES" | sort
+     END { for (k in v) printf "  %-30s %s\n", k, v[k] }' "$FAULTS_FIGURES" | sort
 lost=$(awk '$1 == "bytes_lost" {s += $2} END {print s + 0}' "$FAULTS_FIGURES")
 if [ "$lost" -ne 0 ]; then echo "run-faults: $lost bytes LOST" >&2; fi
 [ "$failn" -eq 0 ] || echo "run-faults: failed: ${failed[*]}; full logs in $LOGDIR" >&2

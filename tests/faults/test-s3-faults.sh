@@ -59,7 +59,11 @@ log "retries: $r without cache, $r2 with cache; faults injected: $faults"
 # every 503/500 made our client retry (a retry is logged per failed attempt); a reset or a drop
 # on a reused connection may instead be retried inside libcurl, which reconnects by itself
 [ "$retries" -ge "$http_faults" ] || fail "only $retries retries logged for $http_faults injected 503/500"
+# how long a silently dropped request stalled before it was retried (request-timeout=3)
+drop_ms=$(cat "$T"/nbdkit*.log | grep -oE 'timed out after [0-9]+ milliseconds' | grep -oE '[0-9]+' | sort -n | tail -n 1)
+log "a dropped request was retried after at most ${drop_ms:-0} ms"
 figure faults_injected "$faults"
+figure dropped_request_retry_ms_max "${drop_ms:-0}"
 figure retries "$retries"
 figure bytes_verified $((4 * 24 * 1048576))
 figure bytes_lost 0
