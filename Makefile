@@ -2,14 +2,20 @@
 #   make            build build/nbdkit-s3nbd-plugin.so and build/s3nbd
 #   make deps       install the Debian packages (idempotent, root)
 #   make check      the whole test suite: unit, ASan/UBSan unit, integration against Ceph RGW
+#   make check-e2e  end-to-end: kernel nbd driver in a qemu guest, qemu's NBD disk, qemu-img
+#   make check-fuzz build the libFuzzer targets (clang) and run each FUZZ_RUNS times
 #   make check-faults  reliability suite: S3 faults, outages, crashes, full disks, hostile input
 #   make demo       the main job: local S3 server, a volume, ext4 on it, files written and read
+#   make man        the man pages (docs/*.pod -> build/man/)
+#   make install    plugin, CLI, man pages, systemd units, /etc/s3nbd/example.conf.sample
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 WERROR ?= $(if $(CI),ON,ON)
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build unit-tests check check-unit check-asan check-integration check-faults check-fuzz-xml demo clean install
+.PHONY: all deps build unit-tests check check-unit check-asan check-integration check-e2e check-fuzz fuzzers \
+        check-faults check-fuzz-xml \
+        demo clean install man check-units
 
 all: build
 
@@ -20,7 +26,7 @@ $(BUILD)/Makefile: CMakeLists.txt
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DS3NBD_WERROR=$(WERROR) >/dev/null
 
 build: $(BUILD)/Makefile
-	@$(MAKE) --no-print-directory -C $(BUILD) -j$(JOBS) nbdkit-s3nbd-plugin s3nbd
+	@$(MAKE) --no-print-directory -C $(BUILD) -j$(JOBS) nbdkit-s3nbd-plugin s3nbd s3nbd-test-encode-block
 
 unit-tests: $(BUILD)/Makefile
 	@$(MAKE) --no-print-directory -C $(BUILD) -j$(JOBS) unit_tests
@@ -38,30 +44,76 @@ check-asan: $(ASAN_BUILD)/Makefile
 check-integration: build
 	bash tests/run-integration.sh
 
+# libFuzzer targets (tests/fuzz/*_fuzz.cc) built with clang straight from the few sources they
+# need; each runs FUZZ_RUNS inputs from a fixed seed and its checked-in corpus (run longer by
+# hand: make check-fuzz FUZZ_RUNS=10000000).
+FUZZ_BUILD ?= build-fuzz
+FUZZ_RUNS ?= 20000
+FUZZ_CXX ?= clang++
+FUZZ_TARGETS := block_decoder descriptor s3_xml
+FUZZ_SOURCES := cache/block_codec.cc cache/aes_gcm.cc cache/volume_key.cc cache/volume_descriptor.cc cache/block_key.cc \
+                cache/s3/s3_xml.cc
+FUZZ_HEADERS := $(wildcard cache/*.h cache/s3/*.h)
+
+$(FUZZ_BUILD)/%_fuzz: tests/fuzz/%_fuzz.cc $(FUZZ_SOURCES) $(FUZZ_HEADERS)
+	@mkdir -p $(FUZZ_BUILD)
+	$(FUZZ_CXX) -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -I. \
+	  $< $(FUZZ_SOURCES) -o $@ $$(pkg-config --libs openssl libzstd libxxhash)
+
+fuzzers: $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/%_fuzz)
+
+check-fuzz: fuzzers
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(FUZZ_BUILD)/corpus-$$t; \
+	  echo "fuzz $$t: $(FUZZ_RUNS) runs"; \
+	  $(FUZZ_BUILD)/$${t}_fuzz -runs=$(FUZZ_RUNS) -seed=1 -max_len=9000 $(FUZZ_BUILD)/corpus-$$t tests/fuzz/corpus/$$t \
+	    >$(FUZZ_BUILD)/$$t.log 2>&1 || { tail -n 40 $(FUZZ_BUILD)/$$t.log; echo "fuzz $$t: FAILED"; exit 1; }; \
+	  tail -n 1 $(FUZZ_BUILD)/$$t.log; \
+	done
+
+# the S3 XML parser's target alone (run by check-faults)
+check-fuzz-xml:
+	@$(MAKE) --no-print-directory check-fuzz FUZZ_TARGETS=s3_xml
+
 check-faults: deps build check-fuzz-xml
 	bash tests/faults/run-faults.sh
 
-# libFuzzer target for the S3 XML parser, a fixed number of runs (FUZZ_RUNS) from a seed corpus
-FUZZ_RUNS ?= 200000
-check-fuzz-xml:
-	@mkdir -p $(BUILD)/fuzz
-	clang++ -std=c++20 -O1 -g -I. -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	  tests/fuzz/fuzz_s3_xml.cc cache/s3/s3_xml.cc -o $(BUILD)/fuzz/fuzz_s3_xml
-	@rm -rf $(BUILD)/fuzz/corpus-s3-xml && cp -r tests/fuzz/corpus-s3-xml $(BUILD)/fuzz/corpus-s3-xml
-	@$(BUILD)/fuzz/fuzz_s3_xml -runs=$(FUZZ_RUNS) -max_len=4096 -seed=1 $(BUILD)/fuzz/corpus-s3-xml \
-	  >$(BUILD)/fuzz/fuzz_s3_xml.log 2>&1 || { tail -n 40 $(BUILD)/fuzz/fuzz_s3_xml.log; exit 1; }
-	@echo "fuzz_s3_xml: $$(tail -n 1 $(BUILD)/fuzz/fuzz_s3_xml.log)"
-
 check: deps
 	@$(MAKE) --no-print-directory build unit-tests
-	@$(MAKE) --no-print-directory check-unit check-asan check-integration
+	@$(MAKE) --no-print-directory check-unit check-asan check-fuzz check-units check-integration
+
+check-e2e: deps
+	@$(MAKE) --no-print-directory build
+	bash tests/e2e/run-e2e.sh
+
+# systemd-analyze verify of systemd/*.service in a throw-away root
+check-units: build man
+	bash scripts/check-units.sh $(BUILD)
+
+MANPAGES = $(BUILD)/man/s3nbd.8 $(BUILD)/man/nbdkit-s3nbd-plugin.1
+man: $(MANPAGES)
+
+$(BUILD)/man/%.8: docs/%.pod
+	@mkdir -p $(dir $@)
+	@podchecker -warnings $<
+	pod2man --section=8 --center="s3nbd" --release="s3nbd 0.1.0" --name=$(shell echo $* | tr a-z A-Z) $< $@
+
+$(BUILD)/man/%.1: docs/%.pod
+	@mkdir -p $(dir $@)
+	@podchecker -warnings $<
+	pod2man --section=1 --center="s3nbd" --release="s3nbd 0.1.0" --name=$(shell echo $* | tr a-z A-Z) $< $@
 
 demo: deps build
 	bash scripts/demo.sh
 
-install: build
+install: build man
 	install -D -m 0755 $(BUILD)/nbdkit-s3nbd-plugin.so $(DESTDIR)/usr/lib/x86_64-linux-gnu/nbdkit/plugins/nbdkit-s3nbd-plugin.so
 	install -D -m 0755 $(BUILD)/s3nbd $(DESTDIR)/usr/bin/s3nbd
+	install -D -m 0644 $(BUILD)/man/s3nbd.8 $(DESTDIR)/usr/share/man/man8/s3nbd.8
+	install -D -m 0644 $(BUILD)/man/nbdkit-s3nbd-plugin.1 $(DESTDIR)/usr/share/man/man1/nbdkit-s3nbd-plugin.1
+	install -D -m 0644 systemd/s3nbd@.service $(DESTDIR)/lib/systemd/system/s3nbd@.service
+	install -D -m 0644 systemd/s3nbd-attach@.service $(DESTDIR)/lib/systemd/system/s3nbd-attach@.service
+	install -D -m 0644 systemd/example.conf.sample $(DESTDIR)/etc/s3nbd/example.conf.sample
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

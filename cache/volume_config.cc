@@ -19,8 +19,12 @@ const char* const kVolumeOptionHelp =
     "connections=N         parallel S3 connections and block operations (default 32)\n"
     "retry-time=SECONDS    give up a failing S3 request after this long (default 60)\n"
     "request-timeout=SECONDS  abandon one S3 attempt (then retry) after this long (default 120)\n"
-    "readonly=BOOL         serve read-only; allows anonymous access (default false)\n"
-    "cache=PATH            persistent local cache file or block device (default: no cache)\n"
+    "readonly=BOOL         serve read-only; allows anonymous access; takes no writer lease (default false)\n"
+    "passphrase-file=PATH  passphrase (or key) file of an encrypted volume (required for one)\n"
+    "compress=zstd[:LEVEL] zstd level for writing (the algorithm is recorded at create)\n"
+    "lease-time=SECONDS    writer lease duration, renewed every third of it (default 60)\n"
+    "force-takeover=BOOL   take the writer lease even if unexpired: only when its holder is dead\n"
+        "cache=PATH            persistent local cache file or block device (default: no cache)\n"
     "cache-size=SIZE       cache capacity (default 1/8 of the volume, 256M..16G)\n"
     "cache-direct=BOOL     O_DIRECT for cache data (default false)\n"
     "discard-bad-cache=BOOL  reformat a corrupt cache file instead of refusing it (default false)\n"
@@ -215,6 +219,22 @@ Status SetVolumeOption(VolumeOptions* o, std::string_view key, std::string_view 
     auto b = ParseBool("readonly", v);
     if (!b.ok()) return b.status();
     o->readonly = *b;
+  } else if (key == "passphrase-file") {
+    if (v.empty()) return Status::Error(EINVAL, "passphrase-file: must not be empty");
+    o->passphrase_file = v;
+  } else if (key == "compress") {
+    std::string algorithm;
+    int level = 0;
+    if (Status s = ParseCompression(v, &algorithm, &level); !s.ok()) return s;
+    o->compress = v;
+  } else if (key == "lease-time") {
+    auto n = ParseIntIn("lease-time", v, 3, 86400);
+    if (!n.ok()) return n.status();
+    o->lease_seconds = static_cast<int>(*n);
+  } else if (key == "force-takeover") {
+    auto b = ParseBool("force-takeover", v);
+    if (!b.ok()) return b.status();
+    o->force_takeover = *b;
   } else if (Status s = SetCacheOption(o, key, v); s.err() != ENOENT) {
     return s;
   } else {

@@ -1,5 +1,7 @@
 // The one place the storage stack is assembled: S3BlockStore -> BlockCodec ->
-// ZeroElidingStore -> Volume, plus volume creation and descriptor reading for the CLI.
+// ZeroElidingStore -> [LeaseGuardStore] -> Volume, plus volume creation and descriptor
+// reading for the CLI. Opening checks codec options and the passphrase before any block I/O
+// and takes the writer lease for writable opens.
 // OpenedVolume owns everything (client, pool, stack); destroy it after all I/O finished.
 #pragma once
 
@@ -8,12 +10,14 @@
 #include <memory>
 #include <string>
 
+#include "cache/block_codec.h"
 #include "cache/block_key.h"
 #include "cache/local/cache_options.h"
 #include "cache/s3/s3_client.h"
 #include "cache/thread_pool.h"
 #include "cache/volume.h"
 #include "cache/volume_descriptor.h"
+#include "cache/writer_lease.h"
 
 namespace s3nbd {
 
@@ -30,6 +34,19 @@ struct VolumeOptions {
   std::string present_map;       // saved present map; default: cache.path + ".present" for a file
   uint32_t readahead_blocks = 32;  // maximum read-ahead window with the cache; 0: off
   std::chrono::milliseconds shutdown_timeout{60000};  // drain of dirty data at shutdown
+  // data safety (issue 5)
+  std::string passphrase_file;   // encrypted volumes: the passphrase (or key) file
+  std::string compress;          // "": as recorded; else must name the recorded algorithm (level may differ)
+  int lease_seconds = 60;        // writer lease duration (lease-time=)
+  bool force_takeover = false;   // take the writer lease even if unexpired (dead holder)
+};
+
+// Codec choices recorded by 's3nbd create'.
+struct CodecChoices {
+  std::string compression = "none";  // "none" or "zstd"
+  int compression_level = 0;
+  std::string passphrase;            // non-empty: encrypt (AES-256-GCM)
+  KdfParams kdf;
 };
 
 class LocalCacheStore;
@@ -68,16 +85,26 @@ class OpenedVolume {
   std::unique_ptr<BlockStore> stack_;  // handed to volume_ by Start()
   std::unique_ptr<ThreadPool> pool_;
   std::unique_ptr<Volume> volume_;
+  std::unique_ptr<WriterLease> lease_;  // writable opens only; destroyed after volume_
 };
 
 // Connects with resolved credentials and checks that the bucket is reachable.
 Result<std::unique_ptr<S3Client>> ConnectBucket(const VolumeOptions& options);
 
+// The codec of a volume: checks the codec options against the descriptor and unwraps the data
+// key (passphrase-file=) of an encrypted volume. Refusals name the volume and what to change.
+Result<CodecIdentity> CodecFor(const VolumeOptions& options, const VolumeDescriptor& d,
+                               const std::string& name);
+
 // Reads and decodes the descriptor of the volume at options.prefix.
 Result<VolumeDescriptor> ReadDescriptor(S3Client& client, const VolumeOptions& options);
 
+// Records compression and encryption choices in a fresh descriptor (a new data key).
+Status ApplyCodecChoices(VolumeDescriptor* d, const CodecChoices& codec);
+
 // Writes a new descriptor (create-only); fails with EEXIST if a volume is already there.
 Result<VolumeDescriptor> CreateVolume(S3Client& client, const VolumeOptions& options,
-                                      uint64_t size, uint32_t block_size, KeyLayout layout);
+                                      uint64_t size, uint32_t block_size, KeyLayout layout,
+                                      const CodecChoices& codec = {});
 
 }  // namespace s3nbd

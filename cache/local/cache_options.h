@@ -26,6 +26,9 @@ struct CacheOptions {
   std::chrono::milliseconds dirty_wait_timeout{60000};  // no upload progress: fail ENOSPC/EIO
   FlushPolicy flush_policy = FlushPolicy::kRemote;
   bool discard_bad_cache = false;  // reformat a corrupt cache file instead of refusing it
+  // Reuse CLEAN blocks found at open. The factory clears it unless it can prove that no other
+  // writer changed the bucket since this cache was last closed cleanly (writer token).
+  bool trust_clean = true;
   bool direct_io = false;          // O_DIRECT for data slots
   std::chrono::milliseconds retry_delay{100};       // first retry of a failed upload
   std::chrono::milliseconds max_retry_delay{5000};  // backoff cap

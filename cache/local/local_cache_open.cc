@@ -203,6 +203,10 @@ Status LocalCacheStore::Recover() {
     for (uint64_t rec : recs) {
       const CacheRecord& r = records_[rec];
       if (r.kind == RecordKind::kClean) {
+        if (!options_.trust_clean) {  // possibly stale: the bucket may have changed since
+          drop.push_back(rec);
+          continue;
+        }
         e.clean = static_cast<int64_t>(rec);
         continue;
       }

@@ -61,6 +61,32 @@ TEST(VolumeConfigTest, RefusesBadOptions) {
   }
 }
 
+TEST(VolumeConfigTest, DataSafetyOptions) {
+  VolumeOptions o;
+  EXPECT_EQ(o.lease_seconds, 60);
+  EXPECT_FALSE(o.force_takeover);
+  ASSERT_TRUE(SetVolumeOption(&o, "passphrase-file", "/etc/s3nbd/pass").ok());
+  ASSERT_TRUE(SetVolumeOption(&o, "compress", "zstd:7").ok());
+  ASSERT_TRUE(SetVolumeOption(&o, "lease-time", "5").ok());
+  ASSERT_TRUE(SetVolumeOption(&o, "force-takeover", "true").ok());
+  EXPECT_EQ(o.passphrase_file, "/etc/s3nbd/pass");
+  EXPECT_EQ(o.compress, "zstd:7");
+  EXPECT_EQ(o.lease_seconds, 5);
+  EXPECT_TRUE(o.force_takeover);
+  struct Case { const char* key; const char* value; const char* expect; };
+  const Case cases[] = {
+      {"compress", "lz4", "not supported"},     {"compress", "zstd:0", "from 1 to 19"},
+      {"compress", "zstd:20", "from 1 to 19"},  {"lease-time", "2", "from 3"},
+      {"lease-time", "1h", "whole number"},     {"force-takeover", "maybe", "boolean"},
+      {"passphrase-file", "", "empty"},
+  };
+  for (const Case& c : cases) {
+    Status s = SetVolumeOption(&o, c.key, c.value);
+    ASSERT_FALSE(s.ok()) << c.key << "=" << c.value;
+    EXPECT_NE(s.message().find(c.expect), std::string::npos) << s.message();
+  }
+}
+
 TEST(VolumeConfigTest, ChecksRequiredAndCombinations) {
   VolumeOptions o;
   EXPECT_NE(CheckVolumeOptions(o).message().find("endpoint"), std::string::npos);

@@ -1,6 +1,6 @@
 // libFuzzer target for the S3 XML parser (cache/s3/s3_xml.h): every entry point on arbitrary
 // bytes. The parser promises to be safe on hostile input: never read out of bounds, never
-// throw, return a Status on malformed input. Build and run: make check-fuzz-xml.
+// throw, return a Status on malformed input. Build and run: make check-fuzz-xml (or make check-fuzz, all targets).
 #include <cstddef>
 #include <cstdint>
 #include <string>
