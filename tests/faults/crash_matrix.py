@@ -64,7 +64,9 @@ class Server:
             os.unlink(self.sock)
         cmd = [self.args.nbdkit, "-f", "-U", self.sock, self.args.plugin,
                "endpoint=" + self.args.endpoint, "bucket=" + self.args.bucket,
-               "prefix=" + self.args.prefix]
+               "prefix=" + self.args.prefix,
+               # the writer killed by SIGKILL still holds the lease: it is dead, take it over
+               "force-takeover=true"]
         if cache:
             cmd += ["cache=" + self.args.cache, "cache-size=" + self.args.cache_size,
                     "flush=" + self.args.flush, "writeback-delay=" + self.args.writeback_delay]

@@ -1,9 +1,10 @@
 #!/bin/bash
 # Hostile input: block objects that are random, truncated, of another block size, of another
 # volume or misplaced; bogus volume descriptors; huge, negative and malformed option values; a
-# fake S3 endpoint (fake_s3.py, 127.0.0.1 only) answering ListObjectsV2 and GET with garbage,
-# endless pages and lies. Every one must end in a clean error naming the cause: nbdkit refuses
-# to start, or the read fails with EIO and a log line, and a running nbdkit stays alive.
+# fake S3 endpoint (fake_s3.py, 127.0.0.1 only, served read-only: no writer lease) answering
+# ListObjectsV2 and GET with garbage, endless pages and lies. Every one must end in a clean
+# error naming the cause: nbdkit refuses to start, or the read fails with EIO and a log line,
+# and a running nbdkit stays alive.
 set -euo pipefail
 # shellcheck source=tests/faults/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -143,7 +144,7 @@ for case in list-garbage:refuse list-unclosed:refuse list-truncated-no-token:ref
             list-huge-text:serve; do
   mode=${case%%:*} expect=${case#*:}
   rc=0
-  timeout 120 "$NBDKIT" -U - "$PLUGIN" endpoint="$FAKE" bucket="$mode" retry-time=2 request-timeout=10 \
+  timeout 120 "$NBDKIT" -U - "$PLUGIN" endpoint="$FAKE" bucket="$mode" readonly=true retry-time=2 request-timeout=10 \
     --run 'nbdinfo --size "$uri"' >"$T/fake-$mode.log" 2>&1 || rc=$?
   [ "$rc" -ne 124 ] || fail "nbdkit hung on a hostile listing ($mode)"
   [ "$rc" -lt 128 ] || fail "nbdkit crashed (exit $rc) on a hostile listing ($mode)"
@@ -159,7 +160,7 @@ for case in list-garbage:refuse list-unclosed:refuse list-truncated-no-token:ref
 done
 # GETs of garbage: the server starts (valid listing), reads fail EIO, nbdkit stays up
 for mode in get-garbage get-error-garbage get-403-garbage get-short; do
-  start_server endpoint="$FAKE" bucket="$mode" retry-time=2 request-timeout=10
+  start_server endpoint="$FAKE" bucket="$mode" readonly=true retry-time=2 request-timeout=10
   rc=0
   "$PY" -c '
 import sys, errno, nbd
