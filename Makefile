@@ -4,6 +4,7 @@
 #   make check      the whole test suite: unit, ASan/UBSan unit, integration against Ceph RGW
 #   make check-e2e  end-to-end: kernel nbd driver in a qemu guest, qemu's NBD disk, qemu-img
 #   make check-fuzz build the libFuzzer targets (clang) and run each FUZZ_RUNS times
+#   make check-faults  reliability suite: S3 faults, outages, crashes, full disks, hostile input
 #   make demo       the main job: local S3 server, a volume, ext4 on it, files written and read
 #   make man        the man pages (docs/*.pod -> build/man/)
 #   make install    plugin, CLI, man pages, systemd units, /etc/s3nbd/example.conf.sample
@@ -13,6 +14,7 @@ WERROR ?= $(if $(CI),ON,ON)
 JOBS ?= $(shell nproc)
 
 .PHONY: all deps build unit-tests check check-unit check-asan check-integration check-e2e check-fuzz fuzzers \
+        check-faults check-fuzz-xml \
         demo clean install man check-units
 
 all: build
@@ -48,9 +50,10 @@ check-integration: build
 FUZZ_BUILD ?= build-fuzz
 FUZZ_RUNS ?= 20000
 FUZZ_CXX ?= clang++
-FUZZ_TARGETS := block_decoder descriptor
-FUZZ_SOURCES := cache/block_codec.cc cache/aes_gcm.cc cache/volume_key.cc cache/volume_descriptor.cc cache/block_key.cc
-FUZZ_HEADERS := $(wildcard cache/*.h)
+FUZZ_TARGETS := block_decoder descriptor s3_xml
+FUZZ_SOURCES := cache/block_codec.cc cache/aes_gcm.cc cache/volume_key.cc cache/volume_descriptor.cc cache/block_key.cc \
+                cache/s3/s3_xml.cc
+FUZZ_HEADERS := $(wildcard cache/*.h cache/s3/*.h)
 
 $(FUZZ_BUILD)/%_fuzz: tests/fuzz/%_fuzz.cc $(FUZZ_SOURCES) $(FUZZ_HEADERS)
 	@mkdir -p $(FUZZ_BUILD)
@@ -67,6 +70,13 @@ check-fuzz: fuzzers
 	    >$(FUZZ_BUILD)/$$t.log 2>&1 || { tail -n 40 $(FUZZ_BUILD)/$$t.log; echo "fuzz $$t: FAILED"; exit 1; }; \
 	  tail -n 1 $(FUZZ_BUILD)/$$t.log; \
 	done
+
+# the S3 XML parser's target alone (run by check-faults)
+check-fuzz-xml:
+	@$(MAKE) --no-print-directory check-fuzz FUZZ_TARGETS=s3_xml
+
+check-faults: deps build check-fuzz-xml
+	bash tests/faults/run-faults.sh
 
 check: deps
 	@$(MAKE) --no-print-directory build unit-tests

@@ -18,6 +18,7 @@ const char* const kVolumeOptionHelp =
     "block-size=SIZE       expected block size; refused if the volume differs\n"
     "connections=N         parallel S3 connections and block operations (default 32)\n"
     "retry-time=SECONDS    give up a failing S3 request after this long (default 60)\n"
+    "request-timeout=SECONDS  abandon one S3 attempt (then retry) after this long (default 120)\n"
     "readonly=BOOL         serve read-only; allows anonymous access; takes no writer lease (default false)\n"
     "passphrase-file=PATH  passphrase (or key) file of an encrypted volume (required for one)\n"
     "compress=zstd[:LEVEL] zstd level for writing (the algorithm is recorded at create)\n"
@@ -194,10 +195,12 @@ Status SetVolumeOption(VolumeOptions* o, std::string_view key, std::string_view 
   } else if (key == "size") {
     auto n = ParseSize("size", v);
     if (!n.ok()) return n.status();
+    if (*n == 0) return Status::Error(EINVAL, "size: must not be 0");  // 0 would mean "not given"
     o->expect_size = *n;
   } else if (key == "block-size") {
     auto n = ParseSize("block-size", v);
     if (!n.ok()) return n.status();
+    if (*n == 0) return Status::Error(EINVAL, "block-size: must not be 0");  // 0 would mean "not given"
     o->expect_block_size = *n;
   } else if (key == "connections") {
     auto n = ParseIntIn("connections", v, 1, 1024);
@@ -207,6 +210,11 @@ Status SetVolumeOption(VolumeOptions* o, std::string_view key, std::string_view 
     auto n = ParseIntIn("retry-time", v, 0, 86400);
     if (!n.ok()) return n.status();
     o->s3.retry_seconds = static_cast<double>(*n);
+  } else if (key == "request-timeout") {
+    // a silently dropped request (no answer, no reset) hangs until this; it is then retried
+    auto n = ParseIntIn("request-timeout", v, 1, 3600);
+    if (!n.ok()) return n.status();
+    o->s3.request_timeout_ms = static_cast<long>(*n) * 1000;
   } else if (key == "readonly") {
     auto b = ParseBool("readonly", v);
     if (!b.ok()) return b.status();

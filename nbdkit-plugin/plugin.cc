@@ -5,6 +5,7 @@
 #define NBDKIT_API_VERSION 2
 #include <nbdkit-plugin.h>
 
+#include <cerrno>
 #include <cstring>
 #include <memory>
 
@@ -77,10 +78,23 @@ void NbdkitSink(s3nbd::LogLevel level, const std::string& message) {
   }
 }
 
+// The NBD protocol carries only a few errno values; nbdkit turns every other one into EINVAL,
+// which would tell a client "invalid argument" for an unreachable S3 server (EHOSTUNREACH),
+// a timeout, a refused credential or a corrupt object. Those are I/O errors: send EIO.
+int NbdErrno(int err) {
+  switch (err) {
+    case EPERM: case EROFS: case EIO: case ENOMEM: case EINVAL: case ENOSPC: case EDQUOT:
+    case EFBIG: case EOVERFLOW: case ENOTSUP: case ESHUTDOWN:
+      return err;
+    default:
+      return EIO;
+  }
+}
+
 int Fail(const Status& s) {
   g_requests.errors++;
   nbdkit_error("%s", s.message().c_str());
-  nbdkit_set_error(s.err());
+  nbdkit_set_error(NbdErrno(s.err()));
   return -1;
 }
 

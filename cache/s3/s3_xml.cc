@@ -150,8 +150,28 @@ Result<S3ListPage> ParseListObjectsV2(std::string_view xml) {
   if (xml.find("<ListBucketResult") == std::string_view::npos) {
     return Status::Error(EPROTO, "ListObjectsV2: response is not a ListBucketResult");
   }
+  // A cut or garbled page must not pass for a shorter listing: an object missing from it would
+  // read as zeros. So the document must be closed, every <Contents> must be, and IsTruncated
+  // must say which page this is.
+  std::string_view end = xml.substr(0, xml.find_last_not_of(" \t\r\n") + 1);
+  constexpr std::string_view kClose = "</ListBucketResult>";
+  if (end.size() < kClose.size() || end.substr(end.size() - kClose.size()) != kClose) {
+    return Status::Error(EPROTO, "ListObjectsV2: response does not end with </ListBucketResult> (cut or malformed)");
+  }
+  std::vector<std::string_view> all_contents = XmlElements(xml, "Contents");
+  size_t opened = 0;
+  for (size_t pos = xml.find("<Contents>"); pos != std::string_view::npos; pos = xml.find("<Contents>", pos + 1)) {
+    ++opened;
+  }
+  if (opened != all_contents.size()) {
+    return Status::Error(EPROTO, "ListObjectsV2: " + std::to_string(opened) + " <Contents> opened, " +
+                                     std::to_string(all_contents.size()) + " well formed");
+  }
+  if (XmlElements(xml, "IsTruncated").empty()) {
+    return Status::Error(EPROTO, "ListObjectsV2: response has no <IsTruncated>");
+  }
   S3ListPage page;
-  for (std::string_view contents : XmlElements(xml, "Contents")) {
+  for (std::string_view contents : all_contents) {
     S3XmlObject obj;
     std::vector<std::string_view> keys = XmlElements(contents, "Key");
     if (keys.empty()) return Status::Error(EPROTO, "ListObjectsV2: <Contents> without <Key>");

@@ -55,6 +55,13 @@ TEST(S3XmlTest, RejectsMalformedPages) {
   EXPECT_FALSE(ParseListObjectsV2("<ListBucketResult><Contents><Key>k</Key>"
                                   "<Size>99999999999999999999999</Size></Contents>"
                                   "</ListBucketResult>").ok());
+  // cut or garbled pages must not pass for shorter listings
+  EXPECT_FALSE(ParseListObjectsV2("<ListBucketResult><IsTruncated>false</IsTruncated>"
+                                  "<Contents><Key>k</Key>").ok());
+  EXPECT_FALSE(ParseListObjectsV2("<ListBucketResult><IsTruncated>false</IsTruncated>"
+                                  "<Contents><Contents><Key>k</Key></Contents></ListBucketResult>").ok());
+  EXPECT_FALSE(ParseListObjectsV2("<ListBucketResult><Contents><Key>k</Key></Contents>"
+                                  "</ListBucketResult>").ok());  // no IsTruncated
   EXPECT_FALSE(ParseListObjectsV2("<ListBucketResult><Contents><Key>a&bogus;</Key>"
                                   "</Contents></ListBucketResult>").ok());
 }

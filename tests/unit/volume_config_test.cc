@@ -50,6 +50,8 @@ TEST(VolumeConfigTest, RefusesBadOptions) {
       {"connections", "0", "from 1"},         {"connections", "-3", "from 1"},
       {"retry-time", "abc", "whole number"},  {"size", "-10G", "not a size"},
       {"addressing", "dns", "path"},          {"readonly", "perhaps", "boolean"},
+      {"size", "0", "must not be 0"},        {"block-size", "0", "must not be 0"},
+      {"request-timeout", "0", "from 1"},     {"request-timeout", "2h", "whole number"},
       {"colour", "blue", "unknown parameter 'colour'"},
   };
   for (const Case& c : cases) {
