@@ -1,7 +1,10 @@
 // BlockCodec; see block_codec.h and docs/format.md ("Block object").
 #include "cache/block_codec.h"
 
-#define XXH_STATIC_LINKING_ONLY  // XXH3_state_t on the stack
+// Inlined XXH3 (SSE2 code compiled here), not libxxhash's runtime dispatch: in nbdkit's process
+// the library's AVX-512 variant returned wrong, run-to-run varying hashes of 1 MiB blocks on our
+// 2-core VMs (every read of some blocks failed with "checksum mismatch"); same values, by spec.
+#define XXH_INLINE_ALL
 #include <xxhash.h>
 
 #include <cstring>
@@ -29,7 +32,7 @@ uint64_t VolumeTag(const CodecIdentity& id) {
 
 // XXH3-64 over the first 40 header bytes and the plaintext, seeded with the block number.
 uint64_t Checksum(std::string_view header40, std::string_view plaintext, uint64_t block) {
-  XXH3_state_t state;
+  XXH3_state_t state{};  // zeroed: keeps -Wmaybe-uninitialized quiet with the inlined reset
   XXH3_64bits_reset_withSeed(&state, block);
   XXH3_64bits_update(&state, header40.data(), header40.size());
   XXH3_64bits_update(&state, plaintext.data(), plaintext.size());
