@@ -105,11 +105,15 @@ def cmd_finalize(tsv, outdir, mode, elapsed, delay_ms):
         if tg not in NUMERATORS:
             continue
         a, _ = metric(r)
+        if "FAILED" in r["note"]:
+            a = None
         for den in DENOMINATORS:
             d = by.get((sc, den, job))
             if d is None:
                 continue
             b, _ = metric(d)
+            if "FAILED" in d["note"]:
+                b = None
             name = job if sc == "local" else f"{job}@{sc}"
             if a is None or not b:
                 if a is None and "not available" in r["note"]:

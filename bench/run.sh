@@ -34,14 +34,14 @@ THREADS=16                 # raw S3 client threads = the sequential jobs' queue 
 MODE=full
 [ "${BENCH_QUICK:-0}" = 1 ] && MODE=quick
 [ "${BENCH_SMOKE:-0}" = 1 ] && MODE=smoke
-case $MODE in #  seq size (MiB)  seq time cap  random job time  trim blocks  jobs
-  full)  SEQ_MB=1024; SEQ_TIME=60; RAND_TIME=10; TRIM_BLOCKS=256
+case $MODE in # seq size (MiB), its time cap, random job time, blocks written before TRIM, mkfs and TRIM volume sizes, jobs
+  full)  SEQ_MB=1024; SEQ_TIME=60; RAND_TIME=10; TRIM_BLOCKS=256; MKFS_GB=10; TRIM_GB=100
          JOBS="seqwrite seqread-cold seqread-warm randread-cold randread-warm randwrite mixed"
          DELAY_JOBS="seqwrite seqread-cold randread-cold"; EXTRA="mkfs trim delay" ;;
-  quick) SEQ_MB=128; SEQ_TIME=15; RAND_TIME=2; TRIM_BLOCKS=32
+  quick) SEQ_MB=128; SEQ_TIME=15; RAND_TIME=2; TRIM_BLOCKS=32; MKFS_GB=1; TRIM_GB=10
          JOBS="seqwrite seqread-cold seqread-warm randread-cold randread-warm randwrite mixed"
          DELAY_JOBS="seqwrite randread-cold"; EXTRA="mkfs trim delay" ;;
-  smoke) SEQ_MB=32; SEQ_TIME=10; RAND_TIME=1; TRIM_BLOCKS=8
+  smoke) SEQ_MB=32; SEQ_TIME=10; RAND_TIME=1; TRIM_BLOCKS=8; MKFS_GB=1; TRIM_GB=1
          JOBS="seqwrite seqread-cold randread-warm"; DELAY_JOBS=""; EXTRA="" ;;
 esac
 VOL_MB=$((SEQ_MB * 2))
@@ -139,7 +139,7 @@ measure() {
   r0=$(reqs); c0=$(ticks $SRV_PIDS); s0=$(ticks $S3_PIDS); t0=$(now)
   "$@" >"$MOUT.out" 2>"$MOUT.err" || rc=$?
   d0=$(now)
-  case $job in seqwrite|randwrite|mixed) drain "$tg" ;; esac
+  case $job in seqwrite|randwrite|mixed|mkfs*|trim*) drain "$tg" ;; esac
   d1=$(now)
   t1=$(now); r1=$(reqs); c1=$(ticks $SRV_PIDS); s1=$(ticks $S3_PIDS)
   if [ "$rc" != 0 ]; then
@@ -315,43 +315,45 @@ raw_target() { # SCENARIO JOBS...: s3load PUT then GET of block-sized objects, T
 }
 
 # ---- mkfs.ext4 on 10 GiB and TRIM of 100 GiB, through a file (nbdfuse, or s3backer's file) --
-FUSE_DIR=$W/nbdfuse
-file_of() { # TARGET: a file view of the running target (mounts nbdfuse for NBD servers)
-  if [ "$1" = s3backer ]; then echo "$SB_MNT/file"; return; fi
+FUSE_DIR=$W/nbdfuse; FILE=""; FUSE_PID=""
+file_of() { # TARGET: sets FILE to a file view of the running target (nbdfuse for NBD servers)
+  if [ "$1" = s3backer ]; then FILE=$SB_MNT/file; return 0; fi
   mkdir -p "$FUSE_DIR"
-  nbdfuse -P "$W/nbdfuse.pid" "$FUSE_DIR" --unix "$SOCK" >>"$W/nbdfuse.log" 2>&1 || die "nbdfuse failed ($W/nbdfuse.log)"
-  MOUNTS+=("$FUSE_DIR")
+  nbdfuse "$FUSE_DIR" --unix "$SOCK" >>"$W/nbdfuse.log" 2>&1 &   # stays in the foreground
+  FUSE_PID=$!; PIDS+=("$FUSE_PID"); MOUNTS+=("$FUSE_DIR")
   local i; for i in $(seq 100); do [ -e "$FUSE_DIR/nbd" ] && break; sleep 0.1; done
-  echo "$FUSE_DIR/nbd"
+  [ -e "$FUSE_DIR/nbd" ] || die "nbdfuse did not mount ($W/nbdfuse.log)"
+  FILE=$FUSE_DIR/nbd
 }
 unfile() { # TARGET
   [ "$1" = s3backer ] && return 0
   mountpoint -q "$FUSE_DIR" && fusermount3 -u "$FUSE_DIR"
-  local p; p=$(cat "$W/nbdfuse.pid" 2>/dev/null || true)
-  local i; for i in $(seq 100); do [ -n "$p" ] && kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+  [ -z "$FUSE_PID" ] || stop_pid "$FUSE_PID"
+  FUSE_PID=""
 }
 mkfs_target() { # TARGET
-  local tg=$1 vol=mkfs-$1 f
-  if [ "$tg" = s3nbd-cache ] && ! s3nbd_cache_supported; then na_row local "$tg" mkfs.ext4-10G "not available yet"; return 0; fi
-  "start_$tg" "$vol" 10240
-  f=$(file_of "$tg")
+  local tg=$1 vol=mkfs-$1 f job=mkfs.ext4-${MKFS_GB}G
+  if [ "$tg" = s3nbd-cache ] && ! s3nbd_cache_supported; then na_row local "$tg" "$job" "not available yet"; return 0; fi
+  "start_$tg" "$vol" $((MKFS_GB * 1024))
+  file_of "$tg"; f=$FILE
   # default mkfs.ext4: it discards the whole device first (punch hole on the file = NBD TRIM)
-  measure local "$tg" mkfs.ext4-10G time "default options (discard, lazy inode tables); time includes sync" \
+  measure local "$tg" "$job" time "default options (discard, lazy inode tables); includes sync and write-back drain" \
     bash -c "mkfs.ext4 -q -F '$f' && sync '$f'"
   unfile "$tg"; "stop_$tg"
   case $tg in s3nbd*|s3backer) clean_prefix "$vol" ;; esac
 }
-trim_target() { # TARGET: 100 GiB volume with TRIM_BLOCKS scattered 1 MiB blocks, then punch all
-  local tg=$1 vol=trim-$1 f
-  if [ "$tg" = s3nbd-cache ] && ! s3nbd_cache_supported; then na_row local "$tg" trim-100G "not available yet"; return 0; fi
-  "start_$tg" "$vol" 102400
+trim_target() { # TARGET: TRIM_GB volume with TRIM_BLOCKS scattered 1 MiB blocks, then punch all
+  local tg=$1 vol=trim-$1 f job=trim-${TRIM_GB}G
+  if [ "$tg" = s3nbd-cache ] && ! s3nbd_cache_supported; then na_row local "$tg" "$job" "not available yet"; return 0; fi
+  "start_$tg" "$vol" $((TRIM_GB * 1024))
   MOUT=$W/out/trim-fill.$tg
-  timeout 300 fio --name=fill --output-format=json --output="$MOUT.json" --rw=randwrite --bs=1M --size=100G \
+  timeout 300 fio --name=fill --output-format=json --output="$MOUT.json" --rw=randwrite --bs=1M --size="${TRIM_GB}G" \
     --number_ios="$TRIM_BLOCKS" --iodepth=16 --end_fsync=1 "${FIO_TGT[@]}" >/dev/null 2>&1 || say "trim fill failed on $tg"
   drain "$tg"
-  f=$(file_of "$tg")
-  measure local "$tg" trim-100G time "fallocate --punch-hole over the whole file; $TRIM_BLOCKS blocks were written" \
-    timeout 600 fallocate --punch-hole --offset 0 --length 100GiB "$f"
+  file_of "$tg"; f=$FILE
+  # nbdfuse refuses one punch over 4 GiB (ERANGE: an NBD request is 32-bit): 2 GiB at a time
+  measure local "$tg" "$job" time "fallocate --punch-hole over the whole file in 2 GiB steps; $TRIM_BLOCKS blocks were written" \
+    timeout 600 bash -c 'for ((g = 0; g < $1; g += 2)); do fallocate --punch-hole --offset ${g}GiB --length 2GiB "$2" || exit 1; done' trim "$TRIM_GB" "$f"
   unfile "$tg"; "stop_$tg"
   case $tg in s3nbd*|s3backer) clean_prefix "$vol" ;; esac
 }
