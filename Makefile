@@ -2,6 +2,8 @@
 #   make            build build/nbdkit-s3nbd-plugin.so and build/s3nbd
 #   make deps       install the Debian packages (idempotent, root)
 #   make check      the whole test suite: unit, ASan/UBSan unit, integration against Ceph RGW
+#   make check-e2e  end-to-end: kernel nbd driver in a qemu guest, qemu's NBD disk, qemu-img
+#   make check-fuzz build the libFuzzer targets (clang) and run each FUZZ_RUNS times
 #   make demo       the main job: local S3 server, a volume, ext4 on it, files written and read
 #   make bench      s3nbd next to nbdkit memory/file, s3backer and raw S3 (BENCH_QUICK=1: ~2 min)
 #   make bench-smoke  a tiny bench run (<60 s): does the harness work?
@@ -10,7 +12,7 @@ ASAN_BUILD ?= build-asan
 WERROR ?= $(if $(CI),ON,ON)
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build unit-tests check check-unit check-asan check-integration demo clean install \
+.PHONY: all deps build unit-tests check check-unit check-asan check-integration check-e2e check-fuzz fuzzers demo clean install \
         bench bench-deps bench-build bench-smoke
 
 all: build
@@ -40,9 +42,39 @@ check-asan: $(ASAN_BUILD)/Makefile
 check-integration: build
 	bash tests/run-integration.sh
 
+# libFuzzer targets (tests/fuzz/*_fuzz.cc) built with clang straight from the few sources they
+# need; each runs FUZZ_RUNS inputs from a fixed seed and its checked-in corpus (run longer by
+# hand: make check-fuzz FUZZ_RUNS=10000000).
+FUZZ_BUILD ?= build-fuzz
+FUZZ_RUNS ?= 20000
+FUZZ_CXX ?= clang++
+FUZZ_TARGETS := block_decoder descriptor
+FUZZ_SOURCES := cache/block_codec.cc cache/aes_gcm.cc cache/volume_key.cc cache/volume_descriptor.cc cache/block_key.cc
+FUZZ_HEADERS := $(wildcard cache/*.h)
+
+$(FUZZ_BUILD)/%_fuzz: tests/fuzz/%_fuzz.cc $(FUZZ_SOURCES) $(FUZZ_HEADERS)
+	@mkdir -p $(FUZZ_BUILD)
+	$(FUZZ_CXX) -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -I. \
+	  $< $(FUZZ_SOURCES) -o $@ $$(pkg-config --libs openssl libzstd libxxhash)
+
+fuzzers: $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/%_fuzz)
+
+check-fuzz: fuzzers
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(FUZZ_BUILD)/corpus-$$t; \
+	  echo "fuzz $$t: $(FUZZ_RUNS) runs"; \
+	  $(FUZZ_BUILD)/$${t}_fuzz -runs=$(FUZZ_RUNS) -seed=1 -max_len=9000 $(FUZZ_BUILD)/corpus-$$t tests/fuzz/corpus/$$t \
+	    >$(FUZZ_BUILD)/$$t.log 2>&1 || { tail -n 40 $(FUZZ_BUILD)/$$t.log; echo "fuzz $$t: FAILED"; exit 1; }; \
+	  tail -n 1 $(FUZZ_BUILD)/$$t.log; \
+	done
+
 check: deps
 	@$(MAKE) --no-print-directory build unit-tests
-	@$(MAKE) --no-print-directory check-unit check-asan check-integration
+	@$(MAKE) --no-print-directory check-unit check-asan check-fuzz check-integration
+
+check-e2e: deps
+	@$(MAKE) --no-print-directory build
+	bash tests/e2e/run-e2e.sh
 
 demo: deps build
 	bash scripts/demo.sh
@@ -66,4 +98,4 @@ install: build
 	install -D -m 0755 $(BUILD)/s3nbd $(DESTDIR)/usr/bin/s3nbd
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -1,7 +1,8 @@
 // BlockCodec: the layer that turns a block's plaintext into a self-describing object
 // (48-byte header + payload, docs/format.md) and checks every object it reads: magic,
-// block number, volume tag, lengths, XXH3 checksum. Stateless apart from the inner
-// store pointer; safe for concurrent use.
+// block number, volume tag, lengths, checksum, and for encrypted volumes AES-256-GCM
+// authentication bound to volume UUID + block + header. Optional zstd compression.
+// No mutable state apart from a per-thread zstd context; safe for concurrent use.
 #pragma once
 
 #include <array>
@@ -11,21 +12,34 @@
 #include <string_view>
 
 #include "cache/block_store.h"
+#include "cache/volume_key.h"
 
 namespace s3nbd {
 
 constexpr size_t kBlockHeaderBytes = 48;
+constexpr uint8_t kFlagZstd = 1;
+constexpr uint8_t kFlagAesGcm = 2;
 
 struct CodecIdentity {
   std::array<uint8_t, 16> uuid{};
   uint32_t block_size = 0;
+  bool zstd = false;                    // volume uses zstd: objects may carry the zstd flag
+  int zstd_level = 0;                   // level for writing (0: zstd's default, 3)
+  std::shared_ptr<const DataKey> key;   // set: encrypted volume; every object must be encrypted
 };
 
-// Pure functions (unit tests, fuzz target).
-std::string EncodeBlock(const CodecIdentity& id, uint64_t block, std::string_view plaintext);
-// On failure: EIO with "block N: <which check failed>".
+// The next write generation of this process: strictly increasing, seeded from the clock in
+// microseconds, so a later write of a block normally carries a larger number than an
+// earlier one even across restarts (a reader with a cache uses it to detect replay).
+uint64_t NextGeneration();
+
+// Pure functions (unit tests, fuzz target). generation is stored in the header as given.
+Result<std::string> EncodeBlock(const CodecIdentity& id, uint64_t block, std::string_view plaintext,
+                                uint64_t generation = 0);
+// On failure: EIO with "block N: <which check failed>"; *plaintext is then untouched.
+// *generation (optional) receives the header's write generation.
 Status DecodeBlock(const CodecIdentity& id, uint64_t block, std::string_view object,
-                   std::string* plaintext);
+                   std::string* plaintext, uint64_t* generation = nullptr);
 
 class BlockCodec : public BlockStore {
  public:

@@ -34,6 +34,7 @@ class BlockKeys {
 
   std::string DescriptorKey() const { return prefix_ + "volume.s3nbd"; }
   std::string LeaseKey() const { return prefix_ + "lease.s3nbd"; }
+  std::string WriterKey() const { return prefix_ + "writer.s3nbd"; }
   const std::string& prefix() const { return prefix_; }
   KeyLayout layout() const { return layout_; }
 

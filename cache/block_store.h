@@ -42,6 +42,10 @@ class BlockStore {
 
   // Presence of a block when known without I/O.
   virtual BlockPresence Probe(uint64_t /*block*/) { return BlockPresence::kUnknown; }
+
+  // Read-ahead hint: the caller expects to read these blocks soon. Layers that can fetch in
+  // the background (the local cache) do; the default ignores it. Never blocks on I/O.
+  virtual void Prefetch(std::span<const uint64_t> /*blocks*/) {}
 };
 
 }  // namespace s3nbd

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 namespace s3nbd {
 
@@ -29,6 +30,16 @@ class PresentMap {
     return n;
   }
   uint64_t blocks() const { return blocks_; }
+
+  // Snapshot and restore of the words (bit b of word b / 64), for PresentMapFile.
+  std::vector<uint64_t> Words() const {
+    std::vector<uint64_t> out((blocks_ + 63) / 64);
+    for (size_t w = 0; w < out.size(); w++) out[w] = words_[w].load(std::memory_order_acquire);
+    return out;
+  }
+  void SetWords(const std::vector<uint64_t>& words) {
+    for (size_t w = 0; w < words.size() && w < (blocks_ + 63) / 64; w++) words_[w].store(words[w]);
+  }
 
  private:
   uint64_t blocks_;

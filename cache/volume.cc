@@ -62,7 +62,15 @@ std::vector<Piece> Split(uint64_t offset, uint32_t count, uint32_t block_size) {
 }
 }  // namespace
 
+void Volume::EnableReadahead(uint32_t max_window) {
+  readahead_ = max_window ? std::make_unique<Readahead>(max_window, (size_ + block_size_ - 1) / block_size_) : nullptr;
+}
+
 Status Volume::Read(void* buf, uint32_t count, uint64_t offset) {
+  if (readahead_ && count) {
+    std::vector<uint64_t> ahead = readahead_->OnRead(offset / block_size_, (offset + count - 1) / block_size_);
+    if (!ahead.empty()) top_->Prefetch(ahead);
+  }
   std::vector<std::function<Status()>> tasks;
   for (const Piece& p : Split(offset, count, block_size_)) {
     char* dest = static_cast<char*>(buf) + p.in_request;

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "cache/block_store.h"
+#include "cache/readahead.h"
 #include "cache/thread_pool.h"
 
 namespace s3nbd {
@@ -22,6 +23,9 @@ class Volume {
   // `pool` must outlive the Volume.
   Volume(std::string name, uint64_t size, uint32_t block_size, std::unique_ptr<BlockStore> top,
          ThreadPool* pool);
+
+  // Turns on sequential read-ahead hints to the top store (max_window blocks; 0 = off).
+  void EnableReadahead(uint32_t max_window);
 
   Status Read(void* buf, uint32_t count, uint64_t offset);
   Status Write(const void* buf, uint32_t count, uint64_t offset);
@@ -53,6 +57,7 @@ class Volume {
   const uint32_t block_size_;
   std::unique_ptr<BlockStore> top_;
   ThreadPool* pool_;
+  std::unique_ptr<Readahead> readahead_;  // null: off
   std::array<std::mutex, kStripes> stripes_;
 };
 

@@ -18,7 +18,23 @@ const char* const kVolumeOptionHelp =
     "block-size=SIZE       expected block size; refused if the volume differs\n"
     "connections=N         parallel S3 connections and block operations (default 32)\n"
     "retry-time=SECONDS    give up a failing S3 request after this long (default 60)\n"
-    "readonly=BOOL         serve read-only; allows anonymous access (default false)";
+    "readonly=BOOL         serve read-only; allows anonymous access; takes no writer lease (default false)\n"
+    "passphrase-file=PATH  passphrase (or key) file of an encrypted volume (required for one)\n"
+    "compress=zstd[:LEVEL] zstd level for writing (the algorithm is recorded at create)\n"
+    "lease-time=SECONDS    writer lease duration, renewed every third of it (default 60)\n"
+    "force-takeover=BOOL   take the writer lease even if unexpired: only when its holder is dead\n"
+        "cache=PATH            persistent local cache file or block device (default: no cache)\n"
+    "cache-size=SIZE       cache capacity (default 1/8 of the volume, 256M..16G)\n"
+    "cache-direct=BOOL     O_DIRECT for cache data (default false)\n"
+    "discard-bad-cache=BOOL  reformat a corrupt cache file instead of refusing it (default false)\n"
+    "flush=remote|local    FLUSH waits for S3 (remote, default) or for the local cache file (local)\n"
+    "writeback-threads=N   parallel uploads of dirty blocks (default 16)\n"
+    "writeback-delay=TIME  a dirty block waits this long before upload, e.g. 500ms (default 1s)\n"
+    "max-dirty=SIZE        writes wait above this much dirty data (default half the cache)\n"
+    "dirty-timeout=TIME    a write waiting for dirty space fails after this (default 60s)\n"
+    "readahead=N           maximum read-ahead window in blocks with the cache, 0 = off (default 32)\n"
+    "shutdown-timeout=TIME drain dirty data this long at shutdown (default 60s)\n"
+    "present-map=PATH      where the present-block map is saved at shutdown (default CACHE.present)";
 
 Result<uint64_t> ParseSize(std::string_view what, std::string_view text) {
   auto bad = [&](const std::string& why) {
@@ -57,6 +73,24 @@ Result<bool> ParseBool(std::string_view what, std::string_view text) {
   return Status::Error(EINVAL, std::string(what) + ": '" + std::string(text) + "' is not a boolean (true/false)");
 }
 
+Result<std::chrono::milliseconds> ParseDuration(std::string_view what, std::string_view text) {
+  auto bad = [&] {
+    return Status::Error(EINVAL, std::string(what) + ": '" + std::string(text) +
+                                     "' is not a duration (examples: 500ms, 2s, 1m; a bare number is seconds)");
+  };
+  uint64_t n = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (text.empty() || ptr == text.data() || ec != std::errc()) return bad();
+  std::string_view unit(ptr, text.data() + text.size() - ptr);
+  uint64_t ms_per_unit;
+  if (unit.empty() || unit == "s") ms_per_unit = 1000;
+  else if (unit == "ms") ms_per_unit = 1;
+  else if (unit == "m" || unit == "min") ms_per_unit = 60000;
+  else return bad();
+  if (n > (uint64_t{1} << 40) / ms_per_unit) return bad();
+  return std::chrono::milliseconds(n * ms_per_unit);
+}
+
 namespace {
 
 Result<long> ParseIntIn(std::string_view what, std::string_view text, long lo, long hi) {
@@ -66,6 +100,63 @@ Result<long> ParseIntIn(std::string_view what, std::string_view text, long lo, l
     return Status::Error(EINVAL, std::string(what) + ": '" + std::string(text) + "' is not a whole number from " +
                                      std::to_string(lo) + " to " + std::to_string(hi));
   return n;
+}
+
+// Cache options; ENOENT when `key` is not one of them.
+Status SetCacheOption(VolumeOptions* o, std::string_view key, const std::string& v) {
+  auto size = [&](uint64_t* out) -> Status {
+    auto n = ParseSize(key, v);
+    if (!n.ok()) return n.status();
+    *out = *n;
+    return Status::Ok();
+  };
+  auto duration = [&](std::chrono::milliseconds* out) -> Status {
+    auto d = ParseDuration(key, v);
+    if (!d.ok()) return d.status();
+    *out = *d;
+    return Status::Ok();
+  };
+  auto boolean = [&](bool* out) -> Status {
+    auto b = ParseBool(key, v);
+    if (!b.ok()) return b.status();
+    *out = *b;
+    return Status::Ok();
+  };
+  CacheOptions& c = o->cache;
+  if (key == "cache") {
+    if (v.empty()) return Status::Error(EINVAL, "cache: must name a file or block device");
+    c.path = v;
+    return Status::Ok();
+  }
+  if (key == "cache-size") return size(&c.size);
+  if (key == "present-map") {
+    o->present_map = v;
+    return Status::Ok();
+  }
+  if (key == "max-dirty") return size(&c.max_dirty);
+  if (key == "cache-direct") return boolean(&c.direct_io);
+  if (key == "discard-bad-cache") return boolean(&c.discard_bad_cache);
+  if (key == "writeback-delay") return duration(&c.writeback_delay);
+  if (key == "dirty-timeout") return duration(&c.dirty_wait_timeout);
+  if (key == "shutdown-timeout") return duration(&o->shutdown_timeout);
+  if (key == "flush") {
+    if (v != "remote" && v != "local") return Status::Error(EINVAL, "flush: '" + v + "' is not 'remote' or 'local'");
+    c.flush_policy = v == "remote" ? FlushPolicy::kRemote : FlushPolicy::kLocal;
+    return Status::Ok();
+  }
+  if (key == "writeback-threads") {
+    auto n = ParseIntIn(key, v, 1, 256);
+    if (!n.ok()) return n.status();
+    c.writeback_threads = static_cast<int>(*n);
+    return Status::Ok();
+  }
+  if (key == "readahead") {
+    auto n = ParseIntIn(key, v, 0, 1024);
+    if (!n.ok()) return n.status();
+    o->readahead_blocks = static_cast<uint32_t>(*n);
+    return Status::Ok();
+  }
+  return Status::Error(ENOENT, "not a cache option");
 }
 
 }  // namespace
@@ -120,6 +211,24 @@ Status SetVolumeOption(VolumeOptions* o, std::string_view key, std::string_view 
     auto b = ParseBool("readonly", v);
     if (!b.ok()) return b.status();
     o->readonly = *b;
+  } else if (key == "passphrase-file") {
+    if (v.empty()) return Status::Error(EINVAL, "passphrase-file: must not be empty");
+    o->passphrase_file = v;
+  } else if (key == "compress") {
+    std::string algorithm;
+    int level = 0;
+    if (Status s = ParseCompression(v, &algorithm, &level); !s.ok()) return s;
+    o->compress = v;
+  } else if (key == "lease-time") {
+    auto n = ParseIntIn("lease-time", v, 3, 86400);
+    if (!n.ok()) return n.status();
+    o->lease_seconds = static_cast<int>(*n);
+  } else if (key == "force-takeover") {
+    auto b = ParseBool("force-takeover", v);
+    if (!b.ok()) return b.status();
+    o->force_takeover = *b;
+  } else if (Status s = SetCacheOption(o, key, v); s.err() != ENOENT) {
+    return s;
   } else {
     return Status::Error(EINVAL, "unknown parameter '" + std::string(key) + "' (see --help)");
   }
@@ -130,6 +239,14 @@ Status CheckVolumeOptions(const VolumeOptions& o) {
   if (o.s3.endpoint.empty()) return Status::Error(EINVAL, "endpoint=URL is required");
   if (o.s3.bucket.empty()) return Status::Error(EINVAL, "bucket=NAME is required");
   if (auto p = NormalizePrefix(o.prefix); !p.ok()) return p.status();
+  const CacheOptions& c = o.cache;
+  if (c.path.empty()) {
+    bool cache_tuned = c.size || c.max_dirty || c.flush_policy != FlushPolicy::kRemote;
+    if (cache_tuned) return Status::Error(EINVAL, "cache-size=, max-dirty= and flush= need cache=PATH");
+  } else if (c.size && c.max_dirty > c.size) {
+    return Status::Error(EINVAL, "max-dirty=" + std::to_string(c.max_dirty) + " is larger than cache-size=" +
+                                     std::to_string(c.size));
+  }
   if (o.expect_block_size || o.expect_size) {
     uint64_t bs = o.expect_block_size ? o.expect_block_size : kMinBlockSize;
     if (Status s = ValidateGeometry(o.expect_size ? o.expect_size : bs, bs); !s.ok()) return s;

@@ -3,6 +3,7 @@
 // functions; no state.
 #pragma once
 
+#include <chrono>
 #include <string>
 #include <string_view>
 
@@ -16,6 +17,8 @@ namespace s3nbd {
 // or malformed values are refused with a message naming `what`.
 Result<uint64_t> ParseSize(std::string_view what, std::string_view text);
 Result<bool> ParseBool(std::string_view what, std::string_view text);
+// Durations: a whole number with an optional unit ms, s (default) or m.
+Result<std::chrono::milliseconds> ParseDuration(std::string_view what, std::string_view text);
 
 // Applies one option; EINVAL with a clear message for an unknown key or a bad value.
 Status SetVolumeOption(VolumeOptions* options, std::string_view key, std::string_view value);

@@ -3,6 +3,7 @@
 
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <ctime>
@@ -46,7 +47,93 @@ bool ParseUuid(std::string_view s, std::array<uint8_t, 16>* out) {
   return j == 16;
 }
 
+std::string Hex(std::string_view bytes) {
+  static const char* const kDigits = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : bytes) {
+    out += kDigits[c >> 4];
+    out += kDigits[c & 15];
+  }
+  return out;
+}
+
+Result<std::string> ParseHex(std::string_view field, std::string_view v, size_t bytes) {
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+  };
+  if (v.size() != 2 * bytes)
+    return Bad("field '" + std::string(field) + "': expected " + std::to_string(2 * bytes) + " hex digits");
+  std::string out(bytes, '\0');
+  for (size_t i = 0; i < bytes; i++) {
+    int hi = nibble(v[2 * i]), lo = nibble(v[2 * i + 1]);
+    if (hi < 0 || lo < 0) return Bad("field '" + std::string(field) + "': not lowercase hex");
+    out[i] = static_cast<char>(hi << 4 | lo);
+  }
+  return out;
+}
+
+constexpr size_t kSaltBytes = 16, kWrappedBytes = 12 + 32 + 16, kCheckBytes = 16;
+constexpr const char* kKeyFields[] = {"key-kdf", "key-kdf-n", "key-kdf-r", "key-kdf-p",
+                                      "key-salt", "key-wrapped", "key-check"};
+
+// One key-* field of an encrypted volume's descriptor.
+Status ParseKeyField(std::string_view name, std::string_view value, KeyWrap* k) {
+  if (name == "key-kdf") {
+    if (value != "scrypt") return Bad("field 'key-kdf': '" + std::string(value) + "' is not supported (scrypt)");
+    k->kdf = value;
+    return Status::Ok();
+  }
+  if (name == "key-salt" || name == "key-wrapped" || name == "key-check") {
+    size_t n = name == "key-salt" ? kSaltBytes : name == "key-wrapped" ? kWrappedBytes : kCheckBytes;
+    auto bytes = ParseHex(name, value, n);
+    if (!bytes.ok()) return bytes.status();
+    (name == "key-salt" ? k->salt : name == "key-wrapped" ? k->wrapped : k->check) = *bytes;
+    return Status::Ok();
+  }
+  auto v = ParseU64(name, value);
+  if (!v.ok()) return v.status();
+  if (name == "key-kdf-n") {
+    if (*v < 2 || (*v & (*v - 1)) || *v > (uint64_t{1} << 22))
+      return Bad("field 'key-kdf-n': " + std::string(value) + " is not a power of two from 2 to 2^22");
+    k->params.n = *v;
+  } else if (name == "key-kdf-r") {
+    if (*v < 1 || *v > 32) return Bad("field 'key-kdf-r': " + std::string(value) + " is not from 1 to 32");
+    k->params.r = static_cast<uint32_t>(*v);
+  } else {
+    if (*v < 1 || *v > 16) return Bad("field 'key-kdf-p': " + std::string(value) + " is not from 1 to 16");
+    k->params.p = static_cast<uint32_t>(*v);
+  }
+  return Status::Ok();
+}
+
 }  // namespace
+
+Status ParseCompression(std::string_view text, std::string* algorithm, int* level) {
+  if (text == "none" || text == "zstd") {
+    *algorithm = text;
+    *level = 0;
+    return Status::Ok();
+  }
+  if (text.substr(0, 5) == "zstd:") {
+    std::string_view l = text.substr(5);
+    int n = 0;
+    auto [ptr, ec] = std::from_chars(l.data(), l.data() + l.size(), n);
+    if (!l.empty() && ec == std::errc() && ptr == l.data() + l.size() && n >= 1 && n <= 19) {
+      *algorithm = "zstd";
+      *level = n;
+      return Status::Ok();
+    }
+    return Status::Error(EINVAL, "compression '" + std::string(text) + "': the zstd level must be from 1 to 19");
+  }
+  return Status::Error(EINVAL, "compression '" + std::string(text) + "' is not supported (none, zstd or zstd:LEVEL)");
+}
+
+std::string CompressionName(const VolumeDescriptor& d) {
+  if (d.compression == "zstd" && d.compression_level > 0) return "zstd:" + std::to_string(d.compression_level);
+  return d.compression;
+}
 
 std::string VolumeDescriptor::UuidString() const {
   char buf[40];
@@ -95,8 +182,17 @@ std::string EncodeDescriptor(const VolumeDescriptor& d) {
   out += "\nsize " + std::to_string(d.size);
   out += "\nblock-size " + std::to_string(d.block_size);
   out += std::string("\nkey-layout ") + KeyLayoutName(d.key_layout);
-  out += "\ncompression " + d.compression;
+  out += "\ncompression " + CompressionName(d);
   out += "\nencryption " + d.encryption;
+  if (d.encrypted()) {  // after 'encryption', so an older reader stops at "not supported"
+    out += "\nkey-kdf " + d.key.kdf;
+    out += "\nkey-kdf-n " + std::to_string(d.key.params.n);
+    out += "\nkey-kdf-r " + std::to_string(d.key.params.r);
+    out += "\nkey-kdf-p " + std::to_string(d.key.params.p);
+    out += "\nkey-salt " + Hex(d.key.salt);
+    out += "\nkey-wrapped " + Hex(d.key.wrapped);
+    out += "\nkey-check " + Hex(d.key.check);
+  }
   if (!d.created.empty()) out += "\ncreated " + d.created;
   out += "\n";
   return out;
@@ -138,11 +234,15 @@ Result<VolumeDescriptor> DecodeDescriptor(std::string_view text) {
       if (!v.ok()) return Bad("field 'key-layout': " + v.status().message());
       d.key_layout = *v;
     } else if (name == "compression") {
-      if (value != "none") return Bad("volume uses compression '" + std::string(value) + "', not supported by this s3nbd");
-      d.compression = value;
+      if (!ParseCompression(value, &d.compression, &d.compression_level).ok())
+        return Bad("volume uses compression '" + std::string(value) + "', not supported by this s3nbd");
     } else if (name == "encryption") {
-      if (value != "none") return Bad("volume uses encryption '" + std::string(value) + "', not supported by this s3nbd");
+      if (value != "none" && value != "aes-256-gcm")
+        return Bad("volume uses encryption '" + std::string(value) + "', not supported by this s3nbd");
       d.encryption = value;
+    } else if (name.substr(0, 4) == "key-" &&
+               std::find(std::begin(kKeyFields), std::end(kKeyFields), name) != std::end(kKeyFields)) {
+      if (Status s = ParseKeyField(name, value, &d.key); !s.ok()) return s;
     } else if (name == "created") {
       d.created = value;
     } else {
@@ -151,6 +251,14 @@ Result<VolumeDescriptor> DecodeDescriptor(std::string_view text) {
   }
   for (const char* required : {"uuid", "size", "block-size", "key-layout", "compression", "encryption"})
     if (!seen.count(required)) return Bad("required field '" + std::string(required) + "' is missing");
+  for (const char* f : kKeyFields) {
+    if (d.encrypted() && !seen.count(f))
+      return Bad("encrypted volume: required field '" + std::string(f) + "' is missing");
+    if (!d.encrypted() && seen.count(f))
+      return Bad("field '" + std::string(f) + "' is given but the volume is not encrypted");
+  }
+  if (d.encrypted() && 128 * uint64_t{d.key.params.r} * d.key.params.n > (uint64_t{1} << 30))
+    return Bad("scrypt parameters need more than 1 GiB of memory (key-kdf-n * key-kdf-r too large)");
   if (Status s = ValidateGeometry(d.size, d.block_size); !s.ok()) return s.Wrap("volume descriptor");
   return d;
 }

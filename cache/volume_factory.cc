@@ -1,12 +1,17 @@
 // Stack assembly, volume creation; see volume_factory.h.
 #include "cache/volume_factory.h"
 
+#include <sys/stat.h>
+
 #include <chrono>
 
 #include "cache/block_codec.h"
+#include "cache/local/local_cache_store.h"
 #include "cache/log.h"
+#include "cache/present_map_file.h"
 #include "cache/s3_block_store.h"
 #include "cache/volume_config.h"
+#include "cache/volume_key.h"
 #include "cache/zero_eliding_store.h"
 
 namespace s3nbd {
@@ -38,12 +43,22 @@ Result<VolumeDescriptor> ReadDescriptor(S3Client& client, const VolumeOptions& o
   return d;
 }
 
+Status ApplyCodecChoices(VolumeDescriptor* d, const CodecChoices& codec) {
+  if (codec.compression != "none" && codec.compression != "zstd")
+    return Status::Error(EINVAL, "create: compression '" + codec.compression + "' is not supported");
+  d->compression = codec.compression;
+  d->compression_level = codec.compression_level;
+  if (!codec.passphrase.empty()) return SetUpEncryption(d, codec.passphrase, codec.kdf);
+  return Status::Ok();
+}
+
 Result<VolumeDescriptor> CreateVolume(S3Client& client, const VolumeOptions& options, uint64_t size,
-                                      uint32_t block_size, KeyLayout layout) {
+                                      uint32_t block_size, KeyLayout layout, const CodecChoices& codec) {
   auto prefix = NormalizePrefix(options.prefix);
   if (!prefix.ok()) return prefix.status();
   auto d = NewDescriptor(size, block_size, layout);
   if (!d.ok()) return d.status();
+  if (Status s = ApplyCodecChoices(&*d, codec); !s.ok()) return s;
   BlockKeys keys(*prefix, layout);
   S3PutOptions put;
   put.if_none_match = true;
@@ -68,6 +83,71 @@ Status CheckExpectations(const VolumeOptions& o, const VolumeDescriptor& d, cons
   return Status::Ok();
 }
 
+// The saved present map's path: explicit, or next to a cache FILE (not a block device).
+std::string PresentMapPath(const VolumeOptions& o) {
+  if (!o.present_map.empty()) return o.present_map;
+  if (o.cache.path.empty()) return "";
+  struct stat st;
+  if (::stat(o.cache.path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) return "";
+  return o.cache.path + ".present";
+}
+
+// The saved map's words if it exists, belongs to this volume and no other writer opened the
+// volume since it was saved; otherwise an error (the caller lists the bucket).
+Result<std::vector<uint64_t>> LoadSavedMap(S3Client& client, const BlockKeys& keys,
+                                           const VolumeDescriptor& desc, const std::string& path) {
+  if (path.empty()) return Status::Error(ENOENT, "no present map file");
+  auto image = TakePresentMap(path);
+  if (!image.ok()) {
+    if (image.status().err() != ENOENT) LogWarning("open: " + image.status().message() + "; listing the bucket");
+    return image.status();
+  }
+  std::string token;
+  Status s = client.Get(keys.WriterKey(), &token);
+  if (!s.ok() && s.err() != ENOENT) return s;
+  if (image->volume_uuid != desc.uuid || image->block_count != desc.block_count() || token != image->writer_token) {
+    LogInfo("open: saved present map " + path + " is stale (another writer or volume); listing the bucket");
+    return Status::Error(ESTALE, "stale present map");
+  }
+  return std::move(image->words);
+}
+
+// The codec of the volume, checking the codec options against the descriptor and unwrapping
+// the data key. Refusals name the volume and what to change.
+Result<CodecIdentity> CodecFor(const VolumeOptions& o, const VolumeDescriptor& d, const std::string& name) {
+  CodecIdentity id;
+  id.uuid = d.uuid;
+  id.block_size = d.block_size;
+  id.zstd = d.compressed();
+  id.zstd_level = d.compression_level;
+  if (!o.compress.empty()) {
+    std::string algorithm;
+    int level = 0;
+    if (Status s = ParseCompression(o.compress, &algorithm, &level); !s.ok()) return s;
+    if (algorithm != d.compression)
+      return Status::Error(EINVAL, "open: volume " + name + ": compress=" + o.compress +
+                                       " was given but the volume was created with compression " +
+                                       CompressionName(d) + " (recorded at create; it cannot change)");
+    if (level) id.zstd_level = level;
+  }
+  if (!d.encrypted()) {
+    if (!o.passphrase_file.empty())
+      return Status::Error(EINVAL, "open: volume " + name + ": passphrase-file was given but the volume "
+                                                             "is not encrypted (created without --encrypt)");
+    return id;
+  }
+  if (o.passphrase_file.empty())
+    return Status::Error(EACCES, "open: volume " + name + ": the volume is encrypted (" + d.encryption +
+                                     "); passphrase-file=PATH is required");
+  auto pass = ReadPassphraseFile(o.passphrase_file);
+  if (!pass.ok()) return pass.status().Wrap("open: volume " + name);
+  auto key = UnwrapDataKey(d, *pass);
+  Wipe(pass->data(), pass->size());
+  if (!key.ok()) return key.status().Wrap("open: volume " + name);
+  id.key = std::move(*key);
+  return id;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<OpenedVolume>> OpenedVolume::Open(const VolumeOptions& options) {
@@ -84,19 +164,62 @@ Result<std::unique_ptr<OpenedVolume>> OpenedVolume::Open(const VolumeOptions& op
   if (Status s = CheckExpectations(options, v->descriptor_, v->name_); !s.ok()) return s;
 
   const VolumeDescriptor& desc = v->descriptor_;
-  auto s3 = std::make_unique<S3BlockStore>(v->client_.get(), BlockKeys(*prefix, desc.key_layout),
-                                           desc.block_count());
-  CodecIdentity id{desc.uuid, desc.block_size};
-  auto codec = std::make_unique<BlockCodec>(id, std::move(s3));
+  auto id = CodecFor(options, desc, v->name_);  // before any block I/O: wrong passphrase stops here
+  if (!id.ok()) return id.status();
+  BlockKeys keys(*prefix, desc.key_layout);
+  if (!options.readonly) {
+    auto lease = WriterLease::Acquire(v->client_.get(), keys.LeaseKey(), v->name_, options.lease_seconds,
+                                      options.force_takeover);
+    if (!lease.ok()) return lease.status();
+    v->lease_ = std::move(*lease);
+  }
+  auto s3 = std::make_unique<S3BlockStore>(v->client_.get(), keys, desc.block_count());
+  auto codec = std::make_unique<BlockCodec>(std::move(*id), std::move(s3));
   auto zero = std::make_unique<ZeroElidingStore>(desc.block_count(), desc.block_size, std::move(codec));
+  v->zero_ = zero.get();
   auto t0 = std::chrono::steady_clock::now();
-  if (Status s = zero->Load(); !s.ok()) return s.Wrap("open: volume " + v->name_ + ": listing blocks");
+  bool from_file = false;
+  if (!options.readonly) {
+    v->present_map_path_ = PresentMapPath(options);
+    auto loaded = LoadSavedMap(*v->client_, keys, desc, v->present_map_path_);
+    if (loaded.ok()) {
+      zero->LoadWords(*loaded);
+      from_file = true;
+    }
+    // A fresh token before any write: a saved map of an earlier session is now stale for
+    // everyone else.
+    v->writer_token_ = NewWriterToken();
+    Status s = v->client_->Put(keys.WriterKey(), v->writer_token_);
+    if (!s.ok()) return s.Wrap("open: volume " + v->name_ + ": recording the writer session");
+  }
+  if (!from_file) {
+    if (Status s = zero->Load(); !s.ok()) return s.Wrap("open: volume " + v->name_ + ": listing blocks");
+  }
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   v->present_at_open_ = zero->present_count();
   LogInfo("opened volume " + v->name_ + ": " + std::to_string(desc.size) + " bytes, block size " +
-          std::to_string(desc.block_size) + ", " + std::to_string(v->present_at_open_) +
-          " blocks stored (listed in " + std::to_string(secs) + " s)");
-  v->stack_ = std::move(zero);
+          std::to_string(desc.block_size) + ", " + std::to_string(v->present_at_open_) + " blocks stored (" +
+          (from_file ? "present map from " + v->present_map_path_ : std::string("listed")) + " in " +
+          std::to_string(secs) + " s)");
+  std::unique_ptr<BlockStore> stack = std::move(zero);
+  // Guard below the cache too: a writer that lost its lease must not upload either.
+  if (v->lease_) stack = std::make_unique<LeaseGuardStore>(v->lease_.get(), std::move(stack));
+  v->stack_ = std::move(stack);
+  if (!options.cache.path.empty()) {
+    VolumeIdentity vid{desc.uuid, desc.block_size, desc.size};
+    CacheOptions cache_options = options.cache;
+    // CLEAN copies are reused only after a clean shutdown with no other writer since (the
+    // saved map's token still in the bucket); otherwise they may be stale and are dropped.
+    cache_options.trust_clean = from_file;
+    auto cache = LocalCacheStore::Create(cache_options, std::move(v->stack_), vid);
+    if (!cache.ok()) return cache.status().Wrap("open: volume " + v->name_);
+    v->cache_ = cache->get();
+    v->stack_ = std::move(*cache);
+    v->readahead_blocks_ = options.readahead_blocks;
+  }
+  v->shutdown_timeout_ = options.shutdown_timeout;
+  // And above it: new writes are refused at once, not queued for an upload that cannot happen.
+  if (v->lease_ && v->cache_) v->stack_ = std::make_unique<LeaseGuardStore>(v->lease_.get(), std::move(v->stack_));
   v->threads_ = options.threads > 0 ? options.threads : options.s3.max_connections;
   return v;
 }
@@ -104,13 +227,33 @@ Result<std::unique_ptr<OpenedVolume>> OpenedVolume::Open(const VolumeOptions& op
 OpenedVolume::~OpenedVolume() {
   volume_.reset();
   pool_.reset();
+  lease_.reset();  // released last: no write can follow
 }
 
 void OpenedVolume::Start() {
   if (volume_) return;
+  if (lease_) lease_->StartRenewal();
   pool_ = std::make_unique<ThreadPool>(threads_);
   volume_ = std::make_unique<Volume>(name_, descriptor_.size, descriptor_.block_size, std::move(stack_),
                                      pool_.get());
+  if (cache_) {
+    cache_->Start();
+    volume_->EnableReadahead(readahead_blocks_);
+  }
+}
+
+Status OpenedVolume::Shutdown() {
+  if (!cache_) return Status::Ok();
+  Status s = cache_->Shutdown(shutdown_timeout_);
+  if (!s.ok()) s = s.Wrap("shutdown: volume " + name_ + ": dirty data left in the cache file for the next start");
+  if (!present_map_path_.empty()) {
+    // The map reflects what this writer stored (pending cache versions update it when they
+    // are uploaded after the next start), so it is valid even when the drain timed out.
+    PresentMapImage image{descriptor_.uuid, writer_token_, descriptor_.block_count(), zero_->SnapshotWords()};
+    if (Status m = SavePresentMap(present_map_path_, image); !m.ok())
+      LogWarning("shutdown: volume " + name_ + ": " + m.message() + " (the next open lists the bucket)");
+  }
+  return s;
 }
 
 }  // namespace s3nbd

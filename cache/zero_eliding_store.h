@@ -18,6 +18,9 @@ class ZeroElidingStore : public BlockStore {
 
   // Builds the present map with one listing of the inner store.
   Status Load();
+  // Or restores it from a saved snapshot (see PresentMapFile); must have block_count bits.
+  void LoadWords(const std::vector<uint64_t>& words) { present_.SetWords(words); }
+  std::vector<uint64_t> SnapshotWords() const { return present_.Words(); }
 
   Status Read(uint64_t block, std::string* data) override;
   Status Write(uint64_t block, std::string_view data) override;

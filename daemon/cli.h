@@ -32,5 +32,6 @@ int Error(const std::string& command, const Status& s);
 
 int CmdCreate(int argc, char** argv);
 int CmdInfo(int argc, char** argv);
+int CmdPasswd(int argc, char** argv);
 
 }  // namespace s3nbd::cli

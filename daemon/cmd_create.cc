@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "cache/volume_config.h"
+#include "cache/volume_key.h"
 #include "daemon/cli.h"
 
 namespace s3nbd::cli {
@@ -12,19 +13,24 @@ constexpr const char* kUsage =
     "                    [--block-size SIZE] [--key-layout flat|hashed] [--create-bucket]\n"
     "                    [--region R] [--addressing path|virtual] [--ca-file F]\n"
     "                    [--credentials-file F] [--profile NAME]\n"
+    "                    [--compress zstd[:LEVEL]] [--encrypt --passphrase-file F]\n"
     "Creates an empty (all-zero) volume: writes only its descriptor, P/volume.s3nbd.\n"
     "  --size SIZE          volume size, e.g. 10G (a multiple of 512 bytes)\n"
     "  --block-size SIZE    bytes per S3 object, a power of two from 4K to 8M (default 1M)\n"
     "  --key-layout L       flat (P/b/<hex>, default) or hashed (P/h/<hash>/<hex>, spreads\n"
     "                       blocks over key prefixes for S3's per-prefix request limits)\n"
     "  --create-bucket      create the bucket first if it does not exist\n"
+    "  --compress zstd[:N]  store blocks zstd-compressed (level N, 1-19; a block that does\n"
+    "                       not shrink is stored raw)\n"
+    "  --encrypt            AES-256-GCM: a random data key wrapped by a key derived (scrypt)\n"
+    "                       from the passphrase in --passphrase-file F (first line or all bytes)\n"
     "Credentials: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, --credentials-file, or ~/.aws/credentials.\n";
 
 }  // namespace
 
 int CmdCreate(int argc, char** argv) {
   Args args;
-  if (!ParseArgs(argc, argv, {"create-bucket"}, &args)) return kExitUsage;
+  if (!ParseArgs(argc, argv, {"create-bucket", "encrypt"}, &args)) return kExitUsage;
   if (args.help) {
     std::fputs(kUsage, stdout);
     return kExitOk;
@@ -36,7 +42,7 @@ int CmdCreate(int argc, char** argv) {
     return kExitUsage;
   }
   VolumeOptions options;
-  if (!ApplyVolumeOptions(args, {"size", "block-size", "key-layout", "create-bucket"}, &options))
+  if (!ApplyVolumeOptions(args, {"size", "block-size", "key-layout", "create-bucket", "encrypt", "compress"}, &options))
     return kExitUsage;
   auto size = ParseSize("--size", args.values["size"]);
   if (!size.ok()) return Error("create", size.status());
@@ -54,6 +60,21 @@ int CmdCreate(int argc, char** argv) {
     layout = *l;
   }
 
+  CodecChoices codec;
+  if (args.values.count("compress")) {
+    Status s = ParseCompression(args.values["compress"], &codec.compression, &codec.compression_level);
+    if (!s.ok()) return Error("create", s.Wrap("--compress"));
+  }
+  bool encrypt = args.values.count("encrypt") && args.values["encrypt"] != "false";
+  if (encrypt != !options.passphrase_file.empty())
+    return Error("create", Status::Error(EINVAL, encrypt ? "--encrypt needs --passphrase-file FILE"
+                                                         : "--passphrase-file is only used with --encrypt"));
+  if (encrypt) {
+    auto pass = ReadPassphraseFile(options.passphrase_file);
+    if (!pass.ok()) return Error("create", pass.status());
+    codec.passphrase = *pass;
+  }
+
   S3Config config = options.s3;
   auto creds = ResolveCredentials(options.credentials_file, options.profile, false);
   if (!creds.ok()) return Error("create", creds.status());
@@ -64,11 +85,14 @@ int CmdCreate(int argc, char** argv) {
     if (Status s = (*client)->CreateBucket(); !s.ok()) return Error("create", s);
   }
   if (Status s = (*client)->HeadBucket(); !s.ok()) return Error("create", s);
-  auto d = CreateVolume(**client, options, *size, static_cast<uint32_t>(block_size), layout);
+  auto d = CreateVolume(**client, options, *size, static_cast<uint32_t>(block_size), layout, codec);
+  Wipe(codec.passphrase.data(), codec.passphrase.size());
   if (!d.ok()) return Error("create", d.status());
-  std::printf("created volume %s: uuid %s, size %llu, block size %u, key layout %s\n",
+  std::printf("created volume %s: uuid %s, size %llu, block size %u, key layout %s, compression %s, "
+              "encryption %s\n",
               VolumeName(options).c_str(), d->UuidString().c_str(),
-              static_cast<unsigned long long>(d->size), d->block_size, KeyLayoutName(d->key_layout));
+              static_cast<unsigned long long>(d->size), d->block_size, KeyLayoutName(d->key_layout),
+              CompressionName(*d).c_str(), d->encryption.c_str());
   return kExitOk;
 }
 

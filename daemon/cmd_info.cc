@@ -41,7 +41,7 @@ int CmdInfo(int argc, char** argv) {
   std::printf("block-size: %u\n", d->block_size);
   std::printf("blocks: %llu\n", static_cast<unsigned long long>(d->block_count()));
   std::printf("key-layout: %s\n", KeyLayoutName(d->key_layout));
-  std::printf("compression: %s\n", d->compression.c_str());
+  std::printf("compression: %s\n", CompressionName(*d).c_str());
   std::printf("encryption: %s\n", d->encryption.c_str());
   std::printf("created: %s\n", d->created.c_str());
   if (args.values.count("no-count")) return kExitOk;

@@ -12,6 +12,7 @@ constexpr const char* kUsage =
     "Commands:\n"
     "  create    create a new volume (writes its descriptor)\n"
     "  info      show a volume's descriptor and usage\n"
+    "  passwd    change the passphrase of an encrypted volume (rewrites only its descriptor)\n"
     "Run 's3nbd COMMAND --help' for the options of a command. The volume is served by\n"
     "nbdkit: nbdkit nbdkit-s3nbd-plugin.so endpoint=URL bucket=B prefix=P (see its --help).\n";
 
@@ -26,6 +27,7 @@ int main(int argc, char** argv) {
   std::string command = argv[1];
   if (command == "create") return s3nbd::cli::CmdCreate(argc - 2, argv + 2);
   if (command == "info") return s3nbd::cli::CmdInfo(argc - 2, argv + 2);
+  if (command == "passwd") return s3nbd::cli::CmdPasswd(argc - 2, argv + 2);
   std::fprintf(stderr, "s3nbd: unknown command '%s'\n%s", command.c_str(), kUsage);
   return s3nbd::cli::kExitUsage;
 }

@@ -82,7 +82,12 @@ int s3nbd_after_fork() {
   });
 }
 
-void s3nbd_cleanup() { g_volume.reset(); }
+void s3nbd_cleanup() {
+  if (!g_volume) return;
+  Status s = g_volume->Shutdown();  // drains dirty cache data, bounded by shutdown-timeout
+  if (!s.ok()) nbdkit_error("%s", s.message().c_str());
+  g_volume.reset();
+}
 
 void* s3nbd_open(int /*readonly*/) {
   static int handle;  // all state is global; connections share the volume
@@ -105,8 +110,9 @@ int s3nbd_can_trim(void*) { return 1; }
 int s3nbd_can_zero(void*) { return 1; }
 int s3nbd_can_fast_zero(void*) { return 1; }  // never slower than writing the zeros
 int s3nbd_can_extents(void*) { return 1; }
-// Without a cache every acknowledged write is already a completed PUT: FUA is native.
-int s3nbd_can_fua(void*) { return NBDKIT_FUA_NATIVE; }
+// Without a cache every acknowledged write is already a completed PUT: FUA is native. With
+// the cache, nbdkit follows a FUA write with a FLUSH, which honours the flush= policy.
+int s3nbd_can_fua(void*) { return g_options.cache.path.empty() ? NBDKIT_FUA_NATIVE : NBDKIT_FUA_EMULATE; }
 
 int s3nbd_pread(void*, void* buf, uint32_t count, uint64_t offset, uint32_t) {
   return Guard("pread", [&] {

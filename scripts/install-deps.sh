@@ -7,11 +7,16 @@ PKGS=(
   g++ make cmake pkg-config
   nbdkit-plugin-dev libcurl4-openssl-dev libssl-dev liburing-dev libzstd-dev libxxhash-dev
   libgtest-dev libgmock-dev libnbd-dev
+  # fuzzing (make check-fuzz): clang with libFuzzer
+  clang libclang-rt-14-dev
   # run and test
   # (nbdfuse is in libnbd-bin on bookworm; nbdsh and the tests need python3-libnbd)
   nbdkit libnbd-bin python3-libnbd fuse3 curl e2fsprogs qemu-utils fio util-linux kmod
   # the embedded S3 server (Ceph RADOS Gateway, single node)
   ceph-mon ceph-osd radosgw
+  # end-to-end tests (make check-e2e): a guest of Debian's kernel under qemu, its initramfs holds
+  # busybox-static, nbd-client, socat and mke2fs (tests/e2e/lib/guest-kit.sh)
+  qemu-system-x86 linux-image-amd64 busybox-static nbd-client socat cpio
 )
 missing=()
 for p in "${PKGS[@]}"; do

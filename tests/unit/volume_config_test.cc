@@ -59,6 +59,32 @@ TEST(VolumeConfigTest, RefusesBadOptions) {
   }
 }
 
+TEST(VolumeConfigTest, DataSafetyOptions) {
+  VolumeOptions o;
+  EXPECT_EQ(o.lease_seconds, 60);
+  EXPECT_FALSE(o.force_takeover);
+  ASSERT_TRUE(SetVolumeOption(&o, "passphrase-file", "/etc/s3nbd/pass").ok());
+  ASSERT_TRUE(SetVolumeOption(&o, "compress", "zstd:7").ok());
+  ASSERT_TRUE(SetVolumeOption(&o, "lease-time", "5").ok());
+  ASSERT_TRUE(SetVolumeOption(&o, "force-takeover", "true").ok());
+  EXPECT_EQ(o.passphrase_file, "/etc/s3nbd/pass");
+  EXPECT_EQ(o.compress, "zstd:7");
+  EXPECT_EQ(o.lease_seconds, 5);
+  EXPECT_TRUE(o.force_takeover);
+  struct Case { const char* key; const char* value; const char* expect; };
+  const Case cases[] = {
+      {"compress", "lz4", "not supported"},     {"compress", "zstd:0", "from 1 to 19"},
+      {"compress", "zstd:20", "from 1 to 19"},  {"lease-time", "2", "from 3"},
+      {"lease-time", "1h", "whole number"},     {"force-takeover", "maybe", "boolean"},
+      {"passphrase-file", "", "empty"},
+  };
+  for (const Case& c : cases) {
+    Status s = SetVolumeOption(&o, c.key, c.value);
+    ASSERT_FALSE(s.ok()) << c.key << "=" << c.value;
+    EXPECT_NE(s.message().find(c.expect), std::string::npos) << s.message();
+  }
+}
+
 TEST(VolumeConfigTest, ChecksRequiredAndCombinations) {
   VolumeOptions o;
   EXPECT_NE(CheckVolumeOptions(o).message().find("endpoint"), std::string::npos);
@@ -70,6 +96,47 @@ TEST(VolumeConfigTest, ChecksRequiredAndCombinations) {
   ASSERT_TRUE(SetVolumeOption(&o, "block-size", "64K").ok());
   ASSERT_TRUE(SetVolumeOption(&o, "prefix", "/abs").ok());
   EXPECT_FALSE(CheckVolumeOptions(o).ok());
+}
+
+}  // namespace
+}  // namespace s3nbd
+
+namespace s3nbd {
+namespace {
+
+TEST(VolumeConfigTest, ParseDuration) {
+  EXPECT_EQ(*ParseDuration("d", "500ms"), std::chrono::milliseconds(500));
+  EXPECT_EQ(*ParseDuration("d", "2"), std::chrono::milliseconds(2000));
+  EXPECT_EQ(*ParseDuration("d", "2s"), std::chrono::milliseconds(2000));
+  EXPECT_EQ(*ParseDuration("d", "1m"), std::chrono::milliseconds(60000));
+  for (const char* bad : {"", "-1", "1h", "1.5s", "s", "99999999999999999999"})
+    EXPECT_FALSE(ParseDuration("d", bad).ok()) << bad;
+}
+
+TEST(VolumeConfigTest, CacheOptions) {
+  VolumeOptions o;
+  ASSERT_TRUE(SetVolumeOption(&o, "endpoint", "http://127.0.0.1:1").ok());
+  ASSERT_TRUE(SetVolumeOption(&o, "bucket", "b").ok());
+  ASSERT_TRUE(SetVolumeOption(&o, "flush", "local").ok());
+  EXPECT_NE(CheckVolumeOptions(o).message().find("need cache=PATH"), std::string::npos);
+  ASSERT_TRUE(SetVolumeOption(&o, "cache", "/var/cache/s3nbd/v.cache").ok());
+  ASSERT_TRUE(SetVolumeOption(&o, "cache-size", "1G").ok());
+  ASSERT_TRUE(SetVolumeOption(&o, "writeback-delay", "250ms").ok());
+  ASSERT_TRUE(SetVolumeOption(&o, "writeback-threads", "24").ok());
+  ASSERT_TRUE(SetVolumeOption(&o, "readahead", "0").ok());
+  ASSERT_TRUE(SetVolumeOption(&o, "cache-direct", "true").ok());
+  EXPECT_TRUE(CheckVolumeOptions(o).ok());
+  EXPECT_EQ(o.cache.flush_policy, FlushPolicy::kLocal);
+  EXPECT_EQ(o.cache.size, 1ull << 30);
+  EXPECT_EQ(o.cache.writeback_delay, std::chrono::milliseconds(250));
+  EXPECT_EQ(o.cache.writeback_threads, 24);
+  EXPECT_EQ(o.readahead_blocks, 0u);
+  EXPECT_TRUE(o.cache.direct_io);
+  ASSERT_TRUE(SetVolumeOption(&o, "max-dirty", "2G").ok());
+  EXPECT_NE(CheckVolumeOptions(o).message().find("larger than cache-size"), std::string::npos);
+  EXPECT_FALSE(SetVolumeOption(&o, "flush", "sometimes").ok());
+  EXPECT_FALSE(SetVolumeOption(&o, "writeback-threads", "0").ok());
+  EXPECT_FALSE(SetVolumeOption(&o, "cache", "").ok());
 }
 
 }  // namespace

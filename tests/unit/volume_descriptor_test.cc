@@ -69,7 +69,10 @@ TEST(VolumeDescriptorTest, RefusesBadInput) {
       {Replace(ok, "block-size 1048576", "block-size 1000"), "power of two"},
       {Replace(ok, "block-size 1048576", "block-size 99999999999"), "too large"},
       {Replace(ok, "key-layout hashed", "key-layout zigzag"), "key-layout"},
-      {Replace(ok, "compression none", "compression zstd"), "not supported"},
+      {Replace(ok, "compression none", "compression lz4"), "not supported"},
+      {Replace(ok, "compression none", "compression zstd:99"), "not supported"},
+      {ok + "key-salt 000102030405060708090a0b0c0d0e0f\n", "not encrypted"},
+      {Replace(ok, "encryption none", "encryption aes-256-gcm"), "'key-kdf' is missing"},
       {Replace(ok, "encryption none", "encryption rot13"), "not supported"},
       {Replace(ok, "uuid 0b6e3c1a", "uuid 0b6e3c1z"), "not a UUID"},
       {Replace(ok, "uuid 0b6e3c1a-5d2f-4e8b-9a71-2c4d6e8f0a1b\n", ""), "'uuid' is missing"},
@@ -85,6 +88,42 @@ TEST(VolumeDescriptorTest, RefusesBadInput) {
         << "message: " << d.status().message() << " expected: " << c.expect;
     EXPECT_EQ(d.status().err(), EINVAL);
   }
+}
+
+// A checked-in sample of an encrypted, compressed volume (docs/format.md, "Encryption").
+constexpr const char* kSampleEncrypted =
+    "s3nbd-volume 1\n"
+    "uuid 0b6e3c1a-5d2f-4e8b-9a71-2c4d6e8f0a1b\n"
+    "size 1048576\n"
+    "block-size 65536\n"
+    "key-layout flat\n"
+    "compression zstd:5\n"
+    "encryption aes-256-gcm\n"
+    "key-kdf scrypt\n"
+    "key-kdf-n 65536\n"
+    "key-kdf-r 8\n"
+    "key-kdf-p 1\n"
+    "key-salt 000102030405060708090a0b0c0d0e0f\n"
+    "key-wrapped 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+    "202122232425262728292a2b2c2d2e2f303132333435363738393a3b\n"
+    "key-check 000102030405060708090a0b0c0d0e0f\n"
+    "created 2026-11-22T01:00:00Z\n";
+
+TEST(VolumeDescriptorTest, DecodesEncryptedCompressedSample) {
+  auto d = DecodeDescriptor(kSampleEncrypted);
+  ASSERT_TRUE(d.ok()) << d.status().message();
+  EXPECT_EQ(d->compression, "zstd");
+  EXPECT_EQ(d->compression_level, 5);
+  EXPECT_TRUE(d->encrypted());
+  EXPECT_EQ(d->key.params.n, 65536u);
+  EXPECT_EQ(d->key.salt.size(), 16u);
+  EXPECT_EQ(d->key.wrapped.size(), 60u);
+  EXPECT_EQ(EncodeDescriptor(*d), kSampleEncrypted);
+  std::string s = kSampleEncrypted;
+  EXPECT_FALSE(DecodeDescriptor(Replace(s, "key-kdf-n 65536", "key-kdf-n 1000")).ok());
+  EXPECT_FALSE(DecodeDescriptor(Replace(s, "key-kdf-n 65536", "key-kdf-n 4194304\nkey-kdf-r 32")).ok());
+  EXPECT_FALSE(DecodeDescriptor(Replace(s, "key-salt 00", "key-salt 0g")).ok());
+  EXPECT_FALSE(DecodeDescriptor(Replace(s, "key-check 000102030405060708090a0b0c0d0e0f\n", "")).ok());
 }
 
 TEST(VolumeDescriptorTest, SurvivesRandomMutations) {

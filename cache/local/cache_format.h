@@ -1,0 +1,63 @@
+// CacheFormat: encode/decode of the cache file header and index records (docs/cache-format.md).
+// Pure functions over byte buffers; no I/O, no state, no locking.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "cache/status.h"
+
+namespace s3nbd {
+
+constexpr uint32_t kCacheFormatVersion = 1;
+constexpr uint64_t kCacheHeaderSize = 4096;
+constexpr uint64_t kCacheRecordSize = 64;
+constexpr uint64_t kCacheAlign = 4096;
+
+struct CacheHeader {
+  std::array<uint8_t, 16> volume_uuid{};
+  uint32_t block_size = 0;
+  uint32_t slot_stride = 0;
+  uint64_t slot_count = 0;
+  uint64_t record_count = 0;
+  uint64_t index_offset = 0;
+  uint64_t data_offset = 0;
+  uint64_t flushed_seq = 0;
+  uint64_t volume_size = 0;
+};
+
+enum class RecordKind : uint8_t { kFree = 0, kClean = 1, kDirty = 2, kErase = 3 };
+
+struct CacheRecord {
+  RecordKind kind = RecordKind::kFree;
+  uint64_t block = 0;
+  uint64_t seq = 0;
+  uint64_t epoch = 0;
+  uint64_t hash = 0;
+};
+
+// Geometry of a new cache of `cache_bytes` for blocks of `block_size`.
+CacheHeader MakeCacheHeader(const std::array<uint8_t, 16>& uuid, uint32_t block_size,
+                            uint64_t volume_size, uint64_t cache_bytes);
+// Bytes the file needs for this geometry.
+uint64_t CacheFileSize(const CacheHeader& h);
+
+void EncodeHeader(const CacheHeader& h, std::span<uint8_t, kCacheHeaderSize> out);
+// kEmpty: all-zero header (a new file). Errors name the cause (bad magic/version/checksum).
+enum class HeaderState { kValid, kEmpty };
+Result<HeaderState> DecodeHeader(std::span<const uint8_t> in, CacheHeader* h);
+
+void EncodeRecord(const CacheRecord& r, std::span<uint8_t, kCacheRecordSize> out);
+// An all-zero record decodes as FREE. A bad magic/checksum/kind is an error.
+Status DecodeRecord(std::span<const uint8_t> in, CacheRecord* r);
+
+// "0a0b0c0d-..." form of a volume UUID, for messages.
+std::string UuidString(const std::array<uint8_t, 16>& uuid);
+
+// Content hash of a block's bytes.
+uint64_t BlockHash(std::string_view data);
+
+}  // namespace s3nbd

@@ -1,0 +1,66 @@
+// CacheOptions, VolumeIdentity and CacheCounters: the configuration and the observable
+// statistics of the persistent local block cache (LocalCacheStore).
+// Plain values; CacheCounters members are atomics readable from any thread without a lock.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace s3nbd {
+
+enum class FlushPolicy {
+  kRemote,  // Flush() returns when every block dirty at the flush is in the inner store.
+  kLocal,   // Flush() returns when the cache file is durable; writeback continues.
+};
+
+struct CacheOptions {
+  std::string path;            // cache file (created if absent) or block device
+  uint64_t size = 0;           // bytes; 0 = DefaultCacheSize(volume_size)
+  int writeback_threads = 16;  // parallel uploads
+  int prefetch_threads = 4;    // background fetches for Prefetch()
+  std::chrono::milliseconds writeback_delay{1000};  // a dirty block waits this long (coalescing)
+  uint64_t max_dirty = 0;  // bytes; 0 = half the cache. Writes wait above it.
+  std::chrono::milliseconds dirty_wait_timeout{60000};  // no upload progress: fail ENOSPC/EIO
+  FlushPolicy flush_policy = FlushPolicy::kRemote;
+  bool discard_bad_cache = false;  // reformat a corrupt cache file instead of refusing it
+  // Reuse CLEAN blocks found at open. The factory clears it unless it can prove that no other
+  // writer changed the bucket since this cache was last closed cleanly (writer token).
+  bool trust_clean = true;
+  bool direct_io = false;          // O_DIRECT for data slots
+  std::chrono::milliseconds retry_delay{100};       // first retry of a failed upload
+  std::chrono::milliseconds max_retry_delay{5000};  // backoff cap
+};
+
+// Who the cache belongs to; a cache file of another volume or block size is refused.
+struct VolumeIdentity {
+  std::array<uint8_t, 16> uuid{};
+  uint32_t block_size = 0;
+  uint64_t volume_size = 0;
+};
+
+// Default cache size: 1/8 of the volume, at least 256 MiB, at most 16 GiB.
+inline uint64_t DefaultCacheSize(uint64_t volume_size) {
+  constexpr uint64_t kMin = 256ull << 20, kMax = 16ull << 30;
+  uint64_t s = volume_size / 8;
+  return s < kMin ? kMin : (s > kMax ? kMax : s);
+}
+
+struct CacheCounters {
+  std::atomic<uint64_t> hits{0};
+  std::atomic<uint64_t> misses{0};
+  std::atomic<uint64_t> readahead_hits{0};    // first hit on a block brought in by Prefetch
+  std::atomic<uint64_t> absent_reads{0};      // misses answered as zeros from Probe()
+  std::atomic<uint64_t> coalesced_misses{0};  // reads that waited for another thread's fetch
+  std::atomic<uint64_t> evictions{0};
+  std::atomic<uint64_t> dirty_bytes{0};
+  std::atomic<uint64_t> writeback_queue{0};  // pending dirty/erase versions
+  std::atomic<uint64_t> uploads{0};          // successful inner Writes
+  std::atomic<uint64_t> erases{0};           // blocks erased in the inner store
+  std::atomic<uint64_t> errors{0};           // failed inner operations and bad slots
+  std::atomic<uint64_t> write_waits{0};      // writes that waited for dirty space
+};
+
+}  // namespace s3nbd

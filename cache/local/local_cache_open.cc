@@ -1,0 +1,250 @@
+// LocalCacheStore opening: format a new cache file, or load and recover an existing one
+// (docs/cache-format.md "Recovery rules"). Runs before any thread exists; mu_ is taken
+// only to satisfy the lock rule of the members it fills.
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+
+#include "cache/local/local_cache_store.h"
+#include "cache/log.h"
+
+namespace s3nbd {
+namespace {
+
+constexpr size_t kIndexChunk = 1 << 20;  // bytes of index read or zeroed per batch
+
+}  // namespace
+
+LocalCacheStore::LocalCacheStore(Key, CacheOptions options, std::unique_ptr<BlockStore> inner,
+                                 VolumeIdentity id)
+    : options_(std::move(options)), inner_(std::move(inner)), id_(id), block_size_(id.block_size) {}
+
+Result<std::unique_ptr<LocalCacheStore>> LocalCacheStore::Create(CacheOptions options,
+                                                                 std::unique_ptr<BlockStore> inner,
+                                                                 VolumeIdentity id) {
+  if (!inner) return Status::Error(EINVAL, "open cache: no inner store");
+  if (id.block_size == 0) return Status::Error(EINVAL, "open cache: block size is 0");
+  if (options.path.empty()) return Status::Error(EINVAL, "open cache: no cache path given");
+  if (options.max_dirty != 0 && options.max_dirty < id.block_size)
+    return Status::Error(EINVAL, "open cache " + options.path + ": max_dirty (" +
+                                     std::to_string(options.max_dirty) +
+                                     " bytes) is smaller than one block (" +
+                                     std::to_string(id.block_size) + " bytes)");
+  if (options.retry_delay.count() <= 0) options.retry_delay = std::chrono::milliseconds(1);
+  if (options.max_retry_delay < options.retry_delay) options.max_retry_delay = options.retry_delay;
+  auto store = std::make_unique<LocalCacheStore>(Key{}, std::move(options), std::move(inner), id);
+  if (Status s = store->Open(); !s.ok()) return s;
+  return store;
+}
+
+LocalCacheStore::~LocalCacheStore() { StopThreads(); }
+
+Status LocalCacheStore::Open() {
+  auto file = CacheFile::Open(options_.path, options_.direct_io);
+  if (!file.ok()) return file.status().Wrap("open cache");
+  file_ = std::move(file).value();
+  const std::string where = "open cache " + options_.path;
+  std::string refuse;
+  if (file_->size() >= kCacheHeaderSize) {
+    AlignedBuffer buf(kCacheHeaderSize);
+    if (Status s = file_->ReadMeta(0, buf.data(), kCacheHeaderSize); !s.ok()) return s.Wrap(where);
+    auto state = DecodeHeader(std::span<const uint8_t>(buf.data(), kCacheHeaderSize), &header_);
+    if (!state.ok()) {
+      refuse = state.status().message();
+    } else if (*state == HeaderState::kEmpty) {
+      return Format("new cache file");
+    } else {
+      if (header_.volume_uuid != id_.uuid)
+        return Status::Error(
+            EINVAL, where + ": belongs to volume " + UuidString(header_.volume_uuid) + ", not " +
+                        UuidString(id_.uuid) + "; use another cache path or delete this file");
+      if (header_.block_size != id_.block_size)
+        return Status::Error(EINVAL, where + ": made for block size " +
+                                         std::to_string(header_.block_size) + ", volume has " +
+                                         std::to_string(id_.block_size) +
+                                         "; use another cache path or delete this file");
+      if (file_->size() < CacheFileSize(header_)) refuse = "file is shorter than its geometry";
+    }
+  } else if (file_->size() == 0 && !file_->is_block_device()) {
+    return Format("new cache file");
+  } else {  // never format over a small file that is not ours
+    refuse = "file of " + std::to_string(file_->size()) + " bytes is too small for a cache header";
+  }
+  if (refuse.empty()) {
+    Status s = LoadIndex();
+    if (s.ok()) s = Recover();
+    if (s.ok()) return s;
+    refuse = s.message();
+  }
+  if (!options_.discard_bad_cache)
+    return Status::Error(EIO,
+                         where + ": corrupt cache (" + refuse +
+                             "); refusing to use it. Set discard_bad_cache to drop its content "
+                             "(dirty blocks in it are lost)");
+  LogWarning(where + ": corrupt cache (" + refuse + "); discarding it as requested");
+  return Format("discarded corrupt cache");
+}
+
+Status LocalCacheStore::Format(const std::string& why) {
+  const std::string where = "format cache " + options_.path;
+  uint64_t size = options_.size;
+  if (size == 0)
+    size = file_->is_block_device() ? file_->size() : DefaultCacheSize(id_.volume_size);
+  header_ = MakeCacheHeader(id_.uuid, id_.block_size, id_.volume_size, size);
+  if (Status s = file_->Reserve(CacheFileSize(header_)); !s.ok()) return s.Wrap(where);
+  // Zero the old header first, then the index, then write the new header: a crash in
+  // between leaves an empty (formattable) or consistent file.
+  AlignedBuffer zeros(kIndexChunk);
+  for (uint64_t off = 0; off < header_.data_offset; off += kIndexChunk) {
+    IoOp op{IoOp::Kind::kWrite, -1, zeros.data(),
+            static_cast<size_t>(std::min<uint64_t>(kIndexChunk, header_.data_offset - off)), off};
+    if (Status s = file_->WriteMeta(std::span<IoOp>(&op, 1)); !s.ok()) return s.Wrap(where);
+  }
+  if (Status s = file_->Sync(); !s.ok()) return s.Wrap(where);
+  if (Status s = WriteHeader(0); !s.ok()) return s.Wrap(where);
+  if (Status s = file_->Sync(); !s.ok()) return s.Wrap(where);
+  std::lock_guard lock(mu_);
+  records_.assign(header_.record_count, CacheRecord{});
+  slots_.assign(header_.record_count, SlotState{});
+  free_slots_.clear();
+  for (uint64_t i = header_.slot_count; i-- > 0;) free_slots_.push_back(i);
+  free_tombs_.clear();
+  for (uint64_t i = header_.record_count; i-- > header_.slot_count;) free_tombs_.push_back(i);
+  max_dirty_ = options_.max_dirty ? options_.max_dirty : header_.slot_count * block_size_ / 2;
+  LogInfo("open cache " + options_.path + ": " + why + ", " + std::to_string(header_.slot_count) +
+          " slots of " + std::to_string(block_size_) + " bytes");
+  PublishLocked();
+  return Status::Ok();
+}
+
+Status LocalCacheStore::WriteHeader(uint64_t flushed_seq) {
+  std::lock_guard io(header_io_mu_);
+  CacheHeader h = header_;
+  h.flushed_seq = flushed_seq;
+  AlignedBuffer buf(kCacheHeaderSize);
+  EncodeHeader(h, std::span<uint8_t, kCacheHeaderSize>(buf.data(), kCacheHeaderSize));
+  IoOp op{IoOp::Kind::kWrite, -1, buf.data(), kCacheHeaderSize, 0};
+  return file_->WriteMeta(std::span<IoOp>(&op, 1));
+}
+
+Status LocalCacheStore::LoadIndex() {
+  std::vector<CacheRecord> recs(header_.record_count);
+  AlignedBuffer buf(kIndexChunk);
+  const uint64_t per_chunk = kIndexChunk / kCacheRecordSize;
+  for (uint64_t first = 0; first < header_.record_count; first += per_chunk) {
+    uint64_t n = std::min(per_chunk, header_.record_count - first);
+    Status s = file_->ReadMeta(header_.index_offset + first * kCacheRecordSize, buf.data(),
+                               n * kCacheRecordSize);
+    if (!s.ok()) return s;
+    for (uint64_t i = 0; i < n; i++) {
+      s = DecodeRecord(
+          std::span<const uint8_t>(buf.data() + i * kCacheRecordSize, kCacheRecordSize),
+          &recs[first + i]);
+      if (!s.ok()) return s.Wrap("index record " + std::to_string(first + i));
+      const CacheRecord& r = recs[first + i];
+      bool tomb = first + i >= header_.slot_count;
+      if (r.kind != RecordKind::kFree && tomb != (r.kind == RecordKind::kErase))
+        return Status::Error(
+            EINVAL, "index record " + std::to_string(first + i) + ": kind does not fit its place");
+    }
+  }
+  std::lock_guard lock(mu_);
+  records_ = std::move(recs);
+  slots_.assign(header_.record_count, SlotState{});
+  return Status::Ok();
+}
+
+// Applies the recovery rules: newest state per block, DIRTY data verified, stale records freed.
+Status LocalCacheStore::Recover() {
+  std::unique_lock lock(mu_);
+  std::unordered_map<uint64_t, std::vector<uint64_t>> by_block;
+  uint64_t max_seq = header_.flushed_seq, max_epoch = 0;
+  for (uint64_t i = 0; i < records_.size(); i++) {
+    const CacheRecord& r = records_[i];
+    if (r.kind == RecordKind::kFree) continue;
+    by_block[r.block].push_back(i);
+    max_seq = std::max(max_seq, r.seq);
+    max_epoch = std::max(max_epoch, r.epoch);
+  }
+  std::vector<uint64_t> drop;
+  uint64_t lost = 0;
+  for (auto& [block, recs] : by_block) {
+    std::sort(recs.begin(), recs.end(),
+              [&](uint64_t a, uint64_t b) { return records_[a].seq < records_[b].seq; });
+    size_t keep_from = 0;  // records after the newest CLEAN one are pending versions
+    for (size_t k = 0; k < recs.size(); k++)
+      if (records_[recs[k]].kind == RecordKind::kClean) keep_from = k;
+    for (size_t k = 0; k < keep_from; k++) drop.push_back(recs[k]);
+    recs.erase(recs.begin(), recs.begin() + static_cast<long>(keep_from));
+    // Verify DIRTY data from the newest backwards: a mismatch that is not the newest
+    // record was superseded; the newest one is lost-unflushed or corrupt (seq decides).
+    for (size_t k = recs.size(); k-- > 0;) {
+      const CacheRecord r = records_[recs[k]];
+      if (r.kind != RecordKind::kDirty) continue;
+      lock.unlock();
+      std::string data;
+      Status s = ReadSlot(recs[k], r.hash, &data);
+      lock.lock();
+      if (s.ok()) continue;
+      if (s.err() != EBADMSG) return s;
+      if (r.seq <= header_.flushed_seq)
+        return Status::Error(EIO, "block " + std::to_string(block) + " slot " +
+                                      std::to_string(recs[k]) +
+                                      ": flushed dirty data fails its checksum");
+      LogWarning("open cache " + options_.path + ": block " + std::to_string(block) +
+                 ": unflushed write lost by a crash (slot checksum mismatch); the store keeps the "
+                 "older data");
+      lost++;
+      drop.push_back(recs[k]);
+      recs.erase(recs.begin() + static_cast<long>(k));
+    }
+    if (recs.empty()) continue;
+    BlockEntry& e = blocks_[block];
+    for (uint64_t rec : recs) {
+      const CacheRecord& r = records_[rec];
+      if (r.kind == RecordKind::kClean) {
+        if (!options_.trust_clean) {  // possibly stale: the bucket may have changed since
+          drop.push_back(rec);
+          continue;
+        }
+        e.clean = static_cast<int64_t>(rec);
+        continue;
+      }
+      Version v{r.seq, r.epoch, rec, r.kind == RecordKind::kErase};
+      e.versions.push_back(v);
+      pending_epochs_[r.epoch]++;
+      queue_.insert({v.epoch, v.ready_ns, v.seq, block});
+      if (!v.erase) dirty_bytes_ += block_size_;
+    }
+    if (!e.versions.empty() && e.clean >= 0) {  // a clean copy older than pending versions
+      drop.push_back(static_cast<uint64_t>(e.clean));
+      e.clean = -1;
+    }
+  }
+  for (uint64_t rec : drop) records_[rec] = CacheRecord{};
+  next_seq_ = max_seq + 1;
+  current_epoch_ = max_epoch + 1;
+  max_dirty_ = options_.max_dirty ? options_.max_dirty : header_.slot_count * block_size_ / 2;
+  if (!drop.empty()) {
+    lock.unlock();
+    if (Status s = WriteRecords(drop); !s.ok()) return s;
+    if (Status s = file_->Sync(); !s.ok()) return s;
+    lock.lock();
+  }
+  for (uint64_t i = header_.slot_count; i-- > 0;)
+    if (records_[i].kind == RecordKind::kFree) free_slots_.push_back(i);
+  for (uint64_t i = header_.record_count; i-- > header_.slot_count;)
+    if (records_[i].kind == RecordKind::kFree) free_tombs_.push_back(i);
+  if (options_.size != 0 &&
+      MakeCacheHeader(id_.uuid, id_.block_size, id_.volume_size, options_.size).slot_count !=
+          header_.slot_count)
+    LogWarning("open cache " + options_.path +
+               ": configured size differs from the file's; keeping the file's geometry");
+  LogInfo("open cache " + options_.path + ": recovered " + std::to_string(queue_.size()) +
+          " pending versions (" + std::to_string(dirty_bytes_) + " dirty bytes), " +
+          std::to_string(lost) + " unflushed writes lost");
+  PublishLocked();
+  return Status::Ok();
+}
+
+}  // namespace s3nbd

@@ -1,0 +1,310 @@
+// LocalCacheStore slots and records: allocation with CLOCK eviction of CLEAN slots, the
+// quarantine (a freed slot is reused only after an fdatasync that follows its FREE record),
+// pinning, slot data I/O and ordered record writes. LOCK RULE: see local_cache_store.h;
+// functions named *Locked need mu_; WriteRecords takes record stripes then mu_ briefly.
+#include <algorithm>
+#include <cstring>
+
+#include "cache/local/local_cache_store.h"
+#include "cache/log.h"
+
+namespace s3nbd {
+
+std::string LocalCacheStore::Where(uint64_t block) const {
+  return "volume " + UuidString(id_.uuid) + "/block " + std::to_string(block);
+}
+
+std::chrono::steady_clock::time_point LocalCacheStore::StallDeadlineLocked(
+    std::chrono::steady_clock::time_point since) const {
+  return std::max(since, last_progress_) + options_.dirty_wait_timeout;
+}
+
+Result<uint64_t> LocalCacheStore::AllocateSlot(bool wait,
+                                               std::chrono::steady_clock::time_point since) {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    if (!free_slots_.empty()) {
+      uint64_t s = free_slots_.back();
+      free_slots_.pop_back();
+      slots_[s] = SlotState{.retire_gen = slots_[s].retire_gen};
+      return s;
+    }
+    if (!quarantine_.empty() && !syncing_) {
+      syncing_ = true;
+      std::vector<uint64_t> take;
+      take.swap(quarantine_);
+      lock.unlock();
+      Status st = file_->Sync();
+      lock.lock();
+      syncing_ = false;
+      space_cv_.notify_all();
+      if (!st.ok()) {
+        quarantine_.insert(quarantine_.end(), take.begin(), take.end());
+        counters_.errors++;
+        return st.Wrap("allocate cache slot: " + options_.path);
+      }
+      free_slots_.insert(free_slots_.end(), take.begin(), take.end());
+      continue;
+    }
+    if (syncing_) {
+      space_cv_.wait(lock);
+      continue;
+    }
+    std::vector<uint64_t> victims;
+    if (EvictLocked(&victims) > 0) {
+      lock.unlock();
+      Retired written;
+      Status st = WriteRecords(victims, &written);
+      if (!st.ok()) return st.Wrap("evict cache slots: " + options_.path);  // slots stay retired
+      ReleaseRecords(written);
+      lock.lock();
+      continue;
+    }
+    if (!wait) return Status::Error(ENOSPC, "no evictable cache slot");
+    space_waiters_++;
+    work_cv_.notify_all();  // writeback becomes urgent
+    space_cv_.wait_until(lock, StallDeadlineLocked(since));
+    space_waiters_--;
+    if (std::chrono::steady_clock::now() >= StallDeadlineLocked(since) && free_slots_.empty() &&
+        quarantine_.empty())
+      return Status::Error(ENOSPC, "no free cache slot");
+  }
+}
+
+Result<uint64_t> LocalCacheStore::AllocateTomb(std::chrono::steady_clock::time_point since) {
+  std::unique_lock lock(mu_);
+  while (free_tombs_.empty()) {
+    space_waiters_++;
+    work_cv_.notify_all();
+    space_cv_.wait_until(lock, StallDeadlineLocked(since));
+    space_waiters_--;
+    if (std::chrono::steady_clock::now() >= StallDeadlineLocked(since) && free_tombs_.empty())
+      return Status::Error(ENOSPC, "no free erase record");
+  }
+  uint64_t t = free_tombs_.back();
+  free_tombs_.pop_back();
+  slots_[t] = SlotState{.retire_gen = slots_[t].retire_gen};
+  return t;
+}
+
+// CLOCK over the data slots: unpinned CLEAN slots whose reference bit is clear.
+size_t LocalCacheStore::EvictLocked(std::vector<uint64_t>* victims) {
+  const uint64_t n = header_.slot_count;
+  const size_t want = static_cast<size_t>(std::min<uint64_t>(32, n / 8 + 1));
+  for (uint64_t step = 0; step < 2 * n && victims->size() < want; step++) {
+    uint64_t s = clock_hand_;
+    clock_hand_ = (clock_hand_ + 1) % n;
+    const CacheRecord& r = records_[s];
+    if (r.kind != RecordKind::kClean || slots_[s].pins != 0 || slots_[s].retired) continue;
+    if (slots_[s].ref) {
+      slots_[s].ref = false;
+      continue;
+    }
+    auto it = blocks_.find(r.block);
+    if (it == blocks_.end() || it->second.clean != static_cast<int64_t>(s)) continue;
+    it->second.clean = -1;
+    it->second.prefetched = false;
+    RetireLocked(s, victims);
+    MaybeDropEntryLocked(r.block);
+  }
+  counters_.evictions += victims->size();
+  return victims->size();
+}
+
+void LocalCacheStore::RetireLocked(uint64_t rec, std::vector<uint64_t>* to_write) {
+  records_[rec] = CacheRecord{};
+  slots_[rec].retired = true;
+  slots_[rec].free_written = false;
+  slots_[rec].retire_gen++;
+  to_write->push_back(rec);
+}
+
+void LocalCacheStore::ReleaseLocked(uint64_t rec) {
+  SlotState& st = slots_[rec];
+  if (!st.retired || !st.free_written || st.pins != 0) return;
+  st.retired = false;
+  st.free_written = false;
+  if (IsTomb(rec)) {
+    free_tombs_.push_back(rec);
+  } else {
+    quarantine_.push_back(rec);
+  }
+  space_cv_.notify_all();
+}
+
+void LocalCacheStore::ReleaseRecords(const Retired& written_free) {
+  std::lock_guard lock(mu_);
+  for (auto [rec, gen] : written_free) {
+    if (!slots_[rec].retired || slots_[rec].retire_gen != gen) continue;  // retired again later
+    slots_[rec].free_written = true;
+    ReleaseLocked(rec);
+  }
+}
+
+void LocalCacheStore::Unpin(uint64_t slot) {
+  std::lock_guard lock(mu_);
+  slots_[slot].pins--;
+  ReleaseLocked(slot);
+}
+
+// Writes the current in-memory state of `recs`. Writes of one record are serialised by its
+// stripe lock, and the state is copied after taking it, so the last write of a record always
+// carries its newest state. Stripes are locked in ascending order (no deadlock).
+Status LocalCacheStore::WriteRecords(const std::vector<uint64_t>& recs, Retired* written_free) {
+  if (recs.empty()) return Status::Ok();
+  std::vector<size_t> stripes;
+  for (uint64_t r : recs) stripes.push_back(r % kRecordStripes);
+  std::sort(stripes.begin(), stripes.end());
+  stripes.erase(std::unique(stripes.begin(), stripes.end()), stripes.end());
+  std::vector<std::unique_lock<std::mutex>> io;
+  for (size_t st : stripes) io.emplace_back(record_io_mu_[st]);
+  std::vector<uint8_t> buf(recs.size() * kCacheRecordSize);
+  std::vector<IoOp> ops(recs.size());
+  {
+    std::lock_guard lock(mu_);
+    for (size_t i = 0; i < recs.size(); i++) {
+      uint8_t* p = buf.data() + i * kCacheRecordSize;
+      EncodeRecord(records_[recs[i]], std::span<uint8_t, kCacheRecordSize>(p, kCacheRecordSize));
+      if (written_free && slots_[recs[i]].retired)
+        written_free->emplace_back(recs[i], slots_[recs[i]].retire_gen);
+      ops[i] = IoOp{IoOp::Kind::kWrite, -1, p, kCacheRecordSize,
+                    header_.index_offset + recs[i] * kCacheRecordSize};
+    }
+  }
+  Status s = file_->WriteMeta(ops);
+  if (!s.ok()) {
+    counters_.errors++;
+    return s.Wrap("write cache index " + options_.path);
+  }
+  return s;
+}
+
+Status LocalCacheStore::ReadSlot(uint64_t slot, uint64_t hash, std::string* data) {
+  data->resize(block_size_);
+  Status s;
+  if (file_->direct_io()) {
+    AlignedBuffer buf(header_.slot_stride);
+    IoOp op{IoOp::Kind::kRead, -1, buf.data(), header_.slot_stride, SlotOffset(slot)};
+    s = file_->RunData(std::span<IoOp>(&op, 1));
+    if (s.ok()) std::memcpy(data->data(), buf.data(), block_size_);
+  } else {
+    IoOp op{IoOp::Kind::kRead, -1, reinterpret_cast<uint8_t*>(data->data()), block_size_,
+            SlotOffset(slot)};
+    s = file_->RunData(std::span<IoOp>(&op, 1));
+  }
+  if (!s.ok()) {
+    counters_.errors++;
+    return s.Wrap("read cache slot " + std::to_string(slot));
+  }
+  if (BlockHash(*data) != hash) {
+    counters_.errors++;
+    return Status::Error(EBADMSG, "cache slot " + std::to_string(slot) + ": checksum mismatch");
+  }
+  return s;
+}
+
+Status LocalCacheStore::WriteSlot(uint64_t slot, std::string_view data) {
+  Status s;
+  if (file_->direct_io()) {
+    AlignedBuffer buf(header_.slot_stride);
+    std::memcpy(buf.data(), data.data(), data.size());
+    IoOp op{IoOp::Kind::kWrite, -1, buf.data(), header_.slot_stride, SlotOffset(slot)};
+    s = file_->RunData(std::span<IoOp>(&op, 1));
+  } else {
+    // io_uring only reads the buffer of a write.
+    IoOp op{IoOp::Kind::kWrite, -1, reinterpret_cast<uint8_t*>(const_cast<char*>(data.data())),
+            data.size(), SlotOffset(slot)};
+    s = file_->RunData(std::span<IoOp>(&op, 1));
+  }
+  if (!s.ok()) {
+    counters_.errors++;
+    return s.Wrap("write cache slot " + std::to_string(slot));
+  }
+  return s;
+}
+
+void LocalCacheStore::PublishLocked() {
+  uint64_t pending = 0;
+  for (auto& [e, n] : pending_epochs_) pending += n;
+  counters_.dirty_bytes = dirty_bytes_;
+  counters_.writeback_queue = pending;
+}
+
+void LocalCacheStore::MaybeDropEntryLocked(uint64_t block) {
+  auto it = blocks_.find(block);
+  if (it != blocks_.end() && it->second.clean < 0 && it->second.versions.empty() &&
+      !it->second.fetch)
+    blocks_.erase(it);
+}
+
+Status LocalCacheStore::CheckInvariants() {
+  std::lock_guard lock(mu_);
+  auto fail = [](const std::string& m) { return Status::Error(EINVAL, "invariant: " + m); };
+  std::vector<int> owners(records_.size(), 0);
+  uint64_t dirty = 0, versions = 0, queued = 0;
+  std::map<uint64_t, uint64_t> epochs;
+  for (auto& [block, e] : blocks_) {
+    std::string b = "block " + std::to_string(block);
+    if (e.clean >= 0) {
+      const CacheRecord& r = records_[e.clean];
+      owners[e.clean]++;
+      if (r.kind != RecordKind::kClean || r.block != block)
+        return fail(b + ": clean slot record mismatch");
+      if (!e.versions.empty()) return fail(b + ": clean copy and pending versions");
+    }
+    for (size_t i = 0; i < e.versions.size(); i++) {
+      const Version& v = e.versions[i];
+      const CacheRecord& r = records_[v.rec];
+      owners[v.rec]++;
+      versions++;
+      epochs[v.epoch]++;
+      if (i > 0 && (e.versions[i - 1].seq >= v.seq || e.versions[i - 1].epoch > v.epoch))
+        return fail(b + ": versions out of order");
+      if (v.uploading && i != 0) return fail(b + ": a non-oldest version is uploading");
+      if (r.block != block || r.seq != v.seq || r.epoch != v.epoch)
+        return fail(b + ": version record mismatch");
+      if (v.erase != (r.kind == RecordKind::kErase) || IsTomb(v.rec) != v.erase)
+        return fail(b + ": version kind");
+      if (!v.erase) dirty += block_size_;
+      if (v.seq >= next_seq_) return fail(b + ": seq from the future");
+      if (!v.uploading) {
+        queued++;
+        if (!queue_.count({v.epoch, v.ready_ns, v.seq, block}))
+          return fail(b + ": version not queued");
+      }
+    }
+  }
+  std::vector<uint64_t> unused = free_slots_;
+  unused.insert(unused.end(), quarantine_.begin(), quarantine_.end());
+  unused.insert(unused.end(), free_tombs_.begin(), free_tombs_.end());
+  for (uint64_t r : unused) {
+    owners[r]++;
+    if (records_[r].kind != RecordKind::kFree)
+      return fail("record " + std::to_string(r) + " is free but not FREE");
+    if (IsTomb(r) != (r >= header_.slot_count)) return fail("tomb/slot mix-up");
+  }
+  for (uint64_t r : quarantine_)
+    if (IsTomb(r)) return fail("tombstone " + std::to_string(r) + " in the slot quarantine");
+  for (uint64_t r : free_slots_)
+    if (IsTomb(r)) return fail("tombstone " + std::to_string(r) + " in the free slots");
+  for (uint64_t r : free_tombs_)
+    if (!IsTomb(r)) return fail("slot " + std::to_string(r) + " in the free tombstones");
+  for (uint64_t i = 0; i < records_.size(); i++) {
+    if (slots_[i].retired) owners[i]++;
+    if (owners[i] != 1)
+      return fail("record " + std::to_string(i) + " has " + std::to_string(owners[i]) + " owners");
+    if (slots_[i].pins != 0) return fail("record " + std::to_string(i) + " still pinned");
+    if (slots_[i].retired && records_[i].kind != RecordKind::kFree)
+      return fail("retired record " + std::to_string(i) + " is not FREE");
+  }
+  if (dirty != dirty_bytes_)
+    return fail("dirty bytes " + std::to_string(dirty_bytes_) + " != " + std::to_string(dirty));
+  if (queued != queue_.size()) return fail("queue size");
+  if (epochs != pending_epochs_) return fail("pending epochs");
+  uint64_t pending = 0;
+  for (auto& [e, n] : pending_epochs_) pending += n;
+  if (pending != versions) return fail("pending count");
+  return Status::Ok();
+}
+
+}  // namespace s3nbd

@@ -1,0 +1,398 @@
+// LocalCacheStore request paths: Read (hit, coalesced miss, absent), Write/Erase (new
+// DIRTY/ERASE versions with dirty backpressure), Flush (remote or local policy), List,
+// Probe and Prefetch. LOCK RULE: see local_cache_store.h; no I/O while holding mu_.
+#include "cache/local/local_cache_store.h"
+
+#include <algorithm>
+
+#include "cache/log.h"
+
+namespace s3nbd {
+namespace {
+
+constexpr size_t kMaxPrefetchQueue = 1024;
+constexpr size_t kEraseChunk = 256;  // erases recorded per index batch
+
+bool AllZero(std::string_view d) {
+  return std::all_of(d.begin(), d.end(), [](char c) { return c == 0; });
+}
+
+}  // namespace
+
+int64_t LocalCacheStore::NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+Status LocalCacheStore::Read(uint64_t block, std::string* data) {
+  for (;;) {
+    std::shared_ptr<Fetch> fetch;
+    bool owner = false, dirty = false;
+    uint64_t slot = 0, hash = 0, gen = 0;
+    {
+      std::unique_lock lock(mu_);
+      auto it = blocks_.find(block);
+      BlockEntry* e = it == blocks_.end() ? nullptr : &it->second;
+      if (e && !e->versions.empty()) {
+        const Version& v = e->versions.back();
+        if (v.erase) {
+          counters_.hits++;
+          data->assign(block_size_, '\0');
+          return Status::Ok();
+        }
+        slot = v.rec;
+        dirty = true;
+      } else if (e && e->clean >= 0) {
+        slot = static_cast<uint64_t>(e->clean);
+        slots_[slot].ref = true;
+        if (e->prefetched) {
+          e->prefetched = false;
+          counters_.readahead_hits++;
+        }
+      } else if (e && e->fetch) {
+        fetch = e->fetch;
+        counters_.coalesced_misses++;
+        fetch_cv_.wait(lock, [&] { return fetch->done; });
+      } else {
+        BlockEntry& ne = blocks_[block];
+        fetch = std::make_shared<Fetch>();
+        ne.fetch = fetch;
+        gen = ne.write_gen;
+        owner = true;
+        counters_.misses++;
+      }
+      if (!fetch) {
+        hash = records_[slot].hash;
+        slots_[slot].pins++;
+      }
+    }
+    if (owner) return RunFetch(block, fetch, gen, data, false);
+    if (fetch) {  // done and immutable from now on
+      if (fetch->status.ok()) *data = fetch->data;
+      return fetch->status;
+    }
+    Status s = ReadSlot(slot, hash, data);
+    Unpin(slot);
+    if (s.ok()) {
+      counters_.hits++;
+      return s;
+    }
+    if (dirty || s.err() != EBADMSG) return s.Wrap("read: " + Where(block));
+    // A CLEAN copy failing its checksum is dropped and read again from the store.
+    LogWarning("read: " + Where(block) + ": " + s.message() + "; dropping the cached copy");
+    std::vector<uint64_t> to_write;
+    {
+      std::lock_guard lock(mu_);
+      auto it = blocks_.find(block);
+      if (it != blocks_.end() && it->second.clean == static_cast<int64_t>(slot)) {
+        it->second.clean = -1;
+        RetireLocked(slot, &to_write);
+      }
+    }
+    if (Status w = CommitRecords(to_write); !w.ok()) return w.Wrap("read: " + Where(block));
+  }
+}
+
+// Reads a missing block from the inner store (zeros when it is absent), caches a non-zero
+// copy as CLEAN unless the block was written meanwhile, and wakes coalesced readers.
+Status LocalCacheStore::RunFetch(uint64_t block, const std::shared_ptr<Fetch>& fetch, uint64_t gen,
+                                 std::string* data, bool prefetch) {
+  std::string buf;
+  Status s;
+  bool zero = false;
+  if (inner_->Probe(block) == BlockPresence::kAbsent) {
+    counters_.absent_reads++;
+    zero = true;
+  } else {
+    s = inner_->Read(block, &buf);
+    if (s.err() == ENOENT) {
+      s = Status::Ok();
+      zero = true;
+    } else if (s.ok()) {
+      buf.resize(block_size_, '\0');
+      zero = AllZero(buf);
+    } else {
+      counters_.errors++;
+      s = s.Wrap("read: " + Where(block));
+    }
+  }
+  if (zero) buf.assign(block_size_, '\0');
+  int64_t slot = -1;
+  if (s.ok() && !zero) {
+    auto a = AllocateSlot(false, {});
+    if (a.ok() && WriteSlot(*a, buf).ok()) {
+      slot = static_cast<int64_t>(*a);
+    } else if (a.ok()) {
+      std::lock_guard lock(mu_);
+      free_slots_.push_back(*a);  // its FREE record is already on disk
+    }
+  }
+  const uint64_t hash = slot >= 0 ? BlockHash(buf) : 0;
+  if (data && s.ok()) *data = buf;
+  std::vector<uint64_t> to_write;
+  {
+    std::lock_guard lock(mu_);
+    BlockEntry& e = blocks_[block];
+    if (slot >= 0) {
+      uint64_t sl = static_cast<uint64_t>(slot);
+      if (e.write_gen == gen && e.versions.empty() && e.clean < 0) {
+        e.clean = slot;
+        e.prefetched = prefetch;
+        slots_[sl].ref = !prefetch;
+        records_[sl] = CacheRecord{RecordKind::kClean, block, next_seq_++, current_epoch_, hash};
+        to_write.push_back(sl);
+      } else {
+        free_slots_.push_back(sl);  // written meanwhile: this copy is stale
+      }
+    }
+    fetch->status = s;
+    fetch->data = std::move(buf);
+    fetch->done = true;
+    e.fetch.reset();
+    MaybeDropEntryLocked(block);
+  }
+  fetch_cv_.notify_all();
+  if (Status w = CommitRecords(to_write); !w.ok())
+    LogWarning("read: " + Where(block) + ": " + w.message());
+  return s;
+}
+
+Status LocalCacheStore::CommitRecords(const std::vector<uint64_t>& to_write) {
+  Retired written;
+  Status s = WriteRecords(to_write, &written);
+  if (s.ok()) ReleaseRecords(written);
+  return s;
+}
+
+void LocalCacheStore::AddVersionLocked(uint64_t block, uint64_t rec, uint64_t hash, bool erase,
+                                       bool reserved, std::vector<uint64_t>* to_write) {
+  const uint64_t seq = next_seq_++, epoch = current_epoch_;
+  BlockEntry& e = blocks_[block];
+  e.write_gen++;
+  e.prefetched = false;
+  if (e.clean >= 0) {
+    RetireLocked(static_cast<uint64_t>(e.clean), to_write);
+    e.clean = -1;
+  }
+  Version v{seq, epoch, rec, erase};
+  v.ready_ns =
+      NowNs() +
+      std::chrono::duration_cast<std::chrono::nanoseconds>(options_.writeback_delay).count();
+  if (!e.versions.empty() && e.versions.back().epoch == epoch && !e.versions.back().uploading) {
+    // Same flush epoch and not uploading yet: the new version replaces it (one upload),
+    // keeping its deadline so a hot block is still written back in time.
+    Version old = e.versions.back();
+    e.versions.pop_back();
+    queue_.erase({old.epoch, old.ready_ns, old.seq, block});
+    if (!old.erase) dirty_bytes_ -= block_size_;
+    RetireLocked(old.rec, to_write);
+    v.ready_ns = old.ready_ns;
+    v.retrying = old.retrying;
+    v.attempts = old.attempts;
+  } else {
+    pending_epochs_[epoch]++;
+  }
+  e.versions.push_back(v);
+  queue_.insert({v.epoch, v.ready_ns, v.seq, block});
+  if (!erase && !reserved) dirty_bytes_ += block_size_;
+  records_[rec] =
+      CacheRecord{erase ? RecordKind::kErase : RecordKind::kDirty, block, seq, epoch, hash};
+  to_write->push_back(rec);
+  PublishLocked();
+  KickWritebackLocked(v.ready_ns);
+}
+
+Status LocalCacheStore::DirtyTimeout(const std::string& op, uint64_t block) {
+  counters_.errors++;
+  std::string cause = last_error_.ok() ? "uploads are not keeping up"
+                                       : "last upload error: " + last_error_.message();
+  std::string what = op == "erase"
+                         ? "too many erases are pending (" + std::to_string(free_tombs_.size()) +
+                               " erase records free)"
+                         : "cache is full of dirty data (" + std::to_string(dirty_bytes_) +
+                               " of max " + std::to_string(max_dirty_) + " bytes)";
+  return Status::Error(ENOSPC, op + ": " + Where(block) + ": " + what +
+                                   " and nothing could be uploaded for " +
+                                   std::to_string(options_.dirty_wait_timeout.count()) + " ms (" +
+                                   cause + "); data already acknowledged is kept");
+}
+
+Status LocalCacheStore::Write(uint64_t block, std::string_view data) {
+  if (data.size() != block_size_)
+    return Status::Error(EINVAL, "write: " + Where(block) + ": " + std::to_string(data.size()) +
+                                     " bytes, block size is " + std::to_string(block_size_));
+  if (AllZero(data)) return Erase(std::span<const uint64_t>(&block, 1));
+  const auto since = std::chrono::steady_clock::now();
+  bool reserved = false;
+  {
+    std::unique_lock lock(mu_);
+    auto it = blocks_.find(block);
+    bool coalesce = it != blocks_.end() && !it->second.versions.empty() &&
+                    it->second.versions.back().epoch == current_epoch_ &&
+                    !it->second.versions.back().uploading && !it->second.versions.back().erase;
+    if (!coalesce) {
+      if (dirty_bytes_ + block_size_ > max_dirty_) counters_.write_waits++;
+      while (dirty_bytes_ + block_size_ > max_dirty_) {  // backpressure
+        space_waiters_++;
+        work_cv_.notify_all();
+        space_cv_.wait_until(lock, StallDeadlineLocked(since));
+        space_waiters_--;
+        if (std::chrono::steady_clock::now() >= StallDeadlineLocked(since) &&
+            dirty_bytes_ + block_size_ > max_dirty_)
+          return DirtyTimeout("write", block);
+      }
+      dirty_bytes_ += block_size_;
+      reserved = true;
+      PublishLocked();
+    }
+  }
+  auto unreserve = [&] {
+    std::lock_guard lock(mu_);
+    if (reserved) dirty_bytes_ -= block_size_;
+    PublishLocked();
+    space_cv_.notify_all();
+  };
+  auto slot = AllocateSlot(true, since);
+  if (!slot.ok()) {
+    unreserve();
+    if (slot.status().err() == ENOSPC) {
+      std::lock_guard lock(mu_);
+      return DirtyTimeout("write", block);
+    }
+    return slot.status().Wrap("write: " + Where(block));
+  }
+  if (Status s = WriteSlot(*slot, data); !s.ok()) {
+    {
+      std::lock_guard lock(mu_);
+      free_slots_.push_back(*slot);
+    }
+    unreserve();
+    return s.Wrap("write: " + Where(block));
+  }
+  std::vector<uint64_t> to_write;
+  {
+    std::lock_guard lock(mu_);
+    AddVersionLocked(block, *slot, BlockHash(data), false, reserved, &to_write);
+  }
+  Status s = CommitRecords(to_write);
+  return s.ok() ? s : s.Wrap("write: " + Where(block));
+}
+
+Status LocalCacheStore::Erase(std::span<const uint64_t> blocks) {
+  const auto since = std::chrono::steady_clock::now();
+  std::vector<uint64_t> to_write;
+  for (size_t i = 0; i < blocks.size(); i++) {
+    const uint64_t block = blocks[i];
+    bool local_state;
+    {
+      std::lock_guard lock(mu_);
+      auto it = blocks_.find(block);
+      local_state = it != blocks_.end() && (it->second.clean >= 0 || !it->second.versions.empty());
+      if (local_state && !it->second.versions.empty() && it->second.versions.back().erase) continue;
+    }
+    if (!local_state && inner_->Probe(block) == BlockPresence::kAbsent) continue;
+    auto tomb = AllocateTomb(since);
+    if (!tomb.ok()) {
+      CommitRecords(to_write);  // the erases recorded so far stand
+      std::lock_guard lock(mu_);
+      return DirtyTimeout("erase", block);
+    }
+    {
+      std::lock_guard lock(mu_);
+      AddVersionLocked(block, *tomb, 0, true, false, &to_write);
+    }
+    if (to_write.size() >= kEraseChunk) {
+      if (Status s = CommitRecords(to_write); !s.ok()) return s.Wrap("erase: " + Where(block));
+      to_write.clear();
+    }
+  }
+  Status s = CommitRecords(to_write);
+  return s.ok() ? s : s.Wrap("erase: cache " + options_.path);
+}
+
+Status LocalCacheStore::Flush() {
+  std::unique_lock lock(mu_);
+  const uint64_t epoch = current_epoch_++;
+  if (options_.flush_policy == FlushPolicy::kLocal) {
+    const uint64_t seq = next_seq_ - 1;
+    lock.unlock();
+    Status s = file_->Sync();
+    if (s.ok()) s = WriteHeader(seq);  // made durable by the next sync; see the format doc
+    if (!s.ok()) counters_.errors++;
+    return s.ok() ? s : s.Wrap("flush: cache " + options_.path);
+  }
+  flush_target_ = std::max(flush_target_, epoch);
+  flush_waiting_++;
+  work_cv_.notify_all();
+  // Waits as long as uploads make progress; fails after dirty_wait_timeout without any.
+  const auto since = std::chrono::steady_clock::now();
+  auto flushed = [&] { return pending_epochs_.empty() || pending_epochs_.begin()->first > epoch; };
+  bool done = flushed();
+  while (!done && std::chrono::steady_clock::now() < StallDeadlineLocked(since))
+    done = done_cv_.wait_until(lock, StallDeadlineLocked(since), flushed);
+  flush_waiting_--;
+  if (!done) {
+    uint64_t left = 0;
+    for (auto& [e, n] : pending_epochs_)
+      if (e <= epoch) left += n;
+    counters_.errors++;
+    return Status::Error(EIO, "flush: cache " + options_.path + ": " + std::to_string(left) +
+                                  " blocks not uploaded, no upload succeeded for " +
+                                  std::to_string(options_.dirty_wait_timeout.count()) + " ms (" +
+                                  (last_error_.ok() ? std::string("writeback not running")
+                                                    : "last error: " + last_error_.message()) +
+                                  "); they stay dirty in the cache");
+  }
+  lock.unlock();
+  Status s = inner_->Flush();
+  return s.ok() ? s : s.Wrap("flush: cache " + options_.path);
+}
+
+Status LocalCacheStore::List(const std::function<void(uint64_t block)>& fn) {
+  std::unordered_map<uint64_t, bool> local;  // block -> present, for blocks the cache knows better
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [block, e] : blocks_) {
+      if (!e.versions.empty()) {
+        local[block] = !e.versions.back().erase;
+      } else if (e.clean >= 0) {
+        local[block] = true;
+      }
+    }
+  }
+  Status s = inner_->List([&](uint64_t block) {
+    if (!local.count(block)) fn(block);
+  });
+  if (!s.ok()) return s.Wrap("list: cache " + options_.path);
+  for (auto& [block, present] : local)
+    if (present) fn(block);
+  return s;
+}
+
+BlockPresence LocalCacheStore::Probe(uint64_t block) {
+  {
+    std::lock_guard lock(mu_);
+    auto it = blocks_.find(block);
+    if (it != blocks_.end()) {
+      if (!it->second.versions.empty())
+        return it->second.versions.back().erase ? BlockPresence::kAbsent : BlockPresence::kPresent;
+      if (it->second.clean >= 0) return BlockPresence::kPresent;
+    }
+  }
+  return inner_->Probe(block);
+}
+
+void LocalCacheStore::Prefetch(std::span<const uint64_t> blocks) {
+  {
+    std::lock_guard lock(mu_);
+    for (uint64_t block : blocks) {
+      if (prefetch_queue_.size() >= kMaxPrefetchQueue) break;
+      if (blocks_.count(block)) continue;  // cached, pending or being fetched
+      prefetch_queue_.push_back(block);
+    }
+  }
+  prefetch_cv_.notify_all();
+}
+
+}  // namespace s3nbd

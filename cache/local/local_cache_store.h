@@ -1,0 +1,201 @@
+// LocalCacheStore: the persistent local block cache, a write-back BlockStore over an inner
+// store. Blocks live in slots of a cache file (docs/cache-format.md); a block is CLEAN (a copy
+// of the inner store), or has pending DIRTY/ERASE versions uploaded by writeback workers in
+// flush-epoch order. LOCK RULE: mu_ guards every member marked GUARDED_BY(mu_); no file or
+// inner-store I/O runs under mu_ (slots are pinned instead). The record_io_mu_ stripes order
+// writes of the same record; they are taken (ascending) BEFORE mu_, never while holding it.
+#pragma once
+
+#include <array>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <span>
+#include <string>
+#include <thread>
+#include <tuple>
+#include <unordered_map>
+#include <vector>
+
+#include "cache/block_store.h"
+#include "cache/local/cache_format.h"
+#include "cache/local/cache_options.h"
+#include "cache/local/uring_file.h"
+
+namespace s3nbd {
+
+class LocalCacheStore : public BlockStore {
+ public:
+  struct Key {};  // construct only through Create
+  LocalCacheStore(Key, CacheOptions options, std::unique_ptr<BlockStore> inner, VolumeIdentity id);
+  // Opens or formats the cache file and recovers its dirty blocks (uploaded after Start()).
+  static Result<std::unique_ptr<LocalCacheStore>> Create(CacheOptions options,
+                                                         std::unique_ptr<BlockStore> inner,
+                                                         VolumeIdentity id);
+  // Stops threads WITHOUT draining: dirty data stays in the cache file for the next start.
+  ~LocalCacheStore() override;
+
+  // Starts writeback and prefetch threads (call after nbdkit forks).
+  void Start();
+  // Drains dirty data for at most `timeout`, stops threads, syncs the file. Data not uploaded
+  // in time stays dirty in the file (ETIMEDOUT is returned) and is uploaded at the next start.
+  Status Shutdown(std::chrono::milliseconds timeout);
+
+  Status Read(uint64_t block, std::string* data) override;
+  Status Write(uint64_t block, std::string_view data) override;
+  Status Erase(std::span<const uint64_t> blocks) override;
+  Status Flush() override;
+  Status List(const std::function<void(uint64_t block)>& fn) override;
+  BlockPresence Probe(uint64_t block) override;
+
+  // Queues background fetches of the blocks not cached yet (read-ahead from the Volume).
+  // Never blocks on I/O; excess requests are dropped.
+  void Prefetch(std::span<const uint64_t> blocks) override;
+
+  const CacheCounters& counters() const { return counters_; }
+  uint64_t slot_count() const { return header_.slot_count; }
+
+  // Test hooks. Abandon: stop threads like kill -9 would (no drain, no sync).
+  void Abandon() { StopThreads(); }
+  // Checks the state invariants; call while no operation is in progress.
+  Status CheckInvariants();
+  // Uploads every pending version in the calling thread, ignoring writeback_delay.
+  Status UploadAllForTest();
+
+ private:
+  struct Version {
+    uint64_t seq = 0;
+    uint64_t epoch = 0;
+    uint64_t rec = 0;  // index record: a data slot, or a tombstone for an erase
+    bool erase = false;
+    bool uploading = false;
+    bool retrying = false;
+    int attempts = 0;
+    int64_t ready_ns = 0;  // earliest upload time (writeback_delay or retry backoff)
+  };
+  struct Fetch {
+    bool done = false;
+    Status status;
+    std::string data;
+  };
+  struct BlockEntry {
+    int64_t clean = -1;            // CLEAN slot, or -1
+    std::deque<Version> versions;  // pending, oldest first; back() is what readers see
+    std::shared_ptr<Fetch> fetch;  // in-flight miss, shared by coalesced readers
+    uint64_t write_gen = 0;        // bumped by every Write/Erase (detects fetch races)
+    bool prefetched = false;       // clean copy came from Prefetch and was not read yet
+  };
+  struct SlotState {  // one per index record (pins/ref only used by data slots)
+    uint32_t pins = 0;
+    bool ref = false;           // CLOCK reference bit
+    bool retired = false;       // FREE in records_; reusable once free_written and unpinned
+    bool free_written = false;  // the FREE record reached the file
+    uint32_t retire_gen = 0;    // bumped by every retire; survives reuse
+  };
+  using QueueKey = std::tuple<uint64_t, int64_t, uint64_t, uint64_t>;  // epoch, ready, seq, block
+
+  // Opening (local_cache_open.cc).
+  Status Open();
+  Status Format(const std::string& why);
+  Status LoadIndex();
+  Status Recover();
+  Status WriteHeader(uint64_t flushed_seq);
+
+  // Slots and records (local_cache_slots.cc).
+  // Waiting allocations give up only when no upload succeeded for dirty_wait_timeout
+  // since `since` (a slow but working store never fails a write).
+  Result<uint64_t> AllocateSlot(bool wait, std::chrono::steady_clock::time_point since);
+  Result<uint64_t> AllocateTomb(std::chrono::steady_clock::time_point since);
+  std::chrono::steady_clock::time_point StallDeadlineLocked(
+      std::chrono::steady_clock::time_point since) const;  // REQUIRES(mu_)
+  size_t EvictLocked(std::vector<uint64_t>* victims);      // REQUIRES(mu_)
+  // (record, retire_gen) of records that were written in their retired (FREE) state.
+  using Retired = std::vector<std::pair<uint64_t, uint32_t>>;
+  Status WriteRecords(const std::vector<uint64_t>& recs, Retired* written_free = nullptr);
+  void ReleaseRecords(const Retired& written_free);  // after WriteRecords succeeded
+  void ReleaseLocked(uint64_t rec);                  // REQUIRES(mu_)
+  void Unpin(uint64_t slot);
+  Status ReadSlot(uint64_t slot, uint64_t hash, std::string* data);
+  Status WriteSlot(uint64_t slot, std::string_view data);
+  uint64_t SlotOffset(uint64_t slot) const {
+    return header_.data_offset + slot * header_.slot_stride;
+  }
+  bool IsTomb(uint64_t rec) const { return rec >= header_.slot_count; }
+  void RetireLocked(uint64_t rec, std::vector<uint64_t>* to_write);  // REQUIRES(mu_)
+  void PublishLocked();                       // REQUIRES(mu_): counters from state
+  void MaybeDropEntryLocked(uint64_t block);  // REQUIRES(mu_)
+
+  // Read path (local_cache_store.cc).
+  Status RunFetch(uint64_t block, const std::shared_ptr<Fetch>& fetch, uint64_t gen,
+                  std::string* data, bool prefetch);
+  // Installs a new DIRTY (or ERASE) version whose slot data is written; `reserved`: its
+  // dirty bytes were already counted by the backpressure wait.
+  void AddVersionLocked(uint64_t block, uint64_t rec, uint64_t hash, bool erase, bool reserved,
+                        std::vector<uint64_t>* to_write);       // REQUIRES(mu_)
+  Status CommitRecords(const std::vector<uint64_t>& to_write);  // WriteRecords + ReleaseRecords
+  Status DirtyTimeout(const std::string& op, uint64_t block);   // REQUIRES(mu_)
+
+  // Writeback (local_cache_writeback.cc).
+  void WritebackLoop();
+  void PrefetchLoop();
+  bool PickLocked(bool ignore_delay, std::vector<std::pair<uint64_t, uint64_t>>* batch,
+                  int64_t* wake_ns);  // REQUIRES(mu_); batch of (block, seq)
+  void Upload(const std::vector<std::pair<uint64_t, uint64_t>>& batch);
+  void Complete(const std::vector<std::pair<uint64_t, uint64_t>>& batch, const Status& s);
+  bool UrgentLocked() const;  // REQUIRES(mu_)
+  // Wakes one worker unless a sleeping one will wake by `ready_ns` anyway (no herd).
+  void KickWritebackLocked(int64_t ready_ns);                // REQUIRES(mu_)
+  Version* FindVersionLocked(uint64_t block, uint64_t seq);  // REQUIRES(mu_)
+  void StopThreads();
+  static int64_t NowNs();
+  std::string Where(uint64_t block) const;
+
+  const CacheOptions options_;
+  const std::unique_ptr<BlockStore> inner_;
+  const VolumeIdentity id_;
+  uint64_t block_size_;
+  uint64_t max_dirty_ = 0;
+  CacheHeader header_;
+  std::unique_ptr<CacheFile> file_;
+  CacheCounters counters_;
+
+  static constexpr size_t kRecordStripes = 64;
+  std::array<std::mutex, kRecordStripes> record_io_mu_;  // by record % kRecordStripes
+  std::mutex header_io_mu_;                              // orders header writes
+
+  std::mutex mu_;
+  std::condition_variable work_cv_;   // writeback workers: new/urgent work, stop
+  std::condition_variable space_cv_;  // writers: dirty bytes, slots or tombstones freed
+  std::condition_variable done_cv_;   // flush/shutdown: versions completed
+  std::condition_variable fetch_cv_;  // coalesced readers: a fetch completed
+  std::condition_variable prefetch_cv_;
+  std::vector<CacheRecord> records_;                 // GUARDED_BY(mu_) in-memory index
+  std::vector<SlotState> slots_;                     // GUARDED_BY(mu_) per record
+  std::unordered_map<uint64_t, BlockEntry> blocks_;  // GUARDED_BY(mu_)
+  std::vector<uint64_t> free_slots_, quarantine_;    // GUARDED_BY(mu_)
+  std::vector<uint64_t> free_tombs_;                 // GUARDED_BY(mu_)
+  std::set<QueueKey> queue_;                         // GUARDED_BY(mu_) not uploading
+  std::map<uint64_t, uint64_t> pending_epochs_;      // GUARDED_BY(mu_) epoch -> versions
+  std::deque<uint64_t> prefetch_queue_;              // GUARDED_BY(mu_)
+  uint64_t dirty_bytes_ = 0;                         // GUARDED_BY(mu_)
+  uint64_t next_seq_ = 1;                            // GUARDED_BY(mu_)
+  uint64_t current_epoch_ = 0;                       // GUARDED_BY(mu_)
+  uint64_t flush_target_ = 0;                        // GUARDED_BY(mu_) remote flush wants <=
+  int flush_waiting_ = 0;                            // GUARDED_BY(mu_)
+  int64_t last_error_log_ns_ = 0;                    // GUARDED_BY(mu_)
+  uint64_t clock_hand_ = 0;                          // GUARDED_BY(mu_)
+  int timed_sleepers_ = 0;  // GUARDED_BY(mu_) workers sleeping until a version is ready
+  int space_waiters_ = 0;   // GUARDED_BY(mu_)
+  bool syncing_ = false;    // GUARDED_BY(mu_)
+  bool draining_ = false;   // GUARDED_BY(mu_)
+  bool stop_ = false;       // GUARDED_BY(mu_)
+  Status last_error_;       // GUARDED_BY(mu_)
+  std::chrono::steady_clock::time_point last_progress_;  // GUARDED_BY(mu_) last upload done
+  std::vector<std::jthread> threads_;  // started by Start(), joined by StopThreads()
+};
+
+}  // namespace s3nbd

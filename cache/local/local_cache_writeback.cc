@@ -1,0 +1,284 @@
+// LocalCacheStore writeback: workers upload pending versions of the oldest flush epoch only
+// (so the inner store always holds a state some flush saw plus part of the next epoch),
+// after writeback_delay unless urgent; erases go out in batches; failures retry with
+// backoff. Prefetch workers fetch queued misses. LOCK RULE: see local_cache_store.h.
+#include <algorithm>
+
+#include "cache/local/local_cache_store.h"
+#include "cache/log.h"
+
+namespace s3nbd {
+namespace {
+
+constexpr size_t kEraseBatch = 1000;
+constexpr int kMaxScan = 4096;
+constexpr int64_t kErrorLogIntervalNs = 1'000'000'000;
+
+}  // namespace
+
+void LocalCacheStore::Start() {
+  {
+    std::lock_guard lock(mu_);
+    if (!threads_.empty()) return;
+    stop_ = false;
+  }
+  for (int i = 0; i < std::max(1, options_.writeback_threads); i++)
+    threads_.emplace_back([this] { WritebackLoop(); });
+  for (int i = 0; i < options_.prefetch_threads; i++)
+    threads_.emplace_back([this] { PrefetchLoop(); });
+}
+
+void LocalCacheStore::StopThreads() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  work_cv_.notify_all();
+  prefetch_cv_.notify_all();
+  threads_.clear();  // jthread joins
+}
+
+Status LocalCacheStore::Shutdown(std::chrono::milliseconds timeout) {
+  bool drained;
+  {
+    std::unique_lock lock(mu_);
+    draining_ = true;
+    work_cv_.notify_all();
+    drained = done_cv_.wait_for(lock, timeout, [&] { return pending_epochs_.empty(); });
+  }
+  StopThreads();
+  uint64_t seq, left;
+  {
+    std::lock_guard lock(mu_);
+    draining_ = false;
+    seq = next_seq_ - 1;
+    left = queue_.size();
+  }
+  const std::string where = "shutdown: cache " + options_.path;
+  Status s = file_->Sync();  // everything written so far is now durable: flushed_seq = seq
+  if (s.ok()) s = WriteHeader(seq);
+  if (s.ok()) s = file_->Sync();
+  if (!s.ok()) return s.Wrap(where);
+  if (!drained) {
+    LogWarning(where + ": " + std::to_string(left) +
+               " dirty blocks kept in the cache; they are uploaded at the next start");
+    return Status::Error(ETIMEDOUT, where + ": " + std::to_string(left) +
+                                        " dirty blocks not uploaded in time; kept in the cache");
+  }
+  s = inner_->Flush();
+  return s.ok() ? s : s.Wrap(where);
+}
+
+bool LocalCacheStore::UrgentLocked() const {
+  if (draining_ || space_waiters_ > 0 || dirty_bytes_ * 4 >= max_dirty_ * 3) return true;
+  return flush_waiting_ > 0 && !pending_epochs_.empty() &&
+         pending_epochs_.begin()->first <= flush_target_;
+}
+
+void LocalCacheStore::KickWritebackLocked(int64_t ready_ns) {
+  if (timed_sleepers_ == 0 || ready_ns <= NowNs() || UrgentLocked()) work_cv_.notify_one();
+}
+
+LocalCacheStore::Version* LocalCacheStore::FindVersionLocked(uint64_t block, uint64_t seq) {
+  auto it = blocks_.find(block);
+  if (it == blocks_.end()) return nullptr;
+  for (Version& v : it->second.versions)
+    if (v.seq == seq) return &v;
+  return nullptr;
+}
+
+// Picks one data version, or a batch of erases, of the oldest pending epoch.
+bool LocalCacheStore::PickLocked(bool ignore_delay,
+                                 std::vector<std::pair<uint64_t, uint64_t>>* batch,
+                                 int64_t* wake_ns) {
+  if (queue_.empty() || pending_epochs_.empty()) return false;
+  const uint64_t min_epoch = pending_epochs_.begin()->first;
+  const bool urgent = ignore_delay || UrgentLocked();
+  const int64_t now = NowNs();
+  bool erases = false;
+  int scanned = 0;
+  for (auto it = queue_.begin();
+       it != queue_.end() && std::get<0>(*it) == min_epoch && scanned < kMaxScan; scanned++) {
+    const auto [epoch, ready, seq, block] = *it;
+    Version& v = blocks_.at(block).versions.front();
+    if (v.seq != seq || v.uploading) {  // an older version of this block goes first
+      ++it;
+      continue;
+    }
+    if (now < ready && !(urgent && !v.retrying)) {
+      *wake_ns = std::min(*wake_ns, ready);
+      if (!urgent) break;  // sorted by ready time: nothing after this one is ready either
+      ++it;
+      continue;
+    }
+    if (!batch->empty() && !(erases && v.erase)) {
+      ++it;
+      continue;
+    }
+    v.uploading = true;
+    it = queue_.erase(it);
+    batch->emplace_back(block, seq);
+    erases = v.erase;
+    if (!v.erase || batch->size() >= kEraseBatch) break;
+  }
+  return !batch->empty();
+}
+
+void LocalCacheStore::Upload(const std::vector<std::pair<uint64_t, uint64_t>>& batch) {
+  Status s;
+  bool erase;
+  uint64_t slot = 0, hash = 0;
+  {
+    std::lock_guard lock(mu_);
+    Version* v = FindVersionLocked(batch[0].first, batch[0].second);
+    erase = v->erase;
+    if (!erase) {
+      slot = v->rec;
+      hash = records_[slot].hash;
+      slots_[slot].pins++;
+    }
+  }
+  if (erase) {
+    std::vector<uint64_t> blocks;
+    for (auto& [b, seq] : batch) blocks.push_back(b);
+    s = inner_->Erase(blocks);
+    if (!s.ok())
+      s = s.Wrap("writeback erase: " + Where(blocks[0]) + " (+" +
+                 std::to_string(blocks.size() - 1) + ")");
+  } else {
+    std::string data;
+    s = ReadSlot(slot, hash, &data);
+    Unpin(slot);
+    if (s.ok()) s = inner_->Write(batch[0].first, data);
+    if (!s.ok()) s = s.Wrap("writeback: " + Where(batch[0].first));
+  }
+  Complete(batch, s);
+}
+
+void LocalCacheStore::Complete(const std::vector<std::pair<uint64_t, uint64_t>>& batch,
+                               const Status& s) {
+  std::vector<uint64_t> to_write;
+  bool epoch_done = false, more = false;
+  {
+    std::lock_guard lock(mu_);
+    const int64_t now = NowNs();
+    for (auto& [block, seq] : batch) {
+      BlockEntry& e = blocks_.at(block);
+      Version& v = e.versions.front();
+      v.uploading = false;
+      if (!s.ok()) {
+        v.attempts++;
+        v.retrying = true;
+        auto delay = options_.retry_delay * (1LL << std::min(v.attempts - 1, 16));
+        delay = std::min<std::chrono::milliseconds>(delay, options_.max_retry_delay);
+        v.ready_ns = now + std::chrono::duration_cast<std::chrono::nanoseconds>(delay).count();
+        queue_.insert({v.epoch, v.ready_ns, v.seq, block});
+        more = true;
+        continue;
+      }
+      const Version done = v;
+      e.versions.pop_front();
+      if (--pending_epochs_[done.epoch] == 0) {
+        pending_epochs_.erase(done.epoch);
+        epoch_done = true;  // the next epoch may start: every worker may have work
+      }
+      more = more || !e.versions.empty();
+      last_progress_ = std::chrono::steady_clock::now();
+      if (done.erase) {
+        counters_.erases++;
+        RetireLocked(done.rec, &to_write);
+      } else {
+        counters_.uploads++;
+        dirty_bytes_ -= block_size_;
+        if (e.versions.empty()) {  // the newest data is now in the inner store: CLEAN
+          e.clean = static_cast<int64_t>(done.rec);
+          records_[done.rec].kind = RecordKind::kClean;
+          to_write.push_back(done.rec);
+        } else {
+          RetireLocked(done.rec, &to_write);
+        }
+      }
+      MaybeDropEntryLocked(block);
+    }
+    if (!s.ok()) {
+      counters_.errors++;
+      last_error_ = s;
+      if (now - last_error_log_ns_ >= kErrorLogIntervalNs) {
+        last_error_log_ns_ = now;
+        LogWarning(s.message() + " (will retry)");
+      }
+    } else {
+      last_error_ = Status::Ok();
+    }
+    PublishLocked();
+  }
+  space_cv_.notify_all();
+  done_cv_.notify_all();
+  if (epoch_done) {
+    work_cv_.notify_all();
+  } else if (more) {
+    work_cv_.notify_one();
+  }
+  if (Status w = CommitRecords(to_write); !w.ok()) LogWarning("writeback: " + w.message());
+}
+
+void LocalCacheStore::WritebackLoop() {
+  std::unique_lock lock(mu_);
+  while (!stop_) {
+    std::vector<std::pair<uint64_t, uint64_t>> batch;
+    int64_t wake = INT64_MAX;
+    if (PickLocked(false, &batch, &wake)) {
+      if (!queue_.empty()) work_cv_.notify_one();  // chain: let another worker look
+      lock.unlock();
+      Upload(batch);
+      lock.lock();
+      continue;
+    }
+    if (wake == INT64_MAX) {
+      work_cv_.wait(lock);
+    } else {
+      timed_sleepers_++;
+      work_cv_.wait_until(lock,
+                          std::chrono::steady_clock::time_point(std::chrono::nanoseconds(wake)));
+      timed_sleepers_--;
+    }
+  }
+}
+
+void LocalCacheStore::PrefetchLoop() {
+  std::unique_lock lock(mu_);
+  while (!stop_) {
+    if (prefetch_queue_.empty()) {
+      prefetch_cv_.wait(lock);
+      continue;
+    }
+    const uint64_t block = prefetch_queue_.front();
+    prefetch_queue_.pop_front();
+    if (blocks_.count(block)) continue;  // cached, pending or being fetched meanwhile
+    auto fetch = std::make_shared<Fetch>();
+    BlockEntry& e = blocks_[block];
+    e.fetch = fetch;
+    const uint64_t gen = e.write_gen;
+    lock.unlock();
+    RunFetch(block, fetch, gen, nullptr, true);
+    lock.lock();
+  }
+}
+
+Status LocalCacheStore::UploadAllForTest() {
+  for (;;) {
+    std::vector<std::pair<uint64_t, uint64_t>> batch;
+    {
+      std::lock_guard lock(mu_);
+      int64_t wake = INT64_MAX;
+      if (pending_epochs_.empty()) return Status::Ok();
+      if (!PickLocked(true, &batch, &wake))
+        return Status::Error(EAGAIN, "nothing eligible to upload");
+    }
+    Upload(batch);
+    std::lock_guard lock(mu_);
+    if (!last_error_.ok()) return last_error_;
+  }
+}
+
+}  // namespace s3nbd

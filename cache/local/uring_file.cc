@@ -1,0 +1,193 @@
+// CacheFile implementation: open/stat, per-thread rings, batched io_uring submission with
+// resubmission of short transfers and -EAGAIN. No shared mutable state: no locking.
+#include "cache/local/uring_file.h"
+
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+namespace s3nbd {
+
+UniqueFd& UniqueFd::operator=(UniqueFd&& o) noexcept {
+  if (this != &o) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = o.Release();
+  }
+  return *this;
+}
+UniqueFd::~UniqueFd() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+AlignedBuffer::AlignedBuffer(size_t size) : size_(size) {
+  void* p = nullptr;
+  if (posix_memalign(&p, 4096, size == 0 ? 4096 : size) != 0) throw std::bad_alloc();
+  std::memset(p, 0, size);
+  data_.reset(static_cast<uint8_t*>(p));
+}
+void AlignedBuffer::Free::operator()(uint8_t* p) const { std::free(p); }
+
+Result<std::unique_ptr<UringRing>> UringRing::Create(unsigned depth) {
+  auto r = std::make_unique<UringRing>(Key{});
+  int rc = io_uring_queue_init(depth, &r->ring_, 0);
+  if (rc < 0) return Status::Error(-rc, std::string("io_uring_queue_init: ") + std::strerror(-rc));
+  r->depth_ = depth;
+  return r;
+}
+
+UringRing::~UringRing() {
+  if (depth_ != 0) io_uring_queue_exit(&ring_);
+}
+
+void UringRing::Prep(IoOp* op) {
+  io_uring_sqe* sqe = io_uring_get_sqe(&ring_);  // caller guarantees space
+  switch (op->kind) {
+    case IoOp::Kind::kRead:
+      io_uring_prep_read(sqe, op->fd, op->buf + op->done, op->len - op->done,
+                         op->offset + op->done);
+      break;
+    case IoOp::Kind::kWrite:
+      io_uring_prep_write(sqe, op->fd, op->buf + op->done, op->len - op->done,
+                          op->offset + op->done);
+      break;
+    case IoOp::Kind::kSync:
+      io_uring_prep_fsync(sqe, op->fd, IORING_FSYNC_DATASYNC);
+      break;
+  }
+  io_uring_sqe_set_data(sqe, op);
+}
+
+Status UringRing::Run(std::span<IoOp> ops) {
+  std::vector<IoOp*> todo;
+  for (IoOp& op : ops) {
+    op.done = 0;
+    todo.push_back(&op);
+  }
+  int first_err = 0;
+  std::string what;
+  while (!todo.empty()) {
+    size_t n = std::min<size_t>(todo.size(), depth_);
+    for (size_t i = 0; i < n; i++) Prep(todo[todo.size() - 1 - i]);
+    todo.resize(todo.size() - n);
+    int rc = io_uring_submit(&ring_);
+    if (rc < 0) return Status::Error(-rc, std::string("io_uring_submit: ") + std::strerror(-rc));
+    for (size_t i = 0; i < n; i++) {
+      io_uring_cqe* cqe = nullptr;
+      do rc = io_uring_wait_cqe(&ring_, &cqe);
+      while (rc == -EINTR);
+      if (rc < 0)
+        return Status::Error(-rc, std::string("io_uring_wait_cqe: ") + std::strerror(-rc));
+      auto* op = static_cast<IoOp*>(io_uring_cqe_get_data(cqe));
+      int res = cqe->res;
+      io_uring_cqe_seen(&ring_, cqe);
+      if (res == -EAGAIN || res == -EINTR) {
+        todo.push_back(op);
+      } else if (res < 0) {
+        if (first_err == 0) {
+          first_err = -res;
+          what = (op->kind == IoOp::Kind::kSync   ? "fdatasync"
+                  : op->kind == IoOp::Kind::kRead ? "read"
+                                                  : "write");
+          what += " at offset " + std::to_string(op->offset) + ": " + std::strerror(-res);
+        }
+      } else if (op->kind != IoOp::Kind::kSync) {
+        if (res == 0) {  // EOF: the file is shorter than its geometry
+          if (first_err == 0) {
+            first_err = EIO;
+            what = "short transfer at offset " + std::to_string(op->offset);
+          }
+          continue;
+        }
+        op->done += static_cast<size_t>(res);
+        if (op->done < op->len) todo.push_back(op);
+      }
+    }
+  }
+  if (first_err != 0) return Status::Error(first_err, what);
+  return Status::Ok();
+}
+
+Status RunOnThreadRing(std::span<IoOp> ops) {
+  constexpr unsigned kRingDepth = 64;
+  thread_local std::unique_ptr<UringRing> ring;
+  thread_local pid_t ring_pid = 0;
+  if (ring && ring_pid != ::getpid()) ring.reset();  // nbdkit forks after config: never share
+  if (!ring) {
+    auto r = UringRing::Create(kRingDepth);
+    if (!r.ok()) return r.status();
+    ring = std::move(r).value();
+    ring_pid = ::getpid();
+  }
+  Status s = ring->Run(ops);
+  // A batch that failed before reaping everything may leave completions behind: start over.
+  if (!s.ok()) ring.reset();
+  return s;
+}
+
+Result<std::unique_ptr<CacheFile>> CacheFile::Open(const std::string& path, bool direct_io) {
+  auto f = std::make_unique<CacheFile>(Key{});
+  f->path_ = path;
+  f->direct_io_ = direct_io;
+  auto fail = [&](const char* op) {
+    int e = errno;
+    return Status::Error(e, std::string(op) + " " + path + ": " + std::strerror(e));
+  };
+  f->meta_fd_ = UniqueFd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (f->meta_fd_.get() < 0) return fail("open");
+  f->data_fd_ = UniqueFd(::open(path.c_str(), O_RDWR | O_CLOEXEC | (direct_io ? O_DIRECT : 0)));
+  if (f->data_fd_.get() < 0) return fail(direct_io ? "open (O_DIRECT)" : "open");
+  struct stat st;
+  if (::fstat(f->meta_fd_.get(), &st) != 0) return fail("fstat");
+  if (S_ISBLK(st.st_mode)) {
+    f->block_device_ = true;
+    uint64_t bytes = 0;
+    if (::ioctl(f->meta_fd_.get(), BLKGETSIZE64, &bytes) != 0) return fail("ioctl BLKGETSIZE64");
+    f->size_ = bytes;
+  } else if (S_ISREG(st.st_mode)) {
+    f->size_ = static_cast<uint64_t>(st.st_size);
+  } else {
+    return Status::Error(EINVAL, "open " + path + ": not a regular file or block device");
+  }
+  return f;
+}
+
+Status CacheFile::Reserve(uint64_t bytes) {
+  if (bytes <= size_) return Status::Ok();
+  if (block_device_)
+    return Status::Error(ENOSPC, "open cache " + path_ + ": device has " + std::to_string(size_) +
+                                     " bytes, the cache needs " + std::to_string(bytes));
+  if (::ftruncate(meta_fd_.get(), static_cast<off_t>(bytes)) != 0) {
+    int e = errno;
+    return Status::Error(e, "ftruncate " + path_ + ": " + std::strerror(e));
+  }
+  size_ = bytes;
+  return Status::Ok();
+}
+
+Status CacheFile::ReadMeta(uint64_t offset, uint8_t* buf, size_t len) {
+  IoOp op{IoOp::Kind::kRead, meta_fd_.get(), buf, len, offset};
+  return RunOnThreadRing(std::span<IoOp>(&op, 1));
+}
+
+Status CacheFile::WriteMeta(std::span<IoOp> ops) {
+  for (IoOp& op : ops) op.fd = meta_fd_.get();
+  return RunOnThreadRing(ops);
+}
+
+Status CacheFile::RunData(std::span<IoOp> ops) {
+  for (IoOp& op : ops) op.fd = data_fd_.get();
+  return RunOnThreadRing(ops);
+}
+
+Status CacheFile::Sync() {
+  IoOp op{IoOp::Kind::kSync, data_fd_.get()};
+  return RunOnThreadRing(std::span<IoOp>(&op, 1));
+}
+
+}  // namespace s3nbd

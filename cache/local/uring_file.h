@@ -1,0 +1,115 @@
+// CacheFile: the cache file's descriptors and all its I/O, through io_uring.
+// Two fds on one file: data slots (O_DIRECT when asked) and metadata (buffered; small
+// record writes). Each thread submits on its own ring (RunOnThreadRing: a thread_local
+// UringRing, destroyed with io_uring_queue_exit at thread exit), so no ring is shared and
+// no lock is needed; CacheFile itself is immutable after Open().
+#pragma once
+
+#include <liburing.h>
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "cache/status.h"
+
+namespace s3nbd {
+
+class UniqueFd {
+ public:
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  UniqueFd(UniqueFd&& o) noexcept : fd_(o.Release()) {}
+  UniqueFd& operator=(UniqueFd&& o) noexcept;
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  ~UniqueFd();
+  int get() const { return fd_; }
+  int Release() {
+    int f = fd_;
+    fd_ = -1;
+    return f;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+// A heap buffer aligned for O_DIRECT, owned.
+class AlignedBuffer {
+ public:
+  AlignedBuffer() = default;
+  explicit AlignedBuffer(size_t size);
+  uint8_t* data() { return data_.get(); }
+  size_t size() const { return size_; }
+
+ private:
+  struct Free {
+    void operator()(uint8_t* p) const;
+  };
+  std::unique_ptr<uint8_t, Free> data_;
+  size_t size_ = 0;
+};
+
+// One asynchronous operation of a batch. Short transfers and -EAGAIN are resubmitted.
+struct IoOp {
+  enum class Kind { kRead, kWrite, kSync };
+  Kind kind = Kind::kRead;
+  int fd = -1;
+  uint8_t* buf = nullptr;
+  size_t len = 0;
+  uint64_t offset = 0;
+  size_t done = 0;  // bytes transferred so far (internal)
+};
+
+class UringRing {
+ public:
+  struct Key {};  // construct only through Create
+  explicit UringRing(Key) {}
+  static Result<std::unique_ptr<UringRing>> Create(unsigned depth);
+  ~UringRing();
+  UringRing(const UringRing&) = delete;
+  UringRing& operator=(const UringRing&) = delete;
+  // Submits every op (in waves of the ring depth), waits for all; first error wins.
+  Status Run(std::span<IoOp> ops);
+
+ private:
+  void Prep(IoOp* op);
+  io_uring ring_{};
+  unsigned depth_ = 0;
+};
+
+// Runs a batch on the calling thread's ring (created on first use, depth 64).
+Status RunOnThreadRing(std::span<IoOp> ops);
+
+class CacheFile {
+ public:
+  // Opens (creating a regular file if needed). size() is the file or device size.
+  struct Key {};  // construct only through Open
+  explicit CacheFile(Key) {}
+  static Result<std::unique_ptr<CacheFile>> Open(const std::string& path, bool direct_io);
+  bool is_block_device() const { return block_device_; }
+  uint64_t size() const { return size_; }
+  bool direct_io() const { return direct_io_; }
+  const std::string& path() const { return path_; }
+  // Grows a regular file (sparse) to at least `bytes`.
+  Status Reserve(uint64_t bytes);
+  // Metadata (header/index) I/O, buffered.
+  Status ReadMeta(uint64_t offset, uint8_t* buf, size_t len);
+  Status WriteMeta(std::span<IoOp> ops);  // ops get the meta fd filled in
+  // Data slot I/O (O_DIRECT when enabled: offset, len and buf must be 4096-aligned).
+  Status RunData(std::span<IoOp> ops);  // ops get the data fd filled in
+  // fdatasync of the file (covers both descriptors).
+  Status Sync();
+
+ private:
+  std::string path_;
+  UniqueFd data_fd_, meta_fd_;
+  bool block_device_ = false;
+  bool direct_io_ = false;
+  uint64_t size_ = 0;
+};
+
+}  // namespace s3nbd

@@ -1,0 +1,253 @@
+// WriterLease and LeaseGuardStore; see writer_lease.h and docs/format.md ("Writer lease").
+#include "cache/writer_lease.h"
+
+#include <unistd.h>
+
+#include <charconv>
+#include <chrono>
+#include <ctime>
+
+#include "cache/aes_gcm.h"
+#include "cache/log.h"
+
+namespace s3nbd {
+namespace {
+
+constexpr std::string_view kLeaseMagic = "s3nbd-lease 1";
+
+int64_t SteadyNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+int64_t WallSeconds() { return static_cast<int64_t>(std::time(nullptr)); }
+
+std::string Iso(int64_t t) {
+  std::time_t tt = static_cast<std::time_t>(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+Status BadLease(const std::string& why) { return Status::Error(EINVAL, "lease object: " + why); }
+
+Result<int64_t> ParseI64(std::string_view field, std::string_view v) {
+  int64_t out = 0;
+  auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+  if (v.empty() || ec != std::errc() || ptr != v.data() + v.size())
+    return BadLease("field '" + std::string(field) + "' is not a number");
+  return out;
+}
+
+std::string Token() {
+  uint8_t raw[16];
+  std::string hex;
+  if (!RandomBytes(raw, sizeof raw).ok()) return "";
+  for (uint8_t b : raw) {
+    hex += "0123456789abcdef"[b >> 4];
+    hex += "0123456789abcdef"[b & 15];
+  }
+  return hex;
+}
+
+}  // namespace
+
+std::string EncodeLease(const LeaseRecord& r) {
+  return std::string(kLeaseMagic) + "\nhost " + r.host + "\npid " + std::to_string(r.pid) + "\nstarted " +
+         r.started + "\ntoken " + r.token + "\nexpires " + std::to_string(r.expires) + "\nseconds " +
+         std::to_string(r.seconds) + "\n";
+}
+
+Result<LeaseRecord> DecodeLease(std::string_view text) {
+  if (text.size() > 4096) return BadLease("larger than 4 KiB");
+  if (text.substr(0, kLeaseMagic.size()) != kLeaseMagic) return BadLease("not an s3nbd lease (bad magic)");
+  LeaseRecord r;
+  std::string_view rest = text.substr(kLeaseMagic.size());
+  while (!rest.empty()) {
+    size_t eol = rest.find('\n');
+    std::string_view line = rest.substr(0, eol);
+    rest = eol == std::string_view::npos ? std::string_view() : rest.substr(eol + 1);
+    if (line.empty()) continue;
+    size_t sp = line.find(' ');
+    std::string_view name = line.substr(0, sp);
+    std::string_view value = sp == std::string_view::npos ? std::string_view() : line.substr(sp + 1);
+    if (name == "host") r.host = value;
+    else if (name == "started") r.started = value;
+    else if (name == "token") r.token = value;
+    else if (name == "pid" || name == "expires" || name == "seconds") {
+      auto n = ParseI64(name, value);
+      if (!n.ok()) return n.status();
+      (name == "pid" ? r.pid : name == "expires" ? r.expires : r.seconds) = *n;
+    }  // unknown fields: ignored (later versions may add some)
+  }
+  if (r.token.empty() || r.expires == 0) return BadLease("token or expiry missing");
+  return r;
+}
+
+std::string DescribeLease(const LeaseRecord& r, int64_t now) {
+  std::string s = "host " + r.host + " pid " + std::to_string(r.pid) + " (started " + r.started + "), ";
+  if (r.expires > now) return s + "expires at " + Iso(r.expires) + " (in " + std::to_string(r.expires - now) + " s)";
+  return s + "expired at " + Iso(r.expires) + " (" + std::to_string(now - r.expires) + " s ago)";
+}
+
+Result<std::unique_ptr<WriterLease>> WriterLease::Acquire(S3Client* client, std::string key, std::string volume,
+                                                          int seconds, bool force, std::string token) {
+  std::unique_ptr<WriterLease> lease(new WriterLease(client, std::move(key), std::move(volume), seconds));
+  char host[256] = "unknown";
+  gethostname(host, sizeof host - 1);
+  LeaseRecord& m = lease->mine_;
+  m.host = host;
+  m.pid = getpid();
+  m.started = Iso(WallSeconds());
+  m.token = token.empty() ? Token() : std::move(token);
+  m.seconds = seconds;
+  if (m.token.empty()) return Status::Error(EIO, "lease: cannot get random bytes for the lease token");
+  const std::string what = "lease: volume " + lease->volume_;
+  for (int attempt = 0; attempt < 3; attempt++) {
+    Status s = lease->TryCreate(SteadyNs());
+    if (s.ok()) return lease;
+    if (s.err() != EEXIST) return s.Wrap(what);
+    std::string text;
+    Status g = client->Get(lease->key_, &text);
+    if (g.err() == ENOENT) continue;  // released meanwhile: try again
+    if (!g.ok()) return g.Wrap(what);
+    auto holder = DecodeLease(text);
+    int64_t now = WallSeconds();
+    if (holder.ok() && holder->expires > now && !force)
+      return Status::Error(EBUSY, what + ": another writer holds the lease: " + DescribeLease(*holder, now) +
+                                      "; stop it, wait for the expiry, open with readonly=true, or use "
+                                      "force-takeover=true if that writer is dead");
+    if (!holder.ok() && !force)
+      return Status::Error(EBUSY, what + ": the lease object " + lease->key_ + " is unreadable (" +
+                                      holder.status().message() + "); force-takeover=true replaces it");
+    LogWarning(what + ": taking over the lease of " +
+               (holder.ok() ? DescribeLease(*holder, now) : std::string("an unreadable lease")) +
+               (force ? " (force-takeover)" : ""));
+    if (Status d = client->Delete(lease->key_); !d.ok()) return d.Wrap(what + ": deleting the old lease");
+  }
+  return Status::Error(EBUSY, what + ": lost the race for the lease three times; another writer is starting");
+}
+
+// Create-only PUT of our record, then GET to check that the stored lease is ours.
+Status WriterLease::TryCreate(int64_t started_ns) {
+  mine_.expires = WallSeconds() + seconds_;
+  S3PutOptions put;
+  put.if_none_match = true;
+  if (Status s = client_->Put(key_, EncodeLease(mine_), put); !s.ok()) return s;
+  std::string text;
+  if (Status s = client_->Get(key_, &text); !s.ok()) return s;
+  auto r = DecodeLease(text);
+  if (!r.ok() || r->token != mine_.token)
+    return Status::Error(EEXIST, "another writer replaced the lease right after it was created");
+  SetValidFrom(started_ns);
+  return Status::Ok();
+}
+
+// Writes stop a little before the lease expires for others (clock skew and request time).
+void WriterLease::SetValidFrom(int64_t started_ns) {
+  int64_t margin = std::max<int64_t>(1, seconds_ / 10);
+  valid_until_ns_.store(started_ns + (seconds_ - margin) * 1000000000LL);
+}
+
+Status WriterLease::RenewOnce() {
+  const std::string what = "lease renewal: volume " + volume_;
+  if (lost_) return Status::Error(EROFS, what + ": the lease was lost");
+  int64_t started = SteadyNs();
+  std::string text;
+  Status g = client_->Get(key_, &text);
+  auto check = [&](Status got) -> Status {
+    if (!got.ok() && got.err() != ENOENT) return got.Wrap(what);
+    auto r = got.ok() ? DecodeLease(text) : Result<LeaseRecord>(Status::Error(ENOENT, "lease object is gone"));
+    if (r.ok() && r->token == mine_.token) return Status::Ok();
+    lost_ = true;
+    return Status::Error(EROFS, what + ": the lease is no longer ours (" +
+                                    (r.ok() ? "now held by " + DescribeLease(*r, WallSeconds())
+                                            : r.status().message()) +
+                                    "); writes are refused from now on");
+  };
+  if (Status s = check(g); !s.ok()) return s;
+  mine_.expires = WallSeconds() + seconds_;
+  if (Status s = client_->Put(key_, EncodeLease(mine_)); !s.ok()) return s.Wrap(what);
+  if (Status s = check(client_->Get(key_, &text)); !s.ok()) return s;
+  SetValidFrom(started);
+  return Status::Ok();
+}
+
+void WriterLease::StartRenewal() {
+  std::lock_guard lock(mu_);
+  if (thread_.joinable()) return;
+  serving_pid_ = getpid();
+  mine_.pid = serving_pid_;  // nbdkit may have forked since Acquire; the next renewal records it
+  thread_ = std::thread([this] { RenewLoop(); });
+}
+
+void WriterLease::RenewLoop() {
+  std::unique_lock lock(mu_);
+  auto period = std::chrono::milliseconds(std::max(500, seconds_ * 1000 / 3));
+  bool warned_lapse = false;
+  while (!cv_.wait_for(lock, period, [this] { return stop_; })) {
+    lock.unlock();
+    Status s = RenewOnce();
+    lock.lock();
+    if (s.ok()) {
+      period = std::chrono::milliseconds(std::max(500, seconds_ * 1000 / 3));
+      warned_lapse = false;
+      continue;
+    }
+    if (lost_) {
+      LogError(s.message());
+      return;
+    }
+    LogWarning(s.message() + " (retrying)");
+    period = std::chrono::milliseconds(1000);
+    if (!warned_lapse && SteadyNs() >= valid_until_ns_.load()) {
+      LogError("lease: volume " + volume_ + ": lease could not be renewed before it expired; writes are refused "
+               "until a renewal succeeds");
+      warned_lapse = true;
+    }
+  }
+}
+
+Status WriterLease::CheckWritable(uint64_t block) const {
+  if (lost_)
+    return Status::Error(EROFS, "block " + std::to_string(block) + ": the writer lease was lost to another writer; "
+                                "writes are refused");
+  if (SteadyNs() >= valid_until_ns_.load())
+    return Status::Error(EROFS, "block " + std::to_string(block) + ": the writer lease expired (renewal failed); "
+                                "writes are refused");
+  return Status::Ok();
+}
+
+void WriterLease::Release() {
+  std::string text;
+  if (!client_->Get(key_, &text).ok()) return;
+  auto r = DecodeLease(text);
+  if (!r.ok() || r->token != mine_.token) return;  // not ours any more: leave it alone
+  Status s = client_->Delete(key_);
+  if (s.ok()) LogInfo("lease: volume " + volume_ + ": released");
+  else LogWarning(s.Wrap("lease: volume " + volume_ + ": releasing").message());
+}
+
+WriterLease::~WriterLease() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  // Only the serving process releases: nbdkit's parent exits after fork with our copy.
+  if (serving_pid_ == getpid() && !lost_) Release();
+}
+
+Status LeaseGuardStore::Write(uint64_t block, std::string_view data) {
+  if (Status s = lease_->CheckWritable(block); !s.ok()) return s;
+  return inner_->Write(block, data);
+}
+
+Status LeaseGuardStore::Erase(std::span<const uint64_t> blocks) {
+  if (Status s = lease_->CheckWritable(blocks.empty() ? 0 : blocks[0]); !s.ok()) return s;
+  return inner_->Erase(blocks);
+}
+
+}  // namespace s3nbd

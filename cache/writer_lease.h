@@ -1,0 +1,98 @@
+// WriterLease: the exclusive-writer lease object P/lease.s3nbd (docs/format.md, "Writer
+// lease"). Taken with a create-only PUT (If-None-Match: *); an expired lease is taken over
+// by delete + create-only PUT + re-GET; renewed by a background thread (GET: still ours? then
+// overwrite, then GET again) and deleted on clean shutdown. Writes are allowed only while the
+// lease is known valid locally (steady clock). Lock rule: mu_ guards the thread state and
+// holder_; valid_until_ns_ and lost_ are atomics read lock-free on every write.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include <sys/types.h>
+
+#include "cache/block_store.h"
+#include "cache/s3/s3_client.h"
+
+namespace s3nbd {
+
+struct LeaseRecord {
+  std::string host;
+  int64_t pid = 0;
+  std::string started;   // ISO 8601 UTC, when the holder started
+  std::string token;     // 32 hex digits, random per holder
+  int64_t expires = 0;   // unix seconds (the holder's wall clock)
+  int64_t seconds = 0;   // lease duration the holder renews with
+};
+
+std::string EncodeLease(const LeaseRecord& r);
+Result<LeaseRecord> DecodeLease(std::string_view text);
+// "host H pid P (started S), expires at T (in N s)" for messages.
+std::string DescribeLease(const LeaseRecord& r, int64_t now);
+
+class WriterLease {
+ public:
+  // Takes the lease at `key` or fails: EBUSY naming the holder and its expiry if another
+  // writer holds an unexpired lease (unless force). `client` must outlive the lease.
+  // token: empty for a random one (tests pass a fixed one).
+  static Result<std::unique_ptr<WriterLease>> Acquire(S3Client* client, std::string key, std::string volume,
+                                                      int seconds, bool force, std::string token = "");
+  ~WriterLease();  // stops renewing; deletes the lease if this process serves and still holds it
+  WriterLease(const WriterLease&) = delete;
+  WriterLease& operator=(const WriterLease&) = delete;
+
+  // Starts the renewal thread; call in the process that serves (after nbdkit forks).
+  void StartRenewal();
+  // OK while the lease is valid; EROFS with a message once it lapsed or was lost.
+  Status CheckWritable(uint64_t block) const;
+  const LeaseRecord& record() const { return mine_; }
+
+  // One renewal step (tests call it directly).
+  Status RenewOnce();
+
+ private:
+  WriterLease(S3Client* client, std::string key, std::string volume, int seconds)
+      : client_(client), key_(std::move(key)), volume_(std::move(volume)), seconds_(seconds) {}
+  Status TryCreate(int64_t started_ns);
+  void RenewLoop();
+  void Release();
+  void SetValidFrom(int64_t started_ns);
+
+  S3Client* client_;
+  const std::string key_, volume_;
+  const int seconds_;
+  LeaseRecord mine_;
+  std::atomic<int64_t> valid_until_ns_{0};  // steady clock
+  std::atomic<bool> lost_{false};
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;      // guarded by mu_
+  pid_t serving_pid_ = 0;  // set by StartRenewal; only that process releases the lease
+  std::thread thread_;
+};
+
+// Refuses Write and Erase unless the lease is valid; reads pass through. Sits on top of
+// the stack so that no block changes without a valid lease. Thread-safe (no state).
+class LeaseGuardStore : public BlockStore {
+ public:
+  LeaseGuardStore(const WriterLease* lease, std::unique_ptr<BlockStore> inner)
+      : lease_(lease), inner_(std::move(inner)) {}
+  Status Read(uint64_t block, std::string* data) override { return inner_->Read(block, data); }
+  Status Write(uint64_t block, std::string_view data) override;
+  Status Erase(std::span<const uint64_t> blocks) override;
+  Status Flush() override { return inner_->Flush(); }
+  Status List(const std::function<void(uint64_t)>& fn) override { return inner_->List(fn); }
+  BlockPresence Probe(uint64_t block) override { return inner_->Probe(block); }
+  void Prefetch(std::span<const uint64_t> blocks) override { inner_->Prefetch(blocks); }
+
+ private:
+  const WriterLease* lease_;
+  std::unique_ptr<BlockStore> inner_;
+};
+
+}  // namespace s3nbd

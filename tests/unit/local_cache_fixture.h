@@ -1,0 +1,45 @@
+// LocalCacheFixture: a temp cache file, a test-owned MemoryBlockStore behind a GatedStore,
+// and small-cache options for LocalCacheStore tests. Single-threaded setup.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <memory>
+
+#include "cache/local/local_cache_store.h"
+#include "tests/unit/local_test_util.h"
+
+namespace s3nbd::testing {
+
+class LocalCacheFixture : public ::testing::Test {
+ protected:
+  CacheOptions Options(uint64_t slots = 64) {
+    CacheOptions o;
+    o.path = dir_.File("cache");
+    o.size = kCacheHeaderSize + slots * (4096 + kCacheRecordSize);
+    o.writeback_threads = 4;
+    o.prefetch_threads = 2;
+    o.writeback_delay = std::chrono::milliseconds(0);
+    o.dirty_wait_timeout = std::chrono::milliseconds(10000);
+    o.retry_delay = std::chrono::milliseconds(1);
+    o.max_retry_delay = std::chrono::milliseconds(5);
+    return o;
+  }
+  Result<std::unique_ptr<LocalCacheStore>> TryOpen(const CacheOptions& o,
+                                                   VolumeIdentity id = TestVolume(),
+                                                   bool probe = false) {
+    auto inner = std::make_unique<GatedStore>(&mem_, probe);
+    gate_ = inner.get();
+    return LocalCacheStore::Create(o, std::move(inner), id);
+  }
+  std::unique_ptr<LocalCacheStore> Open(const CacheOptions& o, bool probe = false) {
+    auto r = TryOpen(o, TestVolume(), probe);
+    EXPECT_TRUE(r.ok()) << r.status().message();
+    return r.ok() ? std::move(r).value() : nullptr;
+  }
+  TempDir dir_;
+  MemoryBlockStore mem_;
+  GatedStore* gate_ = nullptr;
+};
+
+}  // namespace s3nbd::testing
