@@ -109,8 +109,8 @@ def cmd_finalize(tsv, outdir, mode, elapsed, delay_ms):
             a = None
         for den in DENOMINATORS:
             d = by.get((sc, den, job))
-            if d is None:
-                continue
+            if d is None or (den == "raw-s3" and not job.startswith("seq")):
+                continue  # raw 4 KiB objects are context, not the same job as 4 KiB reads of 1 MiB blocks
             b, _ = metric(d)
             if "FAILED" in d["note"]:
                 b = None
