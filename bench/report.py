@@ -11,8 +11,8 @@ import re
 import subprocess
 import sys
 
-TARGETS = ["s3nbd-cache", "s3nbd", "nbdkit-memory", "nbdkit-file", "s3backer", "raw-s3"]
-NUMERATORS = ["s3nbd-cache", "s3nbd"]
+TARGETS = ["s3nbd-cache", "s3nbd-cache-fit", "s3nbd", "nbdkit-memory", "nbdkit-file", "s3backer", "raw-s3"]
+NUMERATORS = ["s3nbd-cache", "s3nbd-cache-fit", "s3nbd"]
 DENOMINATORS = ["nbdkit-memory", "raw-s3", "s3backer"]
 
 
@@ -165,7 +165,7 @@ def chart(rows, outdir):
         panels.append((unit, dat, len(targets)))
     gp = ['set terminal pngcairo size 1400,560 font ",10"' if has_cairo() else 'set terminal png size 1400,560',
           f'set output "{os.path.join(outdir, "chart.png")}"',
-          'set datafile missing "?"', 'set style data histograms', 'set style histogram clustered gap 1',
+          'set termoption noenhanced', 'set datafile missing "?"', 'set style data histograms', 'set style histogram clustered gap 1',
           'set style fill solid 0.85 border -1', 'set logscale y', 'set grid ytics', 'set key top right',
           'set xtics rotate by -30', 'set multiplot layout 1,2 title "s3nbd vs alternatives (log scale; higher is better)"']
     for unit, dat, n in panels:

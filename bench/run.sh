@@ -214,15 +214,21 @@ start_s3nbd() { # VOLNAME SIZE_MB
 stop_s3nbd() { nbd_stop; }
 cold_s3nbd() { nbd_stop; nbd_serve "${S3NBD_ARGS[@]}"; }
 drain_s3nbd() { :; }   # without a cache an acknowledged write is a completed PUT
-start_s3nbd-cache() { # VOLNAME SIZE_MB: default cache settings, the cache file in the work dir
+start_s3nbd-cache() { # VOLNAME SIZE_MB [PLUGIN_ARGS]: default cache settings, the cache file in the work dir
   S3NBD_VOL=$1
   "$CLI" create --endpoint "$EP" --bucket s3nbd-bench --prefix "$1" --size "${2}M" --block-size "$BS" \
     >>"$W/create.log" 2>&1 || die "s3nbd create $1 failed ($W/create.log)"
   rm -rf "$W/cache-$1"; mkdir -p "$W/cache-$1"
-  S3NBD_ARGS=("$PLUGIN" endpoint="$EP" bucket=s3nbd-bench prefix="$1" cache="$W/cache-$1/cache")
+  S3NBD_ARGS=("$PLUGIN" endpoint="$EP" bucket=s3nbd-bench prefix="$1" cache="$W/cache-$1/cache" "${@:3}")
   nbd_serve "${S3NBD_ARGS[@]}"
 }
 stop_s3nbd-cache() { nbd_stop; }
+# optional target (BENCH_TARGETS=s3nbd-cache-fit): the cache as large as the volume, so the
+# working set fits as it does in s3backer's default 1000-block cache
+start_s3nbd-cache-fit() { start_s3nbd-cache "$1" "$2" cache-size="${2}M"; }
+stop_s3nbd-cache-fit() { nbd_stop; }
+cold_s3nbd-cache-fit() { cold_s3nbd-cache; }
+drain_s3nbd-cache-fit() { :; }
 # cold: the process exits (flushing its write-back to S3), the cache file is removed
 cold_s3nbd-cache() { nbd_stop; rm -rf "$W/cache-$S3NBD_VOL"; mkdir -p "$W/cache-$S3NBD_VOL"; nbd_serve "${S3NBD_ARGS[@]}"; }
 # write-back: an NBD flush (end_fsync) is taken as durable; S3 catching up is not waited for
@@ -274,7 +280,7 @@ clean_prefix() { "$S3LOAD" clean --endpoint "$COUNT_EP" --bucket s3nbd-bench --p
 # ---- one target through the fio jobs ------------------------------------------------------
 fio_target() { # SCENARIO TARGET JOBS...
   local sc=$1 tg=$2 vol="$1-$2" j prev=""; shift 2
-  if [ "$tg" = s3nbd-cache ] && ! s3nbd_cache_supported; then
+  if [[ $tg == s3nbd-cache* ]] && ! s3nbd_cache_supported; then
     for j in "$@"; do na_row "$sc" "$tg" "$j" "not available yet (plugin has no cache= option)"; done
     return 0
   fi
@@ -377,8 +383,8 @@ if [[ " $EXTRA " == *" delay "* ]]; then
   sc=delay${DELAY_MS}ms
   for tg in $TARGETS; do
     case $tg in
-      raw-s3) raw_target "$sc" $DELAY_JOBS ;;
-      s3nbd|s3nbd-cache|s3backer) fio_target "$sc" "$tg" $DELAY_JOBS ;;
+      raw-s3) raw_target "$sc" $(tr ' ' '\n' <<<"$DELAY_JOBS" | grep '^seq') ;;   # 4 KiB objects: local only
+      s3nbd*|s3backer) fio_target "$sc" "$tg" $DELAY_JOBS ;;
     esac
   done
   EP=$COUNT_EP
