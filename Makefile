@@ -5,7 +5,7 @@
 #   make check-e2e  end-to-end: kernel nbd driver in a qemu guest, qemu's NBD disk, qemu-img
 #   make check-fuzz build the libFuzzer targets (clang) and run each FUZZ_RUNS times
 #   make demo       the main job: local S3 server, a volume, ext4 on it, files written and read
-#   make bench      s3nbd next to nbdkit memory/file, s3backer and raw S3 (BENCH_QUICK=1: ~2 min)
+#   make bench      s3nbd next to nbdkit memory/file, s3backer and raw S3 (BENCH_QUICK=1: ~3 min)
 #   make bench-smoke  a tiny bench run (<60 s): does the harness work?
 BUILD ?= build
 ASAN_BUILD ?= build-asan
