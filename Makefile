@@ -5,6 +5,8 @@
 #   make check-e2e  end-to-end: kernel nbd driver in a qemu guest, qemu's NBD disk, qemu-img
 #   make check-fuzz build the libFuzzer targets (clang) and run each FUZZ_RUNS times
 #   make demo       the main job: local S3 server, a volume, ext4 on it, files written and read
+#   make man        the man pages (docs/*.pod -> build/man/)
+#   make install    plugin, CLI, man pages, systemd units, /etc/s3nbd/example.conf.sample
 #   make bench      s3nbd next to nbdkit memory/file, s3backer and raw S3 (BENCH_QUICK=1: ~3 min)
 #   make bench-smoke  a tiny bench run (<60 s): does the harness work?
 BUILD ?= build
@@ -12,7 +14,8 @@ ASAN_BUILD ?= build-asan
 WERROR ?= $(if $(CI),ON,ON)
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build unit-tests check check-unit check-asan check-integration check-e2e check-fuzz fuzzers demo clean install \
+.PHONY: all deps build unit-tests check check-unit check-asan check-integration check-e2e check-fuzz fuzzers \
+        demo clean install man check-units \
         bench bench-deps bench-build bench-smoke
 
 all: build
@@ -24,7 +27,7 @@ $(BUILD)/Makefile: CMakeLists.txt
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DS3NBD_WERROR=$(WERROR) >/dev/null
 
 build: $(BUILD)/Makefile
-	@$(MAKE) --no-print-directory -C $(BUILD) -j$(JOBS) nbdkit-s3nbd-plugin s3nbd
+	@$(MAKE) --no-print-directory -C $(BUILD) -j$(JOBS) nbdkit-s3nbd-plugin s3nbd s3nbd-test-encode-block
 
 unit-tests: $(BUILD)/Makefile
 	@$(MAKE) --no-print-directory -C $(BUILD) -j$(JOBS) unit_tests
@@ -70,11 +73,28 @@ check-fuzz: fuzzers
 
 check: deps
 	@$(MAKE) --no-print-directory build unit-tests
-	@$(MAKE) --no-print-directory check-unit check-asan check-fuzz check-integration
+	@$(MAKE) --no-print-directory check-unit check-asan check-fuzz check-units check-integration
 
 check-e2e: deps
 	@$(MAKE) --no-print-directory build
 	bash tests/e2e/run-e2e.sh
+
+# systemd-analyze verify of systemd/*.service in a throw-away root
+check-units: build man
+	bash scripts/check-units.sh $(BUILD)
+
+MANPAGES = $(BUILD)/man/s3nbd.8 $(BUILD)/man/nbdkit-s3nbd-plugin.1
+man: $(MANPAGES)
+
+$(BUILD)/man/%.8: docs/%.pod
+	@mkdir -p $(dir $@)
+	@podchecker -warnings $<
+	pod2man --section=8 --center="s3nbd" --release="s3nbd 0.1.0" --name=$(shell echo $* | tr a-z A-Z) $< $@
+
+$(BUILD)/man/%.1: docs/%.pod
+	@mkdir -p $(dir $@)
+	@podchecker -warnings $<
+	pod2man --section=1 --center="s3nbd" --release="s3nbd 0.1.0" --name=$(shell echo $* | tr a-z A-Z) $< $@
 
 demo: deps build
 	bash scripts/demo.sh
@@ -93,9 +113,14 @@ bench-smoke: bench-deps
 	@$(MAKE) --no-print-directory bench-build
 	BENCH_SMOKE=1 bash bench/run.sh
 
-install: build
+install: build man
 	install -D -m 0755 $(BUILD)/nbdkit-s3nbd-plugin.so $(DESTDIR)/usr/lib/x86_64-linux-gnu/nbdkit/plugins/nbdkit-s3nbd-plugin.so
 	install -D -m 0755 $(BUILD)/s3nbd $(DESTDIR)/usr/bin/s3nbd
+	install -D -m 0644 $(BUILD)/man/s3nbd.8 $(DESTDIR)/usr/share/man/man8/s3nbd.8
+	install -D -m 0644 $(BUILD)/man/nbdkit-s3nbd-plugin.1 $(DESTDIR)/usr/share/man/man1/nbdkit-s3nbd-plugin.1
+	install -D -m 0644 systemd/s3nbd@.service $(DESTDIR)/lib/systemd/system/s3nbd@.service
+	install -D -m 0644 systemd/s3nbd-attach@.service $(DESTDIR)/lib/systemd/system/s3nbd-attach@.service
+	install -D -m 0644 systemd/example.conf.sample $(DESTDIR)/etc/s3nbd/example.conf.sample
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -112,6 +112,9 @@ Result<std::vector<uint64_t>> LoadSavedMap(S3Client& client, const BlockKeys& ke
   return std::move(image->words);
 }
 
+
+}  // namespace
+
 // The codec of the volume, checking the codec options against the descriptor and unwrapping
 // the data key. Refusals name the volume and what to change.
 Result<CodecIdentity> CodecFor(const VolumeOptions& o, const VolumeDescriptor& d, const std::string& name) {
@@ -147,8 +150,6 @@ Result<CodecIdentity> CodecFor(const VolumeOptions& o, const VolumeDescriptor& d
   id.key = std::move(*key);
   return id;
 }
-
-}  // namespace
 
 Result<std::unique_ptr<OpenedVolume>> OpenedVolume::Open(const VolumeOptions& options) {
   std::unique_ptr<OpenedVolume> v(new OpenedVolume());

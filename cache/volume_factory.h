@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "cache/block_codec.h"
 #include "cache/block_key.h"
 #include "cache/local/cache_options.h"
 #include "cache/s3/s3_client.h"
@@ -89,6 +90,11 @@ class OpenedVolume {
 
 // Connects with resolved credentials and checks that the bucket is reachable.
 Result<std::unique_ptr<S3Client>> ConnectBucket(const VolumeOptions& options);
+
+// The codec of a volume: checks the codec options against the descriptor and unwraps the data
+// key (passphrase-file=) of an encrypted volume. Refusals name the volume and what to change.
+Result<CodecIdentity> CodecFor(const VolumeOptions& options, const VolumeDescriptor& d,
+                               const std::string& name);
 
 // Reads and decodes the descriptor of the volume at options.prefix.
 Result<VolumeDescriptor> ReadDescriptor(S3Client& client, const VolumeOptions& options);

@@ -9,7 +9,7 @@ namespace s3nbd::cli {
 namespace {
 
 constexpr const char* kUsage =
-    "usage: s3nbd create --endpoint URL --bucket NAME [--prefix P] --size SIZE\n"
+    "usage: s3nbd create [VOLUME] [--endpoint URL --bucket NAME [--prefix P]] --size SIZE\n"
     "                    [--block-size SIZE] [--key-layout flat|hashed] [--create-bucket]\n"
     "                    [--region R] [--addressing path|virtual] [--ca-file F]\n"
     "                    [--credentials-file F] [--profile NAME]\n"
@@ -33,17 +33,16 @@ int CmdCreate(int argc, char** argv) {
   if (!ParseArgs(argc, argv, {"create-bucket", "encrypt"}, &args)) return kExitUsage;
   if (args.help) {
     std::fputs(kUsage, stdout);
+    std::fputs(kVolumeSelectionHelp, stdout);
     return kExitOk;
   }
-  if (!args.positional.empty() || !args.values.count("size")) {
-    std::fputs(args.values.count("size") ? "s3nbd create: unexpected argument\n"
-                                         : "s3nbd create: --size is required\n", stderr);
-    std::fputs(kUsage, stderr);
-    return kExitUsage;
-  }
+  if (args.positional.size() > 1) return Usage("create", kUsage, "unexpected argument");
+  if (!args.values.count("size")) return Usage("create", kUsage, "--size is required");
+  VolumeConf conf;
   VolumeOptions options;
-  if (!ApplyVolumeOptions(args, {"size", "block-size", "key-layout", "create-bucket", "encrypt", "compress"}, &options))
-    return kExitUsage;
+  if (int rc = SelectVolume("create", args, {"size", "block-size", "key-layout", "create-bucket", "encrypt", "compress"},
+                            false, &conf, &options))
+    return rc;
   auto size = ParseSize("--size", args.values["size"]);
   if (!size.ok()) return Error("create", size.status());
   uint64_t block_size = 1 << 20;

@@ -8,10 +8,10 @@ namespace s3nbd::cli {
 namespace {
 
 constexpr const char* kUsage =
-    "usage: s3nbd info --endpoint URL --bucket NAME [--prefix P] [--region R]\n"
-    "                  [--credentials-file F] [--profile NAME] [--no-count]\n"
+    "usage: s3nbd info [VOLUME] [--endpoint URL --bucket NAME [--prefix P]] [--no-count]\n"
     "Prints the volume descriptor as 'key: value' lines, then the number of stored block\n"
-    "objects and their bytes (one listing of the volume; --no-count skips it).\n";
+    "objects, their bytes and the compression ratio (plaintext bytes of the stored blocks /\n"
+    "stored bytes, headers included; one listing of the volume; --no-count skips it).\n";
 
 }  // namespace
 
@@ -20,15 +20,14 @@ int CmdInfo(int argc, char** argv) {
   if (!ParseArgs(argc, argv, {"no-count"}, &args)) return kExitUsage;
   if (args.help) {
     std::fputs(kUsage, stdout);
+    std::fputs(kVolumeSelectionHelp, stdout);
     return kExitOk;
   }
-  if (!args.positional.empty()) {
-    std::fputs(kUsage, stderr);
-    return kExitUsage;
-  }
+  if (args.positional.size() > 1) return Usage("info", kUsage, "unexpected argument");
+  VolumeConf conf;
   VolumeOptions options;
-  options.readonly = true;  // info never writes: anonymous access is fine
-  if (!ApplyVolumeOptions(args, {"no-count"}, &options)) return kExitUsage;
+  // info never writes: anonymous access is fine
+  if (int rc = SelectVolume("info", args, {"no-count"}, true, &conf, &options)) return rc;
   auto client = ConnectBucket(options);
   if (!client.ok()) return Error("info", client.status());
   auto d = ReadDescriptor(**client, options);
@@ -58,6 +57,10 @@ int CmdInfo(int argc, char** argv) {
   std::printf("stored-blocks: %llu\n", static_cast<unsigned long long>(objects));
   std::printf("stored-bytes: %llu\n", static_cast<unsigned long long>(bytes));
   std::printf("allocated: %.1f%%\n", d->block_count() ? 100.0 * objects / d->block_count() : 0.0);
+  if (bytes)
+    std::printf("compression-ratio: %.2f\n", static_cast<double>(objects) * d->block_size / bytes);
+  else
+    std::printf("compression-ratio: -\n");
   return kExitOk;
 }
 

@@ -8,9 +8,11 @@
 #include <cstring>
 #include <memory>
 
+#include "cache/local/local_cache_store.h"
 #include "cache/log.h"
 #include "cache/volume_config.h"
 #include "cache/volume_factory.h"
+#include "nbdkit-plugin/stats_file.h"
 
 // PARALLEL: requests on all connections run concurrently; Volume serialises writers of
 // the same block itself and every lower layer is thread-safe.
@@ -22,6 +24,50 @@ using s3nbd::Status;
 
 s3nbd::VolumeOptions g_options;
 std::unique_ptr<s3nbd::OpenedVolume> g_volume;
+// statsfile=PATH (plugin-level, not a volume option): the stats file of docs/stats.md.
+std::string g_stats_path;
+s3nbd::plugin::RequestCounters g_requests;
+std::unique_ptr<s3nbd::plugin::StatsFileWriter> g_stats;
+const std::string g_config_help = std::string(s3nbd::kVolumeOptionHelp) +
+    "\nstatsfile=PATH        write statistics to PATH every second (docs/stats.md; s3nbd stats)";
+
+void SampleStats(s3nbd::plugin::StatsValues* out) {
+  auto add = [&](const char* k, const std::atomic<uint64_t>& v) {
+    out->emplace_back(k, v.load(std::memory_order_relaxed));
+  };
+  add("requests_read", g_requests.read);
+  add("requests_write", g_requests.write);
+  add("requests_flush", g_requests.flush);
+  add("requests_trim", g_requests.trim);
+  add("requests_zero", g_requests.zero);
+  add("requests_extents", g_requests.extents);
+  add("requests_errors", g_requests.errors);
+  add("bytes_read", g_requests.bytes_read);
+  add("bytes_written", g_requests.bytes_written);
+  const s3nbd::S3Counters& c = g_volume->client().counters();
+  add("s3_get", c.get);
+  add("s3_put", c.put);
+  add("s3_delete", c.del);
+  add("s3_list", c.list);
+  add("s3_head", c.head);
+  add("s3_multi_delete", c.multi_delete);
+  add("s3_retries", c.retries);
+  add("s3_errors", c.errors);
+  add("s3_bytes_in", c.bytes_in);
+  add("s3_bytes_out", c.bytes_out);
+  if (const s3nbd::LocalCacheStore* cache = g_volume->cache()) {  // absent keys show as "-"
+    const s3nbd::CacheCounters& k = cache->counters();
+    add("cache_hits", k.hits);
+    add("cache_misses", k.misses);
+    add("cache_readahead_hits", k.readahead_hits);
+    add("cache_dirty_bytes", k.dirty_bytes);
+    add("writeback_queue", k.writeback_queue);
+    add("cache_uploads", k.uploads);
+    add("cache_evictions", k.evictions);
+    add("cache_errors", k.errors);
+    add("cache_write_waits", k.write_waits);
+  }
+}
 
 void NbdkitSink(s3nbd::LogLevel level, const std::string& message) {
   switch (level) {
@@ -32,6 +78,7 @@ void NbdkitSink(s3nbd::LogLevel level, const std::string& message) {
 }
 
 int Fail(const Status& s) {
+  g_requests.errors++;
   nbdkit_error("%s", s.message().c_str());
   nbdkit_set_error(s.err());
   return -1;
@@ -50,10 +97,18 @@ int Guard(const char* op, F&& f) {
 
 void s3nbd_load() { s3nbd::SetLogSink(NbdkitSink); }
 
-void s3nbd_unload() { g_volume.reset(); }
+void s3nbd_unload() {
+  g_stats.reset();
+  g_volume.reset();
+}
 
 int s3nbd_config(const char* key, const char* value) {
   return Guard("config", [&] {
+    if (std::strcmp(key, "statsfile") == 0) {
+      if (!*value) return Fail(Status::Error(EINVAL, "statsfile: must not be empty"));
+      g_stats_path = value;
+      return 0;
+    }
     Status s = s3nbd::SetVolumeOption(&g_options, key, value);
     return s.ok() ? 0 : Fail(s);
   });
@@ -71,6 +126,11 @@ int s3nbd_get_ready() {
     auto v = s3nbd::OpenedVolume::Open(g_options);
     if (!v.ok()) return Fail(v.status());
     g_volume = std::move(*v);
+    if (!g_stats_path.empty()) {
+      // Written once now so a bad path is refused before nbdkit forks.
+      g_stats = std::make_unique<s3nbd::plugin::StatsFileWriter>(g_stats_path, SampleStats);
+      if (Status s = g_stats->WriteOnce(); !s.ok()) return Fail(s);
+    }
     return 0;
   });
 }
@@ -78,11 +138,13 @@ int s3nbd_get_ready() {
 int s3nbd_after_fork() {
   return Guard("start", [&] {
     g_volume->Start();
+    if (g_stats) g_stats->Start();
     return 0;
   });
 }
 
 void s3nbd_cleanup() {
+  g_stats.reset();  // joins the writer (it samples g_volume) and writes the last counters
   if (!g_volume) return;
   Status s = g_volume->Shutdown();  // drains dirty cache data, bounded by shutdown-timeout
   if (!s.ok()) nbdkit_error("%s", s.message().c_str());
@@ -115,20 +177,25 @@ int s3nbd_can_extents(void*) { return 1; }
 int s3nbd_can_fua(void*) { return g_options.cache.path.empty() ? NBDKIT_FUA_NATIVE : NBDKIT_FUA_EMULATE; }
 
 int s3nbd_pread(void*, void* buf, uint32_t count, uint64_t offset, uint32_t) {
+  g_requests.read++;
   return Guard("pread", [&] {
     Status s = g_volume->volume().Read(buf, count, offset);
+    if (s.ok()) g_requests.bytes_read += count;
     return s.ok() ? 0 : Fail(s);
   });
 }
 
 int s3nbd_pwrite(void*, const void* buf, uint32_t count, uint64_t offset, uint32_t) {
+  g_requests.write++;
   return Guard("pwrite", [&] {
     Status s = g_volume->volume().Write(buf, count, offset);
+    if (s.ok()) g_requests.bytes_written += count;
     return s.ok() ? 0 : Fail(s);
   });
 }
 
 int s3nbd_flush(void*, uint32_t) {
+  g_requests.flush++;
   return Guard("flush", [&] {
     Status s = g_volume->volume().Flush();
     return s.ok() ? 0 : Fail(s);
@@ -136,6 +203,7 @@ int s3nbd_flush(void*, uint32_t) {
 }
 
 int s3nbd_trim(void*, uint32_t count, uint64_t offset, uint32_t) {
+  g_requests.trim++;
   return Guard("trim", [&] {
     Status s = g_volume->volume().Zero(count, offset);
     return s.ok() ? 0 : Fail(s);
@@ -143,6 +211,7 @@ int s3nbd_trim(void*, uint32_t count, uint64_t offset, uint32_t) {
 }
 
 int s3nbd_zero(void*, uint32_t count, uint64_t offset, uint32_t) {
+  g_requests.zero++;
   return Guard("zero", [&] {
     Status s = g_volume->volume().Zero(count, offset);
     return s.ok() ? 0 : Fail(s);
@@ -150,6 +219,7 @@ int s3nbd_zero(void*, uint32_t count, uint64_t offset, uint32_t) {
 }
 
 int s3nbd_extents(void*, uint32_t count, uint64_t offset, uint32_t, struct nbdkit_extents* extents) {
+  g_requests.extents++;
   return Guard("extents", [&] {
     Status s = g_volume->volume().Extents(count, offset, [&](uint64_t off, uint64_t len, bool hole) {
       uint32_t type = hole ? (NBDKIT_EXTENT_HOLE | NBDKIT_EXTENT_ZERO) : 0;
@@ -172,7 +242,7 @@ struct nbdkit_plugin MakePlugin() {
   p.unload = s3nbd_unload;
   p.config = s3nbd_config;
   p.config_complete = s3nbd_config_complete;
-  p.config_help = s3nbd::kVolumeOptionHelp;
+  p.config_help = g_config_help.c_str();
   p.magic_config_key = nullptr;
   p.get_ready = s3nbd_get_ready;
   p.after_fork = s3nbd_after_fork;

@@ -12,6 +12,8 @@ PKGS=(
   # run and test
   # (nbdfuse is in libnbd-bin on bookworm; nbdsh and the tests need python3-libnbd)
   nbdkit libnbd-bin python3-libnbd fuse3 curl e2fsprogs qemu-utils fio util-linux kmod
+  # the CLI's attach/detach, the man pages (pod2man), systemd-analyze verify of the units
+  nbd-client perl systemd
   # the embedded S3 server (Ceph RADOS Gateway, single node)
   ceph-mon ceph-osd radosgw
   # end-to-end tests (make check-e2e): a guest of Debian's kernel under qemu, its initramfs holds

@@ -5,7 +5,8 @@ set -euo pipefail
 # shellcheck source=tests/lib/common.sh
 source "$(dirname "$0")/../lib/common.sh"
 
-for args in "--help" "create --help" "info --help"; do
+for args in "--help" "create --help" "info --help" "serve --help" "stop --help" "flush --help" \
+            "stats --help" "attach --help" "detach --help" "fsck --help" "destroy --help"; do
   # shellcheck disable=SC2086  # split the subcommand from its option
   run_s3nbd $args >"$T/help" 2>&1 || fail "s3nbd $args exited non-zero"
   [ -s "$T/help" ] || fail "s3nbd $args printed nothing"
@@ -20,6 +21,9 @@ usage
 usage frobnicate
 usage create --endpoint "$S3_ENDPOINT" --size 1G                  # no --bucket
 usage create --endpoint "$S3_ENDPOINT" --bucket x --size 1G --no-such-option
+usage info --endpoint "$S3_ENDPOINT"                              # no --bucket, no VOLUME
+usage fsck --endpoint "$S3_ENDPOINT" --bucket x --bogus 1
+usage destroy a b
 
 B=$(new_bucket)
 info_of() { run_s3nbd info --endpoint "$S3_ENDPOINT" --bucket "$B" --prefix "$1" >"$T/info" 2>&1 ||

@@ -1,0 +1,95 @@
+// s3nbd destroy: deletes a volume — its block objects (batched DeleteObjects), then its lease,
+// then its descriptor last, so an interrupted destroy leaves a volume that still opens (as
+// partly zeroed) and can be destroyed again. Asks on a terminal unless --yes.
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+#include <vector>
+
+#include "cache/volume_config.h"
+#include "daemon/cli.h"
+#include "daemon/progress.h"
+#include "daemon/server_paths.h"
+
+namespace s3nbd::cli {
+namespace {
+
+constexpr const char* kUsage =
+    "usage: s3nbd destroy [VOLUME] [--endpoint URL --bucket NAME [--prefix P]] [--yes]\n"
+    "Deletes every block object of the volume, its lease and finally its descriptor. Other\n"
+    "objects under the prefix (see 's3nbd fsck') are left alone. Without --yes it asks for the\n"
+    "volume name on the terminal; without a terminal and without --yes it refuses (exit 2).\n"
+    "Refused while the volume is served (its pid file names a live process).\n";
+
+constexpr size_t kBatch = 1000;  // DeleteObjects' limit per request
+
+}  // namespace
+
+int CmdDestroy(int argc, char** argv) {
+  Args args;
+  if (!ParseArgs(argc, argv, {"yes"}, &args)) return kExitUsage;
+  if (args.help) {
+    std::fputs(kUsage, stdout);
+    std::fputs(kVolumeSelectionHelp, stdout);
+    return kExitOk;
+  }
+  if (args.positional.size() > 1) return Usage("destroy", kUsage, "unexpected argument");
+  VolumeConf conf;
+  VolumeOptions options;
+  if (int rc = SelectVolume("destroy", args, {"yes"}, false, &conf, &options)) return rc;
+  std::string name = VolumeName(options), vol = "volume " + name;
+  bool yes = args.values.count("yes");
+  if (!yes && isatty(STDIN_FILENO) != 1)
+    return Usage("destroy", kUsage,
+                 vol + ": refusing to delete without --yes (no terminal to ask on)");
+  if (auto paths = ResolveServerPaths(args, conf); paths.ok())
+    if (pid_t pid = RunningPid(paths->pidfile))
+      return Error("destroy", Status::Error(EBUSY, vol + ": served by pid " + std::to_string(pid) +
+                                                       "; stop it first ('s3nbd stop')"));
+  auto client = ConnectBucket(options);
+  if (!client.ok()) return Error("destroy", client.status());
+  auto d = ReadDescriptor(**client, options);
+  if (!d.ok()) return Error("destroy", d.status());
+  BlockKeys keys(*NormalizePrefix(options.prefix), d->key_layout);
+  std::vector<std::string> blocks;
+  Status s = (*client)->List(keys.BlockListPrefix(), [&](const S3ObjectInfo& o) {
+    if (keys.ParseBlockKey(o.key)) blocks.push_back(o.key);
+    return Status::Ok();
+  });
+  if (!s.ok()) return Error("destroy", s.Wrap(vol + ": listing"));
+  if (!yes) {
+    std::fprintf(stderr,
+                 "Destroy %s (uuid %s, %llu bytes, %zu stored blocks)? Its data will be lost.\n"
+                 "Type the volume name '%s' to confirm: ",
+                 vol.c_str(), d->UuidString().c_str(), static_cast<unsigned long long>(d->size),
+                 blocks.size(), name.c_str());
+    std::string answer;
+    if (!std::getline(std::cin, answer) || answer != name) {
+      std::fprintf(stderr, "s3nbd destroy: %s: not confirmed; nothing deleted\n", vol.c_str());
+      return kExitFailure;
+    }
+  }
+  {
+    Progress progress("deleting " + std::to_string(blocks.size()) + " blocks", blocks.size());
+    for (size_t i = 0; i < blocks.size(); i += kBatch) {
+      std::vector<std::string> batch(blocks.begin() + i,
+                                     blocks.begin() + std::min(blocks.size(), i + kBatch));
+      if (Status del = (*client)->DeleteMany(batch); !del.ok())
+        return Error("destroy",
+                     del.Wrap(vol + ": deleting blocks (descriptor kept; run destroy again)"));
+      progress.Add(batch.size());
+    }
+  }
+  if (Status del = (*client)->Delete(keys.LeaseKey()); !del.ok())
+    return Error("destroy", del.Wrap(vol + ": deleting the lease"));
+  if (Status del = (*client)->Delete(keys.WriterKey()); !del.ok())
+    return Error("destroy", del.Wrap(vol + ": deleting the writer session token"));
+  if (Status del = (*client)->Delete(keys.DescriptorKey()); !del.ok())
+    return Error("destroy", del.Wrap(vol + ": deleting the descriptor"));
+  std::printf("destroyed %s: %zu block objects, lease and descriptor deleted\n", vol.c_str(),
+              blocks.size());
+  return kExitOk;
+}
+
+}  // namespace s3nbd::cli

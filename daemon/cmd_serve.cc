@@ -1,0 +1,149 @@
+// s3nbd serve / stop: runs nbdkit with the s3nbd plugin for a volume (exec, so systemd and
+// the caller see nbdkit itself), and stops a running server after flushing it.
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <thread>
+
+#include "daemon/cli.h"
+#include "daemon/server_paths.h"
+
+namespace s3nbd::cli {
+namespace {
+
+constexpr const char* kServeUsage =
+    "usage: s3nbd serve [VOLUME] [--foreground] [--socket PATH | --listen ADDR:PORT]\n"
+    "                   [--pidfile PATH] [--tls] [--tls-certificates DIR] [--tls-psk FILE]\n"
+    "                   [--plugin PATH] [--config-dir DIR] [--run-dir DIR] [--KEY VALUE ...]\n"
+    "Serves the volume with nbdkit and the s3nbd plugin: on the unix socket RUN_DIR/VOLUME.sock\n"
+    "(RUN_DIR: --run-dir, $S3NBD_RUN_DIR, /run/s3nbd) or on TCP with --listen; as a daemon with\n"
+    "the pid file RUN_DIR/VOLUME.pid, or in the foreground with --foreground. The plugin writes\n"
+    "RUN_DIR/VOLUME.stats (see 's3nbd stats'). Every other --KEY VALUE (and every key of the\n"
+    "config file) is passed to the plugin as KEY=VALUE. Secrets are never passed: use\n"
+    "credentials-file or the AWS_* environment.\n"
+    "  --tls                 require TLS (nbdkit --tls=require); implied by the next two\n"
+    "  --tls-certificates D  X.509 certificates directory; --tls-psk F  PSK file\n"
+    "  --plugin PATH         the plugin .so (else $S3NBD_PLUGIN, beside s3nbd, the installed one)\n"
+    "  $S3NBD_NBDKIT         the nbdkit binary (default: nbdkit on PATH)\n";
+
+constexpr const char* kStopUsage =
+    "usage: s3nbd stop [VOLUME] [--pidfile PATH] [--no-flush] [--timeout SECONDS]\n"
+    "Flushes the running server of VOLUME (like 's3nbd flush'), then sends it SIGTERM and waits\n"
+    "until it has exited (default up to 600 s).\n";
+
+Status MakeDirFor(const std::string& path) {
+  size_t slash = path.rfind('/');
+  if (slash == std::string::npos || slash == 0) return Status::Ok();
+  std::string dir = path.substr(0, slash);
+  for (size_t i = 1; i <= dir.size(); i++) {
+    if (i < dir.size() && dir[i] != '/') continue;
+    std::string part = dir.substr(0, i);
+    if (::mkdir(part.c_str(), 0755) != 0 && errno != EEXIST)
+      return Status::Error(errno, "cannot create directory " + part + ": " + std::strerror(errno));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+int CmdServe(int argc, char** argv) {
+  Args args;
+  if (!ParseArgs(argc, argv, {"foreground", "tls"}, &args)) return kExitUsage;
+  if (args.help) {
+    std::fputs(kServeUsage, stdout);
+    std::fputs(kVolumeSelectionHelp, stdout);
+    return kExitOk;
+  }
+  if (args.positional.size() > 1) return Usage("serve", kServeUsage, "unexpected argument");
+  VolumeConf conf;
+  VolumeOptions options;
+  if (int rc = SelectVolume("serve", args, {"foreground"}, false, &conf, &options)) return rc;
+  auto paths = ResolveServerPaths(args, conf);
+  if (!paths.ok()) return Error("serve", paths.status());
+  auto plugin = FindPlugin(args, conf);
+  if (!plugin.ok()) return Error("serve", plugin.status().Wrap("volume " + conf.DisplayName()));
+  if (pid_t pid = RunningPid(paths->pidfile))
+    return Error(
+        "serve",
+        Status::Error(EEXIST, "volume " + conf.DisplayName() + ": already served by pid " +
+                                  std::to_string(pid) + " (pid file " + paths->pidfile + ")"));
+  for (const std::string* p : {&paths->socket, &paths->pidfile, &paths->statsfile}) {
+    if (p->empty()) continue;
+    if (Status s = MakeDirFor(*p); !s.ok())
+      return Error("serve", s.Wrap("volume " + conf.DisplayName()));
+  }
+  if (!paths->socket.empty())
+    ::unlink(paths->socket.c_str());  // stale: no server holds it (pid file)
+
+  const char* nbdkit = std::getenv("S3NBD_NBDKIT");
+  std::vector<std::string> cmd = {nbdkit && *nbdkit ? nbdkit : "nbdkit"};
+  if (args.values.count("foreground")) cmd.push_back("--foreground");
+  cmd.push_back("--pidfile=" + paths->pidfile);
+  if (!paths->socket.empty()) {
+    cmd.push_back("--unix=" + paths->socket);
+  } else {
+    cmd.push_back("--ipaddr=" + paths->tcp_host);
+    cmd.push_back("--port=" + paths->tcp_port);
+  }
+  if (paths->tls) cmd.push_back("--tls=require");
+  if (!paths->tls_certificates.empty())
+    cmd.push_back("--tls-certificates=" + paths->tls_certificates);
+  if (!paths->tls_psk.empty()) cmd.push_back("--tls-psk=" + paths->tls_psk);
+  cmd.push_back(*plugin);
+  for (const std::string& p : PluginParams(conf)) cmd.push_back(p);
+  if (!conf.Get("statsfile")) cmd.push_back("statsfile=" + paths->statsfile);
+
+  std::vector<char*> cargv;
+  for (auto& s : cmd) cargv.push_back(s.data());
+  cargv.push_back(nullptr);
+  std::fflush(stdout);
+  ::execvp(cargv[0], cargv.data());
+  return Error("serve",
+               Status::Error(errno, "volume " + conf.DisplayName() + ": cannot run " + cmd[0] +
+                                        ": " + std::strerror(errno) + " (apt-get install nbdkit)"));
+}
+
+int CmdStop(int argc, char** argv) {
+  Args args;
+  if (!ParseArgs(argc, argv, {"no-flush"}, &args)) return kExitUsage;
+  if (args.help) {
+    std::fputs(kStopUsage, stdout);
+    std::fputs(kVolumeSelectionHelp, stdout);
+    return kExitOk;
+  }
+  if (args.positional.size() > 1) return Usage("stop", kStopUsage, "unexpected argument");
+  VolumeConf conf;
+  if (int rc = SelectVolume("stop", args, {"no-flush", "timeout"}, false, &conf, nullptr))
+    return rc;
+  auto paths = ResolveServerPaths(args, conf);
+  if (!paths.ok()) return Error("stop", paths.status());
+  pid_t pid = RunningPid(paths->pidfile);
+  if (!pid)
+    return Error("stop",
+                 Status::Error(ESRCH, "volume " + conf.DisplayName() +
+                                          ": not running (no live pid in " + paths->pidfile + ")"));
+  long timeout = args.values.count("timeout") ? std::atol(args.values["timeout"].c_str()) : 600;
+  if (timeout <= 0)
+    return Usage("stop", kStopUsage, "--timeout must be a positive number of seconds");
+  if (!args.values.count("no-flush")) {
+    if (Status s = FlushServer(*paths, conf.DisplayName()); !s.ok()) return Error("stop", s);
+  }
+  if (::kill(pid, SIGTERM) != 0)
+    return Error("stop",
+                 Status::Error(errno, "volume " + conf.DisplayName() + ": cannot signal pid " +
+                                          std::to_string(pid) + ": " + std::strerror(errno)));
+  for (long i = 0; i < timeout * 10; i++) {
+    if (::kill(pid, 0) != 0 && errno == ESRCH) return kExitOk;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return Error("stop", Status::Error(ETIMEDOUT, "volume " + conf.DisplayName() + ": pid " +
+                                                    std::to_string(pid) + " still running after " +
+                                                    std::to_string(timeout) + " s"));
+}
+
+}  // namespace s3nbd::cli

@@ -1,0 +1,38 @@
+// FsckCheck: the pure classification `s3nbd fsck` applies — of each key listed under a volume
+// prefix (descriptor, lease, block, block beyond the volume, orphan) and of each block object
+// (valid, all-zero plaintext that should be absent, corrupt with the codec's cause). No state.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "cache/block_codec.h"
+#include "cache/block_key.h"
+
+namespace s3nbd::cli {
+
+enum class KeyKind { kDescriptor, kLease, kBlock, kOutOfRange, kOrphan };
+
+struct KeyClass {
+  KeyKind kind = KeyKind::kOrphan;
+  uint64_t block = 0;  // for kBlock and kOutOfRange
+};
+
+// `key` is a full key listed under keys.prefix(). A block key of the other layout, a hashed key
+// whose hash digits do not match, or anything else s3nbd does not write is an orphan.
+KeyClass ClassifyKey(const BlockKeys& keys, std::string_view key, uint64_t block_count);
+
+enum class ObjectState { kOk, kAllZero, kCorrupt };
+
+struct ObjectCheck {
+  ObjectState state = ObjectState::kOk;
+  std::string cause;  // kCorrupt: the codec's message
+};
+
+// Decodes with DecodeBlock (so it follows the codec as it grows) and looks at the plaintext.
+ObjectCheck CheckBlockObject(const CodecIdentity& id, uint64_t block, std::string_view object);
+
+const char* KeyKindName(KeyKind kind);
+
+}  // namespace s3nbd::cli

@@ -1,0 +1,260 @@
+// Stats file parsing and presentation; see stats_report.h and docs/stats.md.
+#include "daemon/stats_report.h"
+
+#include <charconv>
+#include <cstdio>
+
+namespace s3nbd::cli {
+namespace {
+
+std::optional<uint64_t> Get(const StatsMap& m, const char* k) {
+  auto it = m.find(k);
+  if (it == m.end()) return std::nullopt;
+  return it->second;
+}
+
+std::string Num(std::optional<uint64_t> v) { return v ? std::to_string(*v) : "-"; }
+
+std::string Bytes(std::optional<uint64_t> v) {
+  if (!v) return "-";
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+  double d = static_cast<double>(*v);
+  int u = 0;
+  while (d >= 1024 && u < 5) {
+    d /= 1024;
+    u++;
+  }
+  char buf[64];
+  if (u == 0)
+    std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(*v));
+  else
+    std::snprintf(buf, sizeof buf, "%.1f %s (%llu)", d, units[u],
+                  static_cast<unsigned long long>(*v));
+  return buf;
+}
+
+std::string EscapeLabel(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '\\' || c == '"') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
+struct Metric {
+  const char* name;  // s3nbd_<name>
+  const char* type;  // counter | gauge
+  const char* help;
+  const char* label;  // "" or a label name shared by the keys below
+  struct Key {
+    const char* stats_key;
+    const char* label_value;
+  } keys[8];
+};
+
+// Stats keys to Prometheus metrics. Keys absent from the file are left out.
+const Metric kMetrics[] = {
+    {"requests_total",
+     "counter",
+     "NBD requests received, by type.",
+     "type",
+     {{"requests_read", "read"},
+      {"requests_write", "write"},
+      {"requests_flush", "flush"},
+      {"requests_trim", "trim"},
+      {"requests_zero", "zero"},
+      {"requests_extents", "extents"}}},
+    {"request_errors_total", "counter", "NBD requests that failed.", "", {{"requests_errors", ""}}},
+    {"read_bytes_total", "counter", "Bytes returned to NBD reads.", "", {{"bytes_read", ""}}},
+    {"written_bytes_total",
+     "counter",
+     "Bytes accepted from NBD writes.",
+     "",
+     {{"bytes_written", ""}}},
+    {"s3_requests_total",
+     "counter",
+     "S3 requests sent (first attempts), by operation.",
+     "op",
+     {{"s3_get", "get"},
+      {"s3_put", "put"},
+      {"s3_delete", "delete"},
+      {"s3_list", "list"},
+      {"s3_head", "head"},
+      {"s3_multi_delete", "multi_delete"}}},
+    {"s3_retries_total",
+     "counter",
+     "S3 request attempts that were retried.",
+     "",
+     {{"s3_retries", ""}}},
+    {"s3_errors_total",
+     "counter",
+     "S3 requests that failed after retries.",
+     "",
+     {{"s3_errors", ""}}},
+    {"s3_received_bytes_total", "counter", "Bytes received from S3.", "", {{"s3_bytes_in", ""}}},
+    {"s3_sent_bytes_total", "counter", "Bytes sent to S3.", "", {{"s3_bytes_out", ""}}},
+    {"cache_hits_total",
+     "counter",
+     "Block reads served by the local cache.",
+     "",
+     {{"cache_hits", ""}}},
+    {"cache_misses_total", "counter", "Block reads that went to S3.", "", {{"cache_misses", ""}}},
+    {"cache_readahead_hits_total",
+     "counter",
+     "Cache hits on blocks fetched by read-ahead.",
+     "",
+     {{"cache_readahead_hits", ""}}},
+    {"cache_dirty_bytes",
+     "gauge",
+     "Bytes in the cache not yet written to S3.",
+     "",
+     {{"cache_dirty_bytes", ""}}},
+    {"writeback_queue",
+     "gauge",
+     "Blocks queued for writeback to S3.",
+     "",
+     {{"writeback_queue", ""}}},
+    {"uptime_seconds", "gauge", "Seconds since the server started.", "", {{"uptime_seconds", ""}}},
+    {"stats_updated_timestamp_seconds",
+     "gauge",
+     "Unix time the stats file was written.",
+     "",
+     {{"updated_unix", ""}}},
+};
+
+}  // namespace
+
+Result<StatsMap> ParseStatsFile(std::string_view text, const std::string& origin) {
+  StatsMap out;
+  int lineno = 0;
+  bool saw_magic = false;
+  while (!text.empty()) {
+    size_t nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
+    lineno++;
+    if (line.empty()) continue;
+    std::string where = origin + ":" + std::to_string(lineno) + ": ";
+    size_t sp = line.find(' ');
+    if (sp == std::string_view::npos || sp == 0)
+      return Status::Error(EINVAL, where + "expected 'key value', got '" + std::string(line) + "'");
+    std::string key(line.substr(0, sp));
+    std::string_view v = line.substr(sp + 1);
+    uint64_t n = 0;
+    auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (v.empty() || ec != std::errc() || ptr != v.data() + v.size())
+      return Status::Error(
+          EINVAL, where + "value of '" + key + "' is not a whole number: '" + std::string(v) + "'");
+    if (lineno == 1) {
+      if (key != "s3nbd-stats")
+        return Status::Error(
+            EINVAL, origin + ": not an s3nbd stats file (first line is not 's3nbd-stats 1')");
+      if (n != 1)
+        return Status::Error(EINVAL, origin + ": stats format version " + std::to_string(n) +
+                                         " is not supported (this s3nbd reads version 1)");
+      saw_magic = true;
+      continue;
+    }
+    out[key] = n;
+  }
+  if (!saw_magic) return Status::Error(EINVAL, origin + ": empty stats file");
+  return out;
+}
+
+CostEstimate EstimateRequestCost(const StatsMap& s) {
+  CostEstimate c;
+  auto v = [&](const char* k) { return Get(s, k).value_or(0); };
+  c.put_class = v("s3_put") + v("s3_list") + v("s3_multi_delete");
+  c.get_class = v("s3_get") + v("s3_head");
+  c.requests_usd =
+      c.put_class * kUsdPerThousandPut / 1000 + c.get_class * kUsdPerThousandGet / 1000;
+  return c;
+}
+
+double StorageUsdPerMonth(uint64_t stored_bytes) {
+  return static_cast<double>(stored_bytes) / 1e9 * kUsdPerGbMonth;
+}
+
+std::string FormatStatsTable(const std::string& volume, const StatsMap& s, uint64_t now_unix) {
+  std::string out;
+  auto line = [&](const std::string& label, const std::string& value) {
+    char buf[256];
+    std::snprintf(buf, sizeof buf, "  %-26s %s\n", label.c_str(), value.c_str());
+    out += buf;
+  };
+  auto g = [&](const char* k) { return Get(s, k); };
+  out += "volume " + volume;
+  if (auto up = g("uptime_seconds")) out += ", up " + std::to_string(*up) + " s";
+  if (auto t = g("updated_unix"); t && now_unix > *t + 5)
+    out +=
+        " (STALE: not updated for " + std::to_string(now_unix - *t) + " s; is the server running?)";
+  out += "\n";
+  out += "NBD requests\n";
+  for (const char* t : {"read", "write", "flush", "trim", "zero", "extents", "errors"})
+    line(t, Num(g(("requests_" + std::string(t)).c_str())));
+  line("bytes read", Bytes(g("bytes_read")));
+  line("bytes written", Bytes(g("bytes_written")));
+  out += "S3\n";
+  for (const char* t :
+       {"get", "put", "delete", "list", "head", "multi_delete", "retries", "errors"})
+    line(t, Num(g(("s3_" + std::string(t)).c_str())));
+  line("bytes in", Bytes(g("s3_bytes_in")));
+  line("bytes out", Bytes(g("s3_bytes_out")));
+  out += "cache\n";
+  auto hits = g("cache_hits"), misses = g("cache_misses");
+  line("hits", Num(hits));
+  line("misses", Num(misses));
+  line("readahead hits", Num(g("cache_readahead_hits")));
+  std::string ratio = "-";
+  if (hits && misses && *hits + *misses > 0) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.1f%%", 100.0 * *hits / (*hits + *misses));
+    ratio = buf;
+  }
+  line("hit ratio", ratio);
+  line("dirty", Bytes(g("cache_dirty_bytes")));
+  line("writeback queue", Num(g("writeback_queue")));
+  CostEstimate c = EstimateRequestCost(s);
+  char buf[160];
+  std::snprintf(buf, sizeof buf,
+                "$%.6f (%llu PUT/LIST/POST, %llu GET/HEAD; S3 Standard list prices)",
+                c.requests_usd, static_cast<unsigned long long>(c.put_class),
+                static_cast<unsigned long long>(c.get_class));
+  out += "estimated cost\n";
+  line("S3 requests", buf);
+  return out;
+}
+
+std::string FormatPrometheus(const std::string& volume, const StatsMap& s) {
+  std::string out, vol = "volume=\"" + EscapeLabel(volume) + "\"";
+  for (const Metric& m : kMetrics) {
+    std::string samples;
+    for (const auto& k : m.keys) {
+      if (!k.stats_key) break;
+      auto v = Get(s, k.stats_key);
+      if (!v) continue;
+      samples += std::string("s3nbd_") + m.name + "{" + vol;
+      if (*m.label) samples += std::string(",") + m.label + "=\"" + k.label_value + "\"";
+      samples += "} " + std::to_string(*v) + "\n";
+    }
+    if (samples.empty()) continue;
+    out += std::string("# HELP s3nbd_") + m.name + " " + m.help + "\n";
+    out += std::string("# TYPE s3nbd_") + m.name + " " + m.type + "\n";
+    out += samples;
+  }
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.6f", EstimateRequestCost(s).requests_usd);
+  out +=
+      "# HELP s3nbd_estimated_request_cost_usd S3 request cost since start at S3 Standard list "
+      "prices.\n";
+  out += "# TYPE s3nbd_estimated_request_cost_usd gauge\n";
+  out += "s3nbd_estimated_request_cost_usd{" + vol + "} " + buf + "\n";
+  return out;
+}
+
+}  // namespace s3nbd::cli

@@ -1,0 +1,93 @@
+// The statistics file writer; see stats_file.h and docs/stats.md.
+#include "nbdkit-plugin/stats_file.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+
+#include "cache/log.h"
+
+namespace s3nbd::plugin {
+
+std::string FormatStatsFile(const StatsValues& values) {
+  std::string out = "s3nbd-stats " + std::to_string(kStatsFormatVersion) + "\n";
+  for (const auto& [k, v] : values) out += k + " " + std::to_string(v) + "\n";
+  return out;
+}
+
+StatsFileWriter::StatsFileWriter(std::string path, Sampler sampler,
+                                 std::chrono::milliseconds interval)
+    : path_(std::move(path)), sampler_(std::move(sampler)), interval_(interval) {}
+
+StatsFileWriter::~StatsFileWriter() { Stop(); }
+
+Status StatsFileWriter::WriteOnce() {
+  StatsValues values;
+  sampler_(&values);
+  auto up =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started_);
+  values.emplace_back("pid", static_cast<uint64_t>(getpid()));
+  values.emplace_back("uptime_seconds", static_cast<uint64_t>(up.count()));
+  values.emplace_back("updated_unix", static_cast<uint64_t>(std::time(nullptr)));
+  std::string text = FormatStatsFile(values);
+  std::string tmp = path_ + ".tmp";
+  auto fail = [&](const char* what) {
+    int err = errno;
+    return Status::Error(err,
+                         "statsfile: " + std::string(what) + " " + tmp + ": " + std::strerror(err));
+  };
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return fail("cannot create");
+  size_t done = 0;
+  while (done < text.size()) {
+    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      Status s = fail("cannot write");
+      ::close(fd);
+      return s;
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::close(fd) != 0) return fail("cannot close");
+  if (::rename(tmp.c_str(), path_.c_str()) != 0) return fail("cannot rename over the stats file:");
+  return Status::Ok();
+}
+
+void StatsFileWriter::Start() {
+  if (thread_.joinable()) return;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = false;
+  }
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void StatsFileWriter::Stop() {
+  if (!thread_.joinable()) return;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+  WriteOnce();  // the final counters; a failure was already reported by the loop
+}
+
+void StatsFileWriter::Loop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stop_) {
+    lock.unlock();
+    Status s = WriteOnce();
+    if (!s.ok() && !warned_) LogWarning(s.message() + " (reported once; retrying every interval)");
+    warned_ = warned_ || !s.ok();
+    lock.lock();
+    cv_.wait_for(lock, interval_, [this] { return stop_; });
+  }
+}
+
+}  // namespace s3nbd::plugin
