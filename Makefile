@@ -8,6 +8,8 @@
 #   make demo       the main job: local S3 server, a volume, ext4 on it, files written and read
 #   make man        the man pages (docs/*.pod -> build/man/)
 #   make install    plugin, CLI, man pages, systemd units, /etc/s3nbd/example.conf.sample
+#   make bench      s3nbd next to nbdkit memory/file, s3backer and raw S3 (BENCH_QUICK=1: ~3 min)
+#   make bench-smoke  a tiny bench run (<60 s): does the harness work?
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 WERROR ?= $(if $(CI),ON,ON)
@@ -15,7 +17,8 @@ JOBS ?= $(shell nproc)
 
 .PHONY: all deps build unit-tests check check-unit check-asan check-integration check-e2e check-fuzz fuzzers \
         check-faults check-fuzz-xml \
-        demo clean install man check-units
+        demo clean install man check-units \
+        bench bench-deps bench-build bench-smoke
 
 all: build
 
@@ -105,6 +108,20 @@ $(BUILD)/man/%.1: docs/%.pod
 
 demo: deps build
 	bash scripts/demo.sh
+
+bench-deps:
+	@bash bench/install-deps.sh
+
+bench-build: $(BUILD)/Makefile
+	@$(MAKE) --no-print-directory -C $(BUILD) -j$(JOBS) nbdkit-s3nbd-plugin s3nbd s3load
+
+bench: bench-deps
+	@$(MAKE) --no-print-directory bench-build
+	bash bench/run.sh
+
+bench-smoke: bench-deps
+	@$(MAKE) --no-print-directory bench-build
+	BENCH_SMOKE=1 bash bench/run.sh
 
 install: build man
 	install -D -m 0755 $(BUILD)/nbdkit-s3nbd-plugin.so $(DESTDIR)/usr/lib/x86_64-linux-gnu/nbdkit/plugins/nbdkit-s3nbd-plugin.so
