@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <span>
 #include <string>
@@ -27,6 +28,18 @@ class BlockStore {
   // return ENOENT for an absent block; ZeroElidingStore and layers above never do: an
   // absent block reads as block_size zero bytes.
   virtual Status Read(uint64_t block, std::string* data) = 0;
+
+  // Reads bytes [offset, offset + len) of block `block` into dest. The default reads the
+  // whole block; the local cache serves a hit with just those bytes.
+  virtual Status ReadRange(uint64_t block, uint32_t offset, uint32_t len, char* dest) {
+    std::string data;
+    if (Status s = Read(block, &data); !s.ok()) return s;
+    if (data.size() < uint64_t{offset} + len)
+      return Status::Error(EIO, "block " + std::to_string(block) + ": read " + std::to_string(data.size()) +
+                                    " bytes, shorter than the block");
+    std::memcpy(dest, data.data() + offset, len);
+    return Status::Ok();
+  }
 
   // Stores `data` as block `block`. Above the codec, data.size() is the block size.
   virtual Status Write(uint64_t block, std::string_view data) = 0;

@@ -17,13 +17,7 @@ Status Volume::Fail(const char* op, const Status& s) const {
 }
 
 Status Volume::ReadBlockInto(uint64_t block, char* dest, uint32_t in_block, uint32_t len) {
-  std::string data;
-  if (Status s = top_->Read(block, &data); !s.ok()) return s;
-  if (data.size() != block_size_)
-    return Status::Error(EIO, "block " + std::to_string(block) + ": read " + std::to_string(data.size()) +
-                                  " bytes, expected " + std::to_string(block_size_));
-  std::memcpy(dest, data.data() + in_block, len);
-  return Status::Ok();
+  return top_->ReadRange(block, in_block, len, dest);
 }
 
 Status Volume::WriteBlockFrom(uint64_t block, const char* src, uint32_t in_block, uint32_t len) {

@@ -94,6 +94,9 @@ class LeaseGuardStore : public BlockStore {
   LeaseGuardStore(const WriterLease* lease, std::unique_ptr<BlockStore> inner)
       : lease_(lease), inner_(std::move(inner)) {}
   Status Read(uint64_t block, std::string* data) override { return inner_->Read(block, data); }
+  Status ReadRange(uint64_t block, uint32_t offset, uint32_t len, char* dest) override {
+    return inner_->ReadRange(block, offset, len, dest);
+  }
   Status Write(uint64_t block, std::string_view data) override;
   Status Erase(std::span<const uint64_t> blocks) override;
   Status Flush() override { return inner_->Flush(); }

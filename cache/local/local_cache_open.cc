@@ -106,6 +106,7 @@ Status LocalCacheStore::Format(const std::string& why) {
   std::lock_guard lock(mu_);
   records_.assign(header_.record_count, CacheRecord{});
   slots_.assign(header_.record_count, SlotState{});
+  verified_ = std::make_unique<std::atomic<uint8_t>[]>(header_.slot_count);
   free_slots_.clear();
   for (uint64_t i = header_.slot_count; i-- > 0;) free_slots_.push_back(i);
   free_tombs_.clear();
@@ -151,6 +152,7 @@ Status LocalCacheStore::LoadIndex() {
   std::lock_guard lock(mu_);
   records_ = std::move(recs);
   slots_.assign(header_.record_count, SlotState{});
+  verified_ = std::make_unique<std::atomic<uint8_t>[]>(header_.slot_count);
   return Status::Ok();
 }
 

@@ -200,10 +200,28 @@ Status LocalCacheStore::ReadSlot(uint64_t slot, uint64_t hash, std::string* data
     counters_.errors++;
     return Status::Error(EBADMSG, "cache slot " + std::to_string(slot) + ": checksum mismatch");
   }
+  verified_[slot].store(1, std::memory_order_release);
   return s;
 }
 
+Status LocalCacheStore::ReadSlotRange(uint64_t slot, uint32_t offset, uint32_t len, char* dest) {
+  Status s;
+  if (file_->direct_io()) {  // O_DIRECT: read the aligned 4 KiB span around the range
+    uint64_t from = offset & ~uint64_t{4095}, to = (uint64_t{offset} + len + 4095) & ~uint64_t{4095};
+    AlignedBuffer buf(to - from);
+    IoOp op{IoOp::Kind::kRead, -1, buf.data(), to - from, SlotOffset(slot) + from};
+    s = file_->RunData(std::span<IoOp>(&op, 1));
+    if (s.ok()) std::memcpy(dest, buf.data() + (offset - from), len);
+  } else {
+    IoOp op{IoOp::Kind::kRead, -1, reinterpret_cast<uint8_t*>(dest), len, SlotOffset(slot) + offset};
+    s = file_->RunData(std::span<IoOp>(&op, 1));
+  }
+  if (!s.ok()) counters_.errors++;
+  return s.ok() ? s : s.Wrap("read cache slot " + std::to_string(slot));
+}
+
 Status LocalCacheStore::WriteSlot(uint64_t slot, std::string_view data) {
+  verified_[slot].store(0, std::memory_order_release);
   Status s;
   if (file_->direct_io()) {
     AlignedBuffer buf(header_.slot_stride);
@@ -220,6 +238,7 @@ Status LocalCacheStore::WriteSlot(uint64_t slot, std::string_view data) {
     counters_.errors++;
     return s.Wrap("write cache slot " + std::to_string(slot));
   }
+  verified_[slot].store(1, std::memory_order_release);
   return s;
 }
 

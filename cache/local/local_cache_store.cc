@@ -3,6 +3,8 @@
 // Probe and Prefetch. LOCK RULE: see local_cache_store.h; no I/O while holding mu_.
 #include "cache/local/local_cache_store.h"
 
+#include <cstring>
+
 #include <algorithm>
 
 #include "cache/log.h"
@@ -23,6 +25,45 @@ int64_t LocalCacheStore::NowNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
       .count();
+}
+
+Status LocalCacheStore::ReadRange(uint64_t block, uint32_t offset, uint32_t len, char* dest) {
+  uint64_t slot = 0;
+  bool fast = false;  // a hit on a slot verified in this process: read just the range
+  {
+    std::lock_guard lock(mu_);
+    auto it = blocks_.find(block);
+    BlockEntry* e = it == blocks_.end() ? nullptr : &it->second;
+    if (e && !e->versions.empty()) {
+      const Version& v = e->versions.back();
+      if (v.erase) {
+        counters_.hits++;
+        std::memset(dest, 0, len);
+        return Status::Ok();
+      }
+      slot = v.rec;
+      fast = verified_[slot].load(std::memory_order_acquire) != 0;
+    } else if (e && e->clean >= 0) {
+      slot = static_cast<uint64_t>(e->clean);
+      fast = verified_[slot].load(std::memory_order_acquire) != 0;
+      if (fast) {
+        slots_[slot].ref = true;
+        if (e->prefetched) {
+          e->prefetched = false;
+          counters_.readahead_hits++;
+        }
+      }
+    }
+    if (fast) slots_[slot].pins++;  // the slot cannot be reused until Unpin
+  }
+  // A miss, or a slot whose hash was not checked yet in this process: the full Read path
+  // (fetch, or read + hash check), called without mu_ held.
+  if (!fast) return BlockStore::ReadRange(block, offset, len, dest);
+  Status s = ReadSlotRange(slot, offset, len, dest);
+  Unpin(slot);
+  if (!s.ok()) return s.Wrap("read: " + Where(block));
+  counters_.hits++;
+  return s;
 }
 
 Status LocalCacheStore::Read(uint64_t block, std::string* data) {

@@ -46,6 +46,9 @@ class LocalCacheStore : public BlockStore {
   Status Shutdown(std::chrono::milliseconds timeout);
 
   Status Read(uint64_t block, std::string* data) override;
+  // A hit on a slot already verified in this process reads just the range (no hash of the
+  // whole block); anything else takes the full Read path.
+  Status ReadRange(uint64_t block, uint32_t offset, uint32_t len, char* dest) override;
   Status Write(uint64_t block, std::string_view data) override;
   Status Erase(std::span<const uint64_t> blocks) override;
   Status Flush() override;
@@ -121,6 +124,7 @@ class LocalCacheStore : public BlockStore {
   void Unpin(uint64_t slot);
   Status ReadSlot(uint64_t slot, uint64_t hash, std::string* data);
   Status WriteSlot(uint64_t slot, std::string_view data);
+  Status ReadSlotRange(uint64_t slot, uint32_t offset, uint32_t len, char* dest);
   uint64_t SlotOffset(uint64_t slot) const {
     return header_.data_offset + slot * header_.slot_stride;
   }
@@ -162,6 +166,9 @@ class LocalCacheStore : public BlockStore {
   CacheHeader header_;
   std::unique_ptr<CacheFile> file_;
   CacheCounters counters_;
+  // Per data slot: 1 once its content is known good in this process (written by us, or read
+  // and hash-checked). Cleared while a slot is being rewritten. Lock-free.
+  std::unique_ptr<std::atomic<uint8_t>[]> verified_;
 
   static constexpr size_t kRecordStripes = 64;
   std::array<std::mutex, kRecordStripes> record_io_mu_;  // by record % kRecordStripes

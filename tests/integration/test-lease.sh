@@ -46,15 +46,25 @@ start_server bucket="$B" prefix=v lease-time=6
 write_ok "$SERVER_URI" || fail "second writer cannot write after the first stopped"
 C_PID=$SERVER_PID
 
-log "a killed writer's lease blocks until it expires, then is taken over"
+log "a killed writer's lease on this host is taken over at once (its process is gone)"
 kill -9 "$C_PID"; wait "$C_PID" 2>/dev/null || true
 object_exists "$B" "$LEASE" || fail "a killed writer's lease should remain"
+start_server -v bucket="$B" prefix=v lease-time=6   # -v: the takeover is an info (debug) line
+assert_grep "taking over the lease of host .* pid $C_PID .*its process on this host is gone" "$SERVER_LOG" "takeover of a dead local holder logged"
+assert_eq "$SERVER_PID" "$(field pid)" "lease holder after the takeover"
+write_ok "$SERVER_URI" || fail "cannot write after the takeover"
+stop_server "$SERVER_PID"
+
+log "an unexpired lease of another host blocks until it expires, then is taken over"
+now=$(date +%s)
+printf 's3nbd-lease 1\nhost ghost-host\npid 4242\nstarted 2026-01-01T00:00:00Z\ntoken 00ff\nexpires %s\nseconds 6\n' "$((now + 6))" >"$T/ghost"
+put_object "$B" "$LEASE" "$T/ghost"
 expect_start_failure "$T/stale.log" bucket="$B" prefix=v lease-time=6
-assert_grep "another writer holds the lease: host .* pid $C_PID" "$T/stale.log" "refusal while the dead lease lasts"
+assert_grep "another writer holds the lease: host ghost-host pid 4242" "$T/stale.log" "refusal while the other host's lease lasts"
 exp=$(field expires)
 while [ "$(date +%s)" -le "$exp" ]; do sleep 1; done
 start_server bucket="$B" prefix=v lease-time=6
-assert_grep "taking over the lease of host .* pid $C_PID .*expired" "$SERVER_LOG" "takeover logged"
+assert_grep "taking over the lease of host ghost-host pid 4242 .*expired" "$SERVER_LOG" "takeover logged"
 assert_eq "$SERVER_PID" "$(field pid)" "lease holder after the takeover"
 write_ok "$SERVER_URI" || fail "cannot write after the takeover"
 D_PID=$SERVER_PID D_URI=$SERVER_URI D_LOG=$SERVER_LOG

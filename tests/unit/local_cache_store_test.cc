@@ -39,6 +39,28 @@ TEST_F(LocalCacheStoreTest, MissThenHit) {
   EXPECT_TRUE(c->CheckInvariants().ok()) << c->CheckInvariants().message();
 }
 
+TEST_F(LocalCacheStoreTest, ReadRangeServesHitsAndFollowsRewrites) {
+  auto c = Open(Options());
+  std::string a = Block('a'), b = Block('b');
+  a[300] = 'X';
+  ASSERT_TRUE(c->Write(3, a).ok());  // DIRTY, written (so verified) by this process
+  char part[8];
+  ASSERT_TRUE(c->ReadRange(3, 298, sizeof part, part).ok());
+  EXPECT_EQ(std::string(part, sizeof part), a.substr(298, sizeof part));
+  ASSERT_TRUE(c->Write(3, b).ok());  // a new version in a new slot
+  ASSERT_TRUE(c->ReadRange(3, 298, sizeof part, part).ok());
+  EXPECT_EQ(std::string(part, sizeof part), b.substr(298, sizeof part));
+  const uint64_t erase[] = {3};
+  ASSERT_TRUE(c->Erase(erase).ok());
+  ASSERT_TRUE(c->ReadRange(3, 298, sizeof part, part).ok());
+  EXPECT_EQ(std::string(part, sizeof part), std::string(sizeof part, '\0'));
+  mem_.Set(4, Block('m'));  // a miss goes to the store through the full path
+  ASSERT_TRUE(c->ReadRange(4, 0, sizeof part, part).ok());
+  EXPECT_EQ(std::string(part, sizeof part), Block('m').substr(0, sizeof part));
+  EXPECT_EQ(c->counters().misses.load(), 1u);
+  EXPECT_TRUE(c->CheckInvariants().ok()) << c->CheckInvariants().message();
+}
+
 TEST_F(LocalCacheStoreTest, RejectsMaxDirtyBelowOneBlock) {
   CacheOptions o = Options();
   o.max_dirty = 100;
