@@ -41,11 +41,14 @@ struct VolumeIdentity {
   uint64_t volume_size = 0;
 };
 
-// Default cache size: 1/8 of the volume, at least 256 MiB, at most 16 GiB.
+// Default cache size: 1/8 of the volume, but at least 1 GiB (or the whole volume when it is
+// smaller) so a typical working set fits, and at most 16 GiB. The file is sparse: slots take
+// disk space only once used.
 inline uint64_t DefaultCacheSize(uint64_t volume_size) {
-  constexpr uint64_t kMin = 256ull << 20, kMax = 16ull << 30;
+  constexpr uint64_t kFloor = 1ull << 30, kMax = 16ull << 30;
+  uint64_t floor = volume_size < kFloor ? volume_size : kFloor;
   uint64_t s = volume_size / 8;
-  return s < kMin ? kMin : (s > kMax ? kMax : s);
+  return s < floor ? floor : (s > kMax ? kMax : s);
 }
 
 struct CacheCounters {

@@ -143,3 +143,16 @@ TEST(VolumeConfigTest, CacheOptions) {
 
 }  // namespace
 }  // namespace s3nbd
+
+namespace s3nbd {
+namespace {
+
+TEST(VolumeConfigTest, DefaultCacheSize) {
+  EXPECT_EQ(DefaultCacheSize(64ull << 20), 64ull << 20);   // small volume: all of it
+  EXPECT_EQ(DefaultCacheSize(2ull << 30), 1ull << 30);     // the 1 GiB floor
+  EXPECT_EQ(DefaultCacheSize(64ull << 30), 8ull << 30);    // 1/8
+  EXPECT_EQ(DefaultCacheSize(1ull << 40), 16ull << 30);    // the 16 GiB cap
+}
+
+}  // namespace
+}  // namespace s3nbd
