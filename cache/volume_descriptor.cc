@@ -15,7 +15,16 @@ namespace {
 constexpr std::string_view kMagicLine = "s3nbd-volume 1";
 constexpr std::string_view kMagic = "s3nbd-volume";
 
-Status Bad(const std::string& why) { return Status::Error(EINVAL, "volume descriptor: " + why); }
+// Messages quote descriptor text: control characters are shown as '?' so that a hostile or
+// damaged object cannot garble the terminal or the log.
+std::string Printable(std::string_view text) {
+  std::string out(text.substr(0, 200));
+  for (char& c : out)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  return out;
+}
+
+Status Bad(const std::string& why) { return Status::Error(EINVAL, "volume descriptor: " + Printable(why)); }
 
 Result<uint64_t> ParseU64(std::string_view field, std::string_view v) {
   uint64_t out = 0;

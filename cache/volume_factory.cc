@@ -9,6 +9,7 @@
 #include "cache/local/local_cache_store.h"
 #include "cache/log.h"
 #include "cache/present_map_file.h"
+#include "cache/read_only_store.h"
 #include "cache/s3_block_store.h"
 #include "cache/volume_config.h"
 #include "cache/volume_key.h"
@@ -214,6 +215,7 @@ Status OpenedVolume::OpenSteps(const VolumeOptions& options) {
   std::unique_ptr<BlockStore> stack = std::move(zero);
   // Guard below the cache too: a writer that lost its lease must not upload either.
   if (v->lease_) stack = std::make_unique<LeaseGuardStore>(v->lease_.get(), std::move(stack));
+  if (options.readonly) stack = std::make_unique<ReadOnlyStore>(std::move(stack));
   v->stack_ = std::move(stack);
   if (!options.cache.path.empty()) {
     VolumeIdentity vid{desc.uuid, desc.block_size, desc.size};

@@ -93,7 +93,7 @@ void S3Transport::Execute(const S3Request& request, S3Response* response) {
     if (!delay) return;
     counters_->retries.fetch_add(1, std::memory_order_relaxed);
     LogDebug(request.method + " " + Label(request.key) + ": attempt " + std::to_string(attempt) +
-             " failed (" + Describe(request.method + " " + Label(request.key), *response).message() + "); retrying in " +
+             " failed (" + Describe(request.method + " " + Label(request.key), *response, /*final=*/false).message() + "); retrying in " +
              std::to_string(static_cast<int>(*delay * 1000)) + " ms");
     std::this_thread::sleep_for(std::chrono::duration<double>(*delay));
   }
@@ -181,7 +181,7 @@ void S3Transport::Attempt(const S3Request& request, const std::string& payload_h
   }
 }
 
-Status S3Transport::Describe(const std::string& operation, const S3Response& r) const {
+Status S3Transport::Describe(const std::string& operation, const S3Response& r, bool final) const {
   AttemptOutcome outcome{r.curl_code, r.http_status, r.s3_code};
   std::string msg;
   if (r.curl_code != 0) {
@@ -198,7 +198,7 @@ Status S3Transport::Describe(const std::string& operation, const S3Response& r) 
     }
     if (!hint.empty()) msg += " (" + hint + ")";
   }
-  if (r.attempts > 1) {
+  if (final && r.attempts > 1) {
     msg += " (gave up after " + std::to_string(r.attempts) + " attempts in " +
            FormatSeconds(r.elapsed_seconds) + " s)";
   }

@@ -47,7 +47,8 @@ class S3Transport {
 
   // The error for a failed response, e.g. with operation "PUT bucket/key":
   // "PUT bucket/key: HTTP 503 SlowDown: <message> (gave up after N attempts in X s)".
-  Status Describe(const std::string& operation, const S3Response& response) const;
+  // final: the call gave up (adds "gave up after N attempts"); otherwise a retry follows.
+  Status Describe(const std::string& operation, const S3Response& response, bool final = true) const;
 
   std::string Label(const std::string& key) const;  // "bucket/key" or "bucket"
 
