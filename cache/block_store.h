@@ -44,6 +44,20 @@ class BlockStore {
   // Stores `data` as block `block`. Above the codec, data.size() is the block size.
   virtual Status Write(uint64_t block, std::string_view data) = 0;
 
+  // Overwrites bytes [offset, offset + len) of block `block` with src, or with zeros when src
+  // is null. Callers serialise writers of the same block. The default reads the whole block,
+  // patches it and writes it back; the local cache writes a cached block in place.
+  virtual Status WriteRange(uint64_t block, uint32_t offset, uint32_t len, const char* src) {
+    std::string data;
+    if (Status s = Read(block, &data); !s.ok()) return s;
+    if (data.size() < uint64_t{offset} + len)
+      return Status::Error(EIO, "block " + std::to_string(block) + ": read " + std::to_string(data.size()) +
+                                    " bytes, shorter than the block");
+    if (src) std::memcpy(data.data() + offset, src, len);
+    else std::memset(data.data() + offset, 0, len);
+    return Write(block, data);
+  }
+
   // Makes the given blocks absent (they then read as zeros). Absent ones are fine.
   virtual Status Erase(std::span<const uint64_t> blocks) = 0;
 

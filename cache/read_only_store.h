@@ -17,6 +17,7 @@ class ReadOnlyStore : public BlockStore {
     return inner_->ReadRange(block, offset, len, dest);
   }
   Status Write(uint64_t block, std::string_view) override { return Refuse(block); }
+  Status WriteRange(uint64_t block, uint32_t, uint32_t, const char*) override { return Refuse(block); }
   Status Erase(std::span<const uint64_t> blocks) override { return Refuse(blocks.empty() ? 0 : blocks[0]); }
   Status Flush() override { return inner_->Flush(); }
   Status List(const std::function<void(uint64_t)>& fn) override { return inner_->List(fn); }

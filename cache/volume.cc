@@ -22,15 +22,8 @@ Status Volume::ReadBlockInto(uint64_t block, char* dest, uint32_t in_block, uint
 
 Status Volume::WriteBlockFrom(uint64_t block, const char* src, uint32_t in_block, uint32_t len) {
   std::lock_guard lock(StripeOf(block));
-  if (len == block_size_) return top_->Write(block, std::string_view(src, len));
-  std::string data;
-  if (Status s = top_->Read(block, &data); !s.ok()) return s;
-  if (data.size() != block_size_)
-    return Status::Error(EIO, "block " + std::to_string(block) + ": read " + std::to_string(data.size()) +
-                                  " bytes, expected " + std::to_string(block_size_));
-  if (src) std::memcpy(data.data() + in_block, src, len);
-  else std::memset(data.data() + in_block, 0, len);
-  return top_->Write(block, data);
+  if (len == block_size_ && src) return top_->Write(block, std::string_view(src, len));
+  return top_->WriteRange(block, in_block, len, src);
 }
 
 // Splits [offset, offset+count) into (block, offset in block, length, offset in request).

@@ -316,6 +316,11 @@ Status LeaseGuardStore::Write(uint64_t block, std::string_view data) {
   return inner_->Write(block, data);
 }
 
+Status LeaseGuardStore::WriteRange(uint64_t block, uint32_t offset, uint32_t len, const char* src) {
+  if (Status s = lease_->CheckWritable(block); !s.ok()) return s;
+  return inner_->WriteRange(block, offset, len, src);
+}
+
 Status LeaseGuardStore::Erase(std::span<const uint64_t> blocks) {
   if (Status s = lease_->CheckWritable(blocks.empty() ? 0 : blocks[0]); !s.ok()) return s;
   return inner_->Erase(blocks);

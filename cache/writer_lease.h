@@ -98,6 +98,7 @@ class LeaseGuardStore : public BlockStore {
     return inner_->ReadRange(block, offset, len, dest);
   }
   Status Write(uint64_t block, std::string_view data) override;
+  Status WriteRange(uint64_t block, uint32_t offset, uint32_t len, const char* src) override;
   Status Erase(std::span<const uint64_t> blocks) override;
   Status Flush() override { return inner_->Flush(); }
   Status List(const std::function<void(uint64_t)>& fn) override { return inner_->List(fn); }

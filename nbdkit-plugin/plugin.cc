@@ -67,6 +67,7 @@ void SampleStats(s3nbd::plugin::StatsValues* out) {
     add("cache_evictions", k.evictions);
     add("cache_errors", k.errors);
     add("cache_write_waits", k.write_waits);
+    add("cache_writes_in_place", k.writes_in_place);
   }
 }
 

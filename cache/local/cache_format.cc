@@ -82,7 +82,7 @@ Result<HeaderState> DecodeHeader(std::span<const uint8_t> in, CacheHeader* h) {
   if (std::memcmp(p, kMagic, 8) != 0)
     return Status::Error(EINVAL, "not an s3nbd cache file (bad magic)");
   uint32_t version = Get<uint32_t>(p + 8);
-  if (version != kCacheFormatVersion)
+  if (version != 1 && version != kCacheFormatVersion)
     return Status::Error(EINVAL, "unsupported cache format version " + std::to_string(version));
   if (Get<uint64_t>(p + kHeaderSumAt) != XXH3_64bits_withSeed(p, kHeaderSumAt, kHeaderSeed))
     return Status::Error(EINVAL, "header checksum mismatch");
@@ -109,6 +109,7 @@ void EncodeRecord(const CacheRecord& r, std::span<uint8_t, kCacheRecordSize> out
   std::memset(p, 0, out.size());
   Put<uint32_t>(p, kRecordMagic);
   p[4] = static_cast<uint8_t>(r.kind);
+  p[5] = r.flags;
   Put<uint64_t>(p + 8, r.block);
   Put<uint64_t>(p + 16, r.seq);
   Put<uint64_t>(p + 24, r.epoch);
@@ -128,11 +129,15 @@ Status DecodeRecord(std::span<const uint8_t> in, CacheRecord* r) {
     return Status::Error(EINVAL, "record checksum mismatch");
   if (p[4] > static_cast<uint8_t>(RecordKind::kErase))
     return Status::Error(EINVAL, "bad record kind");
+  if ((p[5] & ~kRecordOpen) != 0 ||
+      (p[5] != 0 && p[4] != static_cast<uint8_t>(RecordKind::kDirty)))
+    return Status::Error(EINVAL, "bad record flags");
   r->kind = static_cast<RecordKind>(p[4]);
   r->block = Get<uint64_t>(p + 8);
   r->seq = Get<uint64_t>(p + 16);
   r->epoch = Get<uint64_t>(p + 24);
   r->hash = Get<uint64_t>(p + 32);
+  r->flags = p[5];
   return Status::Ok();
 }
 

@@ -12,7 +12,7 @@
 
 namespace s3nbd {
 
-constexpr uint32_t kCacheFormatVersion = 1;
+constexpr uint32_t kCacheFormatVersion = 2;  // writes 2; reads 1 (no record flags) and 2
 constexpr uint64_t kCacheHeaderSize = 4096;
 constexpr uint64_t kCacheRecordSize = 64;
 constexpr uint64_t kCacheAlign = 4096;
@@ -31,12 +31,17 @@ struct CacheHeader {
 
 enum class RecordKind : uint8_t { kFree = 0, kClean = 1, kDirty = 2, kErase = 3 };
 
+// Record flag: a DIRTY slot written in place by partial writes since its record was
+// written. Its content hash is not maintained (hash = 0) until it is uploaded or sealed.
+constexpr uint8_t kRecordOpen = 1;
+
 struct CacheRecord {
   RecordKind kind = RecordKind::kFree;
   uint64_t block = 0;
   uint64_t seq = 0;
   uint64_t epoch = 0;
   uint64_t hash = 0;
+  uint8_t flags = 0;  // kRecordOpen (DIRTY only)
 };
 
 // Geometry of a new cache of `cache_bytes` for blocks of `block_size`.

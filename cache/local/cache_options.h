@@ -64,6 +64,7 @@ struct CacheCounters {
   std::atomic<uint64_t> erases{0};           // blocks erased in the inner store
   std::atomic<uint64_t> errors{0};           // failed inner operations and bad slots
   std::atomic<uint64_t> write_waits{0};      // writes that waited for dirty space
+  std::atomic<uint64_t> writes_in_place{0};  // partial writes into a cached slot (no copy)
 };
 
 }  // namespace s3nbd

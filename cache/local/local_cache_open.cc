@@ -182,10 +182,11 @@ Status LocalCacheStore::Recover() {
     // record was superseded; the newest one is lost-unflushed or corrupt (seq decides).
     for (size_t k = recs.size(); k-- > 0;) {
       const CacheRecord r = records_[recs[k]];
-      if (r.kind != RecordKind::kDirty) continue;
+      // An open slot (patched in place, never flushed) has no hash to check.
+      if (r.kind != RecordKind::kDirty || (r.flags & kRecordOpen)) continue;
       lock.unlock();
       std::string data;
-      Status s = ReadSlot(recs[k], r.hash, &data);
+      Status s = ReadSlot(recs[k], r.hash, true, &data);
       lock.lock();
       if (s.ok()) continue;
       if (s.err() != EBADMSG) return s;

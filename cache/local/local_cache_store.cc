@@ -71,6 +71,7 @@ Status LocalCacheStore::Read(uint64_t block, std::string* data) {
     std::shared_ptr<Fetch> fetch;
     bool owner = false, dirty = false;
     uint64_t slot = 0, hash = 0, gen = 0;
+    bool verify = true;
     {
       std::unique_lock lock(mu_);
       auto it = blocks_.find(block);
@@ -105,6 +106,7 @@ Status LocalCacheStore::Read(uint64_t block, std::string* data) {
       }
       if (!fetch) {
         hash = records_[slot].hash;
+        verify = (records_[slot].flags & kRecordOpen) == 0;
         slots_[slot].pins++;
       }
     }
@@ -113,7 +115,7 @@ Status LocalCacheStore::Read(uint64_t block, std::string* data) {
       if (fetch->status.ok()) *data = fetch->data;
       return fetch->status;
     }
-    Status s = ReadSlot(slot, hash, data);
+    Status s = ReadSlot(slot, hash, verify, data);
     Unpin(slot);
     if (s.ok()) {
       counters_.hits++;
@@ -212,10 +214,9 @@ void LocalCacheStore::AddVersionLocked(uint64_t block, uint64_t rec, uint64_t ha
   BlockEntry& e = blocks_[block];
   e.write_gen++;
   e.prefetched = false;
-  if (e.clean >= 0) {
+  if (e.clean >= 0 && e.clean != static_cast<int64_t>(rec))  // else: made dirty in place
     RetireLocked(static_cast<uint64_t>(e.clean), to_write);
-    e.clean = -1;
-  }
+  e.clean = -1;
   Version v{seq, epoch, rec, erase};
   v.ready_ns =
       NowNs() +
@@ -259,6 +260,23 @@ Status LocalCacheStore::DirtyTimeout(const std::string& op, uint64_t block) {
                                    cause + "); data already acknowledged is kept");
 }
 
+Status LocalCacheStore::ReserveDirtyLocked(std::unique_lock<std::mutex>& lock, uint64_t block,
+                                           std::chrono::steady_clock::time_point since) {
+  if (dirty_bytes_ + block_size_ > max_dirty_) counters_.write_waits++;
+  while (dirty_bytes_ + block_size_ > max_dirty_) {  // backpressure
+    space_waiters_++;
+    work_cv_.notify_all();
+    space_cv_.wait_until(lock, StallDeadlineLocked(since));
+    space_waiters_--;
+    if (std::chrono::steady_clock::now() >= StallDeadlineLocked(since) &&
+        dirty_bytes_ + block_size_ > max_dirty_)
+      return DirtyTimeout("write", block);
+  }
+  dirty_bytes_ += block_size_;
+  PublishLocked();
+  return Status::Ok();
+}
+
 Status LocalCacheStore::Write(uint64_t block, std::string_view data) {
   if (data.size() != block_size_)
     return Status::Error(EINVAL, "write: " + Where(block) + ": " + std::to_string(data.size()) +
@@ -273,19 +291,8 @@ Status LocalCacheStore::Write(uint64_t block, std::string_view data) {
                     it->second.versions.back().epoch == current_epoch_ &&
                     !it->second.versions.back().uploading && !it->second.versions.back().erase;
     if (!coalesce) {
-      if (dirty_bytes_ + block_size_ > max_dirty_) counters_.write_waits++;
-      while (dirty_bytes_ + block_size_ > max_dirty_) {  // backpressure
-        space_waiters_++;
-        work_cv_.notify_all();
-        space_cv_.wait_until(lock, StallDeadlineLocked(since));
-        space_waiters_--;
-        if (std::chrono::steady_clock::now() >= StallDeadlineLocked(since) &&
-            dirty_bytes_ + block_size_ > max_dirty_)
-          return DirtyTimeout("write", block);
-      }
-      dirty_bytes_ += block_size_;
+      if (Status r = ReserveDirtyLocked(lock, block, since); !r.ok()) return r;
       reserved = true;
-      PublishLocked();
     }
   }
   auto unreserve = [&] {
@@ -358,7 +365,8 @@ Status LocalCacheStore::Flush() {
   if (options_.flush_policy == FlushPolicy::kLocal) {
     const uint64_t seq = next_seq_ - 1;
     lock.unlock();
-    Status s = file_->Sync();
+    Status s = SealOpenVersions(epoch);
+    if (s.ok()) s = file_->Sync();
     if (s.ok()) s = WriteHeader(seq);  // made durable by the next sync; see the format doc
     if (!s.ok()) counters_.errors++;
     return s.ok() ? s : s.Wrap("flush: cache " + options_.path);

@@ -50,6 +50,10 @@ class LocalCacheStore : public BlockStore {
   // whole block); anything else takes the full Read path.
   Status ReadRange(uint64_t block, uint32_t offset, uint32_t len, char* dest) override;
   Status Write(uint64_t block, std::string_view data) override;
+  // A partial write to a block whose newest copy is cached and verified in this process
+  // patches that slot in place (an open DIRTY version); anything else reads, patches and
+  // writes the whole block (local_cache_inplace.cc).
+  Status WriteRange(uint64_t block, uint32_t offset, uint32_t len, const char* src) override;
   Status Erase(std::span<const uint64_t> blocks) override;
   Status Flush() override;
   Status List(const std::function<void(uint64_t block)>& fn) override;
@@ -78,6 +82,10 @@ class LocalCacheStore : public BlockStore {
     bool uploading = false;
     bool retrying = false;
     int attempts = 0;
+    bool reading = false;  // the upload is reading its slot: in-place writes wait
+    int inplace = 0;       // partial writes patching its slot now: not uploadable meanwhile
+    uint32_t mods = 0;     // in-place writes so far; one after the upload's read means the
+    uint32_t read_mods = 0;  // upload is stale: the version stays pending (read_mods: at read)
     int64_t ready_ns = 0;  // earliest upload time (writeback_delay or retry backoff)
   };
   struct Fetch {
@@ -122,8 +130,10 @@ class LocalCacheStore : public BlockStore {
   void ReleaseRecords(const Retired& written_free);  // after WriteRecords succeeded
   void ReleaseLocked(uint64_t rec);                  // REQUIRES(mu_)
   void Unpin(uint64_t slot);
-  Status ReadSlot(uint64_t slot, uint64_t hash, std::string* data);
+  // verify: check the content hash (not possible for an open DIRTY slot).
+  Status ReadSlot(uint64_t slot, uint64_t hash, bool verify, std::string* data);
   Status WriteSlot(uint64_t slot, std::string_view data);
+  Status WriteSlotRange(uint64_t slot, uint32_t offset, uint32_t len, const char* src);
   Status ReadSlotRange(uint64_t slot, uint32_t offset, uint32_t len, char* dest);
   uint64_t SlotOffset(uint64_t slot) const {
     return header_.data_offset + slot * header_.slot_stride;
@@ -142,14 +152,27 @@ class LocalCacheStore : public BlockStore {
                         std::vector<uint64_t>* to_write);       // REQUIRES(mu_)
   Status CommitRecords(const std::vector<uint64_t>& to_write);  // WriteRecords + ReleaseRecords
   Status DirtyTimeout(const std::string& op, uint64_t block);   // REQUIRES(mu_)
+  // Waits (releasing mu_) until one more dirty block fits under max_dirty, then counts it.
+  Status ReserveDirtyLocked(std::unique_lock<std::mutex>& lock, uint64_t block,
+                            std::chrono::steady_clock::time_point since);  // REQUIRES(mu_)
 
+  // In-place writes (local_cache_inplace.cc).
+  // Picks the slot a partial write may patch in place, marking it open and busy; to_write
+  // gets the records to write before the data. Returns false when it must copy instead.
+  Result<bool> BeginInPlaceLocked(std::unique_lock<std::mutex>& lock, uint64_t block,
+                                  std::chrono::steady_clock::time_point since, uint64_t* slot,
+                                  uint64_t* seq, std::vector<uint64_t>* to_write);  // REQUIRES(mu_)
+  // Local flush: hashes the open versions of epochs <= epoch, so flushed data is verifiable.
+  Status SealOpenVersions(uint64_t epoch);
   // Writeback (local_cache_writeback.cc).
   void WritebackLoop();
   void PrefetchLoop();
   bool PickLocked(bool ignore_delay, std::vector<std::pair<uint64_t, uint64_t>>* batch,
                   int64_t* wake_ns);  // REQUIRES(mu_); batch of (block, seq)
   void Upload(const std::vector<std::pair<uint64_t, uint64_t>>& batch);
-  void Complete(const std::vector<std::pair<uint64_t, uint64_t>>& batch, const Status& s);
+  // hash: content hash of an uploaded open slot (it becomes the CLEAN record's hash).
+  void Complete(const std::vector<std::pair<uint64_t, uint64_t>>& batch, const Status& s,
+                uint64_t hash = 0);
   bool UrgentLocked() const;  // REQUIRES(mu_)
   // Wakes one worker unless a sleeping one will wake by `ready_ns` anyway (no herd).
   void KickWritebackLocked(int64_t ready_ns);                // REQUIRES(mu_)
@@ -180,6 +203,7 @@ class LocalCacheStore : public BlockStore {
   std::condition_variable done_cv_;   // flush/shutdown: versions completed
   std::condition_variable fetch_cv_;  // coalesced readers: a fetch completed
   std::condition_variable prefetch_cv_;
+  std::condition_variable read_cv_;   // in-place writers: an upload finished reading a slot
   std::vector<CacheRecord> records_;                 // GUARDED_BY(mu_) in-memory index
   std::vector<SlotState> slots_;                     // GUARDED_BY(mu_) per record
   std::unordered_map<uint64_t, BlockEntry> blocks_;  // GUARDED_BY(mu_)

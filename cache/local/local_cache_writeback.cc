@@ -101,7 +101,8 @@ bool LocalCacheStore::PickLocked(bool ignore_delay,
        it != queue_.end() && std::get<0>(*it) == min_epoch && scanned < kMaxScan; scanned++) {
     const auto [epoch, ready, seq, block] = *it;
     Version& v = blocks_.at(block).versions.front();
-    if (v.seq != seq || v.uploading) {  // an older version of this block goes first
+    // An older version of this block goes first; a slot being patched in place waits.
+    if (v.seq != seq || v.uploading || v.inplace > 0) {
       ++it;
       continue;
     }
@@ -116,6 +117,7 @@ bool LocalCacheStore::PickLocked(bool ignore_delay,
       continue;
     }
     v.uploading = true;
+    v.reading = !v.erase;
     it = queue_.erase(it);
     batch->emplace_back(block, seq);
     erases = v.erase;
@@ -126,7 +128,7 @@ bool LocalCacheStore::PickLocked(bool ignore_delay,
 
 void LocalCacheStore::Upload(const std::vector<std::pair<uint64_t, uint64_t>>& batch) {
   Status s;
-  bool erase;
+  bool erase, open = false;
   uint64_t slot = 0, hash = 0;
   {
     std::lock_guard lock(mu_);
@@ -135,6 +137,7 @@ void LocalCacheStore::Upload(const std::vector<std::pair<uint64_t, uint64_t>>& b
     if (!erase) {
       slot = v->rec;
       hash = records_[slot].hash;
+      open = (records_[slot].flags & kRecordOpen) != 0;
       slots_[slot].pins++;
     }
   }
@@ -147,16 +150,26 @@ void LocalCacheStore::Upload(const std::vector<std::pair<uint64_t, uint64_t>>& b
                  std::to_string(blocks.size() - 1) + ")");
   } else {
     std::string data;
-    s = ReadSlot(slot, hash, &data);
-    Unpin(slot);
+    s = ReadSlot(slot, hash, !open, &data);
+    if (s.ok() && open) hash = BlockHash(data);  // of exactly what is uploaded
+    {
+      // From here in-place writes may patch the slot again; Complete sees them (mods).
+      std::lock_guard lock(mu_);
+      Version* v = FindVersionLocked(batch[0].first, batch[0].second);
+      v->reading = false;
+      v->read_mods = v->mods;
+      slots_[slot].pins--;
+      ReleaseLocked(slot);
+    }
+    read_cv_.notify_all();
     if (s.ok()) s = inner_->Write(batch[0].first, data);
     if (!s.ok()) s = s.Wrap("writeback: " + Where(batch[0].first));
   }
-  Complete(batch, s);
+  Complete(batch, s, open ? hash : 0);
 }
 
 void LocalCacheStore::Complete(const std::vector<std::pair<uint64_t, uint64_t>>& batch,
-                               const Status& s) {
+                               const Status& s, uint64_t hash) {
   std::vector<uint64_t> to_write;
   bool epoch_done = false, more = false;
   {
@@ -166,6 +179,17 @@ void LocalCacheStore::Complete(const std::vector<std::pair<uint64_t, uint64_t>>&
       BlockEntry& e = blocks_.at(block);
       Version& v = e.versions.front();
       v.uploading = false;
+      if (s.ok() && v.mods != v.read_mods) {
+        // Patched in place after the upload read the slot: the store has an older state
+        // of this version; it stays pending and is uploaded again.
+        counters_.uploads++;
+        last_progress_ = std::chrono::steady_clock::now();
+        v.ready_ns = now + std::chrono::duration_cast<std::chrono::nanoseconds>(
+                               options_.writeback_delay).count();  // coalesce more patches
+        queue_.insert({v.epoch, v.ready_ns, v.seq, block});
+        more = true;
+        continue;
+      }
       if (!s.ok()) {
         v.attempts++;
         v.retrying = true;
@@ -192,7 +216,10 @@ void LocalCacheStore::Complete(const std::vector<std::pair<uint64_t, uint64_t>>&
         dirty_bytes_ -= block_size_;
         if (e.versions.empty()) {  // the newest data is now in the inner store: CLEAN
           e.clean = static_cast<int64_t>(done.rec);
-          records_[done.rec].kind = RecordKind::kClean;
+          CacheRecord& r = records_[done.rec];
+          if (r.flags & kRecordOpen) r.hash = hash;  // unchanged since the read (mods)
+          r.flags = 0;
+          r.kind = RecordKind::kClean;
           to_write.push_back(done.rec);
         } else {
           RetireLocked(done.rec, &to_write);

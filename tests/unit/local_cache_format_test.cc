@@ -90,27 +90,52 @@ TEST(LocalCacheFormat, RecordRoundTripAndChecksum) {
   EXPECT_EQ(d.kind, RecordKind::kFree);
 }
 
+TEST(LocalCacheFormat, OpenFlagOnlyOnDirtyRecords) {
+  CacheRecord r{RecordKind::kDirty, 9, 10, 11, 0, kRecordOpen};
+  std::array<uint8_t, kCacheRecordSize> buf{};
+  EncodeRecord(r, buf);
+  CacheRecord d;
+  ASSERT_TRUE(DecodeRecord(buf, &d).ok());
+  EXPECT_EQ(d.flags, kRecordOpen);
+  r.kind = RecordKind::kClean;  // a CLEAN record is always hashed
+  EncodeRecord(r, buf);
+  EXPECT_NE(DecodeRecord(buf, &d).message().find("flags"), std::string::npos);
+  r.kind = RecordKind::kDirty;
+  r.flags = 2;  // unknown flag bits
+  EncodeRecord(r, buf);
+  EXPECT_NE(DecodeRecord(buf, &d).message().find("flags"), std::string::npos);
+}
+
 // Checked-in samples: if these stop decoding, the on-disk format changed (bump the version).
-constexpr char kSampleHeader[] =
+// Version 1 files (no record flags) are still read.
+constexpr char kSampleHeaderV1[] =
     "53334e424443463101000000001000000102030405060708090a0b0c0d0e0f100010000000100000fb000000000000"
     "00"
     "fb10000000000000001000000000000000500400000000000900000000000000000000400000000000000000000000"
     "00"
     "000000000000000000000000000000000000000000000000ccbdc278cf0313cf";
+constexpr char kSampleHeader[] =
+    "53334e424443463102000000001000000102030405060708090a0b0c0d0e0f100010000000100000fb000000000000"
+    "00"
+    "fb10000000000000001000000000000000500400000000000900000000000000000000400000000000000000000000"
+    "00"
+    "000000000000000000000000000000000000000000000000f4d04b84e4c19587";
 constexpr char kSampleRecord[] =
     "534e435203000000050000000000000006000000000000000700000000000000"
     "0000000000000000000000000000000000000000000000000e7e269257dff02b";
 
 TEST(LocalCacheFormat, DecodesCheckedInSamples) {
-  std::vector<uint8_t> h = Unhex(kSampleHeader);
-  h.resize(kCacheHeaderSize, 0);
-  CacheHeader d;
-  auto st = DecodeHeader(h, &d);
-  ASSERT_TRUE(st.ok()) << st.status().message();
-  EXPECT_EQ(d.volume_uuid, TestUuid());
-  EXPECT_EQ(d.block_size, 4096u);
-  EXPECT_EQ(d.flushed_seq, 9u);
-  EXPECT_EQ(d.volume_size, 1u << 30);
+  for (const char* sample : {kSampleHeaderV1, kSampleHeader}) {
+    std::vector<uint8_t> h = Unhex(sample);
+    h.resize(kCacheHeaderSize, 0);
+    CacheHeader d;
+    auto st = DecodeHeader(h, &d);
+    ASSERT_TRUE(st.ok()) << st.status().message();
+    EXPECT_EQ(d.volume_uuid, TestUuid());
+    EXPECT_EQ(d.block_size, 4096u);
+    EXPECT_EQ(d.flushed_seq, 9u);
+    EXPECT_EQ(d.volume_size, 1u << 30);
+  }
   CacheRecord r;
   ASSERT_TRUE(DecodeRecord(Unhex(kSampleRecord), &r).ok());
   EXPECT_EQ(r.kind, RecordKind::kErase);

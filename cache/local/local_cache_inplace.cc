@@ -1,0 +1,179 @@
+// LocalCacheStore in-place writes: a partial write (a 4 KiB filesystem write into a 1 MiB
+// block) patches the cached slot instead of copying the whole block into a fresh slot.
+// The slot's record is first rewritten as an OPEN DIRTY version (flag kRecordOpen, hash
+// not maintained), then only the written bytes go to the file. An upload does not start
+// while a patch is in progress (Version::inplace) and patches wait while an upload reads the
+// slot (Version::reading); during the PUT itself patches go on, and an upload that missed
+// some (Version::mods) leaves the version pending for another upload. The upload hashes
+// what it read; that hash becomes the CLEAN record's. A local flush seals open versions
+// (reads and hashes them) so that flushed data stays verifiable after a crash.
+// LOCK RULE: see local_cache_store.h; no I/O while holding mu_.
+#include <cstring>
+
+#include "cache/local/local_cache_store.h"
+
+namespace s3nbd {
+
+Status LocalCacheStore::WriteRange(uint64_t block, uint32_t offset, uint32_t len,
+                                   const char* src) {
+  if (uint64_t{offset} + len > block_size_)
+    return Status::Error(EINVAL, "write: " + Where(block) + ": range " + std::to_string(offset) +
+                                     "+" + std::to_string(len) + " is beyond the block size " +
+                                     std::to_string(block_size_));
+  if (len == block_size_)
+    return src ? Write(block, std::string_view(src, len))
+               : Erase(std::span<const uint64_t>(&block, 1));
+  const auto since = std::chrono::steady_clock::now();
+  uint64_t slot = 0, seq = 0;
+  std::vector<uint64_t> to_write;
+  {
+    std::unique_lock lock(mu_);
+    auto begun = BeginInPlaceLocked(lock, block, since, &slot, &seq, &to_write);
+    if (!begun.ok()) return begun.status();
+    if (!*begun) {
+      lock.unlock();
+      return BlockStore::WriteRange(block, offset, len, src);  // copy the whole block
+    }
+    counters_.writes_in_place++;
+  }
+  Status s = CommitRecords(to_write);  // the OPEN record reaches the file before the data
+  if (s.ok()) s = WriteSlotRange(slot, offset, len, src);
+  {
+    std::lock_guard lock(mu_);
+    Version* v = FindVersionLocked(block, seq);
+    if (v && --v->inplace == 0) KickWritebackLocked(v->ready_ns);
+    slots_[slot].pins--;
+    ReleaseLocked(slot);
+  }
+  return s.ok() ? s : s.Wrap("write: " + Where(block));
+}
+
+// In place is possible when the newest copy of the block is in a slot verified in this
+// process and is either (a) a DIRTY version of the current flush epoch that is not being
+// uploaded, or (b) a CLEAN copy, which becomes a new DIRTY version in the same slot. A
+// hashed slot turns open only while nobody reads it (a reader checks the hash it saw).
+Result<bool> LocalCacheStore::BeginInPlaceLocked(std::unique_lock<std::mutex>& lock,
+                                                 uint64_t block,
+                                                 std::chrono::steady_clock::time_point since,
+                                                 uint64_t* slot, uint64_t* seq,
+                                                 std::vector<uint64_t>* to_write) {
+  bool reserved = false;
+  for (;;) {
+    auto it = blocks_.find(block);
+    BlockEntry* e = it == blocks_.end() ? nullptr : &it->second;
+    Version* v = e && !e->versions.empty() ? &e->versions.back() : nullptr;
+    if (v && v->reading) {  // an upload is copying the slot: a moment
+      read_cv_.wait(lock);
+      continue;
+    }
+    bool ok;
+    if (v) {
+      ok = !v->erase && v->epoch == current_epoch_ &&
+           verified_[v->rec].load(std::memory_order_acquire) &&
+           ((records_[v->rec].flags & kRecordOpen) || slots_[v->rec].pins == 0);
+    } else {
+      ok = e && e->clean >= 0 && verified_[e->clean].load(std::memory_order_acquire) &&
+           slots_[e->clean].pins == 0;
+    }
+    if (!ok || v) {
+      if (reserved) {  // the state changed while waiting for dirty space
+        dirty_bytes_ -= block_size_;
+        PublishLocked();
+        space_cv_.notify_all();
+      }
+      if (!ok) return false;
+      break;
+    }
+    if (reserved) break;
+    // (b) needs room for one more dirty block; waiting releases mu_, so look again after.
+    if (Status r = ReserveDirtyLocked(lock, block, since); !r.ok()) return r;
+    reserved = true;
+  }
+  BlockEntry& e = blocks_.at(block);
+  if (e.versions.empty()) {
+    const uint64_t clean = static_cast<uint64_t>(e.clean);
+    AddVersionLocked(block, clean, 0, false, true, to_write);  // keeps the slot
+  } else if (!(records_[e.versions.back().rec].flags & kRecordOpen)) {
+    to_write->push_back(e.versions.back().rec);
+  }
+  Version& v = e.versions.back();
+  CacheRecord& r = records_[v.rec];
+  r.flags = kRecordOpen;
+  r.hash = 0;
+  v.inplace++;
+  v.mods++;
+  slots_[v.rec].pins++;
+  *slot = v.rec;
+  *seq = v.seq;
+  return true;
+}
+
+Status LocalCacheStore::WriteSlotRange(uint64_t slot, uint32_t offset, uint32_t len,
+                                       const char* src) {
+  Status s;
+  std::vector<char> zeros;
+  if (!src) {
+    zeros.assign(len, 0);
+    src = zeros.data();
+  }
+  if (file_->direct_io()) {  // O_DIRECT: read-modify-write the aligned 4 KiB span
+    const uint64_t from = offset & ~uint64_t{4095};
+    const uint64_t to = (uint64_t{offset} + len + 4095) & ~uint64_t{4095};
+    AlignedBuffer buf(to - from);
+    IoOp op{IoOp::Kind::kRead, -1, buf.data(), to - from, SlotOffset(slot) + from};
+    s = file_->RunData(std::span<IoOp>(&op, 1));
+    if (s.ok()) {
+      std::memcpy(buf.data() + (offset - from), src, len);
+      op.kind = IoOp::Kind::kWrite;
+      s = file_->RunData(std::span<IoOp>(&op, 1));
+    }
+  } else {
+    // io_uring only reads the buffer of a write.
+    IoOp op{IoOp::Kind::kWrite, -1, reinterpret_cast<uint8_t*>(const_cast<char*>(src)), len,
+            SlotOffset(slot) + offset};
+    s = file_->RunData(std::span<IoOp>(&op, 1));
+  }
+  if (!s.ok()) {
+    counters_.errors++;
+    return s.Wrap("write cache slot " + std::to_string(slot));
+  }
+  return s;
+}
+
+Status LocalCacheStore::SealOpenVersions(uint64_t epoch) {
+  struct Open {
+    uint64_t block, seq, slot;
+  };
+  std::vector<Open> open;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [block, e] : blocks_)
+      for (Version& v : e.versions)
+        if (!v.erase && v.epoch <= epoch && !v.reading && v.inplace == 0 &&
+            (records_[v.rec].flags & kRecordOpen)) {
+          v.inplace++;  // neither uploaded nor patched while it is hashed
+          slots_[v.rec].pins++;
+          open.push_back({block, v.seq, v.rec});
+        }
+  }
+  Status s;
+  std::vector<uint64_t> to_write;
+  for (const Open& o : open) {
+    std::string data;
+    if (s.ok()) s = ReadSlot(o.slot, 0, false, &data);
+    std::lock_guard lock(mu_);
+    Version* v = FindVersionLocked(o.block, o.seq);
+    if (s.ok() && v) {
+      records_[o.slot].hash = BlockHash(data);
+      records_[o.slot].flags = 0;
+      to_write.push_back(o.slot);
+    }
+    if (v && --v->inplace == 0) KickWritebackLocked(v->ready_ns);
+    slots_[o.slot].pins--;
+    ReleaseLocked(o.slot);
+  }
+  if (Status w = CommitRecords(to_write); s.ok()) s = w;
+  return s;
+}
+
+}  // namespace s3nbd
