@@ -26,15 +26,32 @@ Status LocalCacheStore::WriteRange(uint64_t block, uint32_t offset, uint32_t len
   const auto since = std::chrono::steady_clock::now();
   uint64_t slot = 0, seq = 0;
   std::vector<uint64_t> to_write;
-  {
-    std::unique_lock lock(mu_);
-    auto begun = BeginInPlaceLocked(lock, block, since, &slot, &seq, &to_write);
-    if (!begun.ok()) return begun.status();
-    if (!*begun) {
-      lock.unlock();
-      return BlockStore::WriteRange(block, offset, len, src);  // copy the whole block
+  std::string data;  // the whole block, when it had to be read first
+  for (int attempt = 0;; attempt++) {
+    {
+      std::unique_lock lock(mu_);
+      auto begun = BeginInPlaceLocked(lock, block, since, &slot, &seq, &to_write);
+      if (!begun.ok()) return begun.status();
+      if (*begun) {
+        counters_.writes_in_place++;
+        break;
+      }
     }
-    counters_.writes_in_place++;
+    if (attempt == 0) {
+      // Not cached (or not verified yet): reading it caches a verified CLEAN copy, which
+      // the second attempt patches in place.
+      if (Status s = Read(block, &data); !s.ok()) return s;
+      continue;
+    }
+    // Still not patchable (an all-zero block takes no slot; or no slot was free): patch the
+    // copy and write it whole.
+    if (data.size() != block_size_)
+      return Status::Error(EIO, "write: " + Where(block) + ": read " +
+                                    std::to_string(data.size()) + " bytes, expected " +
+                                    std::to_string(block_size_));
+    if (src) std::memcpy(data.data() + offset, src, len);
+    else std::memset(data.data() + offset, 0, len);
+    return Write(block, data);
   }
   Status s = CommitRecords(to_write);  // the OPEN record reaches the file before the data
   if (s.ok()) s = WriteSlotRange(slot, offset, len, src);

@@ -70,7 +70,7 @@ Status LocalCacheStore::Shutdown(std::chrono::milliseconds timeout) {
 }
 
 bool LocalCacheStore::UrgentLocked() const {
-  if (draining_ || space_waiters_ > 0 || dirty_bytes_ * 4 >= max_dirty_ * 3) return true;
+  if (draining_ || space_waiters_ > 0) return true;
   return flush_waiting_ > 0 && !pending_epochs_.empty() &&
          pending_epochs_.begin()->first <= flush_target_;
 }

@@ -80,23 +80,28 @@ TEST_F(LocalInPlaceTest, PartialWriteTurnsACleanCopyDirtyInItsSlot) {
   EXPECT_EQ(mem_.reads.load(), 1u);  // only the first read fetched it
 }
 
-// A miss is read, patched and written whole. A patch during an upload's PUT goes in place and
-// the version is uploaded again (the first upload carried the older state).
-TEST_F(LocalInPlaceTest, MissesAreCopiedAndPatchesDuringAnUploadAreUploadedAgain) {
+// A miss is read (cached) and then patched in place; an all-zero block has no slot to patch
+// and is written whole. A patch during an upload's PUT goes in place and the version is
+// uploaded again (the first upload carried the older state).
+TEST_F(LocalInPlaceTest, MissesAreReadFirstAndPatchesDuringAnUploadAreUploadedAgain) {
   mem_.Set(1, Block('u'));
   auto c = Open(Options());
   c->Start();
   const std::string part(64, 'p');
-  ASSERT_TRUE(c->WriteRange(1, 0, 64, part.data()).ok());  // a miss: read, patch, write
-  EXPECT_EQ(c->counters().writes_in_place.load(), 0u);
+  ASSERT_TRUE(c->WriteRange(1, 0, 64, part.data()).ok());  // a miss: read, then in place
+  EXPECT_EQ(c->counters().writes_in_place.load(), 1u);
+  EXPECT_EQ(mem_.reads.load(), 1u);
+  ASSERT_TRUE(c->WriteRange(9, 64, 64, part.data()).ok());  // absent: zeros patched, written whole
+  EXPECT_EQ(c->counters().writes_in_place.load(), 1u);
   ASSERT_TRUE(c->Flush().ok());
   EXPECT_EQ(mem_.Get(1), Patched(Block('u'), 0, part));
+  EXPECT_EQ(mem_.Get(9), Patched(std::string(4096, '\0'), 64, part));
   gate_->Hold(2);  // its upload will start and wait
   ASSERT_TRUE(c->Write(2, Block('v')).ok());
   ASSERT_TRUE(WaitFor([&] { return gate_->waiting() == 1; }));
   const uint64_t uploads = mem_.writes.load();
   ASSERT_TRUE(c->WriteRange(2, 10, 64, part.data()).ok());  // the PUT has its copy already
-  EXPECT_EQ(c->counters().writes_in_place.load(), 1u);
+  EXPECT_EQ(c->counters().writes_in_place.load(), 2u);
   gate_->Hold(-1);
   ASSERT_TRUE(c->Flush().ok());
   EXPECT_EQ(mem_.Get(2), Patched(Block('v'), 10, part));
@@ -122,8 +127,10 @@ TEST_F(LocalInPlaceTest, OpenVersionsSurviveACrash) {
   EXPECT_EQ(c->counters().writeback_queue.load(), 2u);
   ASSERT_TRUE(c->Read(3, &d).ok());
   EXPECT_EQ(d, Patched(Block('a'), 50, part));
-  ASSERT_TRUE(c->WriteRange(4, 0, 300, part.data()).ok());  // not verified after the reopen: copied
-  ASSERT_TRUE(c->WriteRange(4, 300, 300, part.data()).ok());  // and then in place again
+  // The recovered version belongs to an earlier epoch: copied into a new version, which the
+  // next write patches in place.
+  ASSERT_TRUE(c->WriteRange(4, 0, 300, part.data()).ok());
+  ASSERT_TRUE(c->WriteRange(4, 300, 300, part.data()).ok());
   EXPECT_EQ(c->counters().writes_in_place.load(), 1u);
   c->Start();
   ASSERT_TRUE(c->Shutdown(std::chrono::milliseconds(10000)).ok());
