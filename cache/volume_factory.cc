@@ -223,6 +223,7 @@ Status OpenedVolume::OpenSteps(const VolumeOptions& options) {
     // CLEAN copies are reused only after a clean shutdown with no other writer since (the
     // saved map's token still in the bucket); otherwise they may be stale and are dropped.
     cache_options.trust_clean = from_file;
+    cache_options.uploads = !options.readonly;
     auto cache = LocalCacheStore::Create(cache_options, std::move(v->stack_), vid);
     if (!cache.ok()) return cache.status().Wrap("open: volume " + v->name_);
     v->cache_ = cache->get();

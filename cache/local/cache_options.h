@@ -30,6 +30,9 @@ struct CacheOptions {
   // writer changed the bucket since this cache was last closed cleanly (writer token).
   bool trust_clean = true;
   bool direct_io = false;          // O_DIRECT for data slots
+  // false for a read-only open: no writeback workers; dirty data recovered from an earlier
+  // writable session stays in the file for the next writable open (Flush/Shutdown do not wait).
+  bool uploads = true;
   std::chrono::milliseconds retry_delay{100};       // first retry of a failed upload
   std::chrono::milliseconds max_retry_delay{5000};  // backoff cap
 };

@@ -360,6 +360,7 @@ Status LocalCacheStore::Erase(std::span<const uint64_t> blocks) {
 }
 
 Status LocalCacheStore::Flush() {
+  if (!options_.uploads) return Status::Ok();  // read-only: nothing written here to flush
   std::unique_lock lock(mu_);
   const uint64_t epoch = current_epoch_++;
   if (options_.flush_policy == FlushPolicy::kLocal) {

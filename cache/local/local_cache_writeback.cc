@@ -22,8 +22,8 @@ void LocalCacheStore::Start() {
     if (!threads_.empty()) return;
     stop_ = false;
   }
-  for (int i = 0; i < std::max(1, options_.writeback_threads); i++)
-    threads_.emplace_back([this] { WritebackLoop(); });
+  const int writers = options_.uploads ? std::max(1, options_.writeback_threads) : 0;
+  for (int i = 0; i < writers; i++) threads_.emplace_back([this] { WritebackLoop(); });
   for (int i = 0; i < options_.prefetch_threads; i++)
     threads_.emplace_back([this] { PrefetchLoop(); });
 }
@@ -44,7 +44,8 @@ Status LocalCacheStore::Shutdown(std::chrono::milliseconds timeout) {
     std::unique_lock lock(mu_);
     draining_ = true;
     work_cv_.notify_all();
-    drained = done_cv_.wait_for(lock, timeout, [&] { return pending_epochs_.empty(); });
+    drained = !options_.uploads ||
+              done_cv_.wait_for(lock, timeout, [&] { return pending_epochs_.empty(); });
   }
   StopThreads();
   uint64_t seq, left;
@@ -59,6 +60,12 @@ Status LocalCacheStore::Shutdown(std::chrono::milliseconds timeout) {
   if (s.ok()) s = WriteHeader(seq);
   if (s.ok()) s = file_->Sync();
   if (!s.ok()) return s.Wrap(where);
+  if (!options_.uploads) {
+    if (left > 0)
+      LogInfo(where + ": read-only: " + std::to_string(left) +
+              " dirty blocks stay in the cache for the next writable open");
+    return Status::Ok();
+  }
   if (!drained) {
     LogWarning(where + ": " + std::to_string(left) +
                " dirty blocks kept in the cache; they are uploaded at the next start");

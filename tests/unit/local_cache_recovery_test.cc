@@ -279,5 +279,33 @@ TEST_F(LocalRecoveryTest, DirectIoRoundTrip) {
   EXPECT_EQ(mem_.Get(4), Block('w'));
 }
 
+// A read-only open (uploads = false) serves recovered dirty data but never uploads it; flush
+// and shutdown do not wait for it; the next writable open uploads it.
+TEST_F(LocalRecoveryTest, ReadOnlyOpenKeepsRecoveredDirtyDataForTheNextWriter) {
+  auto c = Open(Options());
+  ASSERT_TRUE(c->Write(4, Block('r')).ok());
+  c->Abandon();
+  c.reset();
+  CacheOptions ro = Options();
+  ro.uploads = false;
+  ro.dirty_wait_timeout = std::chrono::milliseconds(60000);
+  c = Open(ro);
+  c->Start();
+  std::string d;
+  ASSERT_TRUE(c->Read(4, &d).ok());
+  EXPECT_EQ(d, Block('r'));
+  const auto t0 = std::chrono::steady_clock::now();
+  ASSERT_TRUE(c->Flush().ok());
+  ASSERT_TRUE(c->Shutdown(std::chrono::milliseconds(60000)).ok());
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(30));  // not the timeouts
+  EXPECT_EQ(mem_.writes.load(), 0u);
+  c.reset();
+  c = Open(Options());
+  EXPECT_EQ(c->counters().writeback_queue.load(), 1u);
+  c->Start();
+  ASSERT_TRUE(c->Shutdown(std::chrono::milliseconds(10000)).ok());
+  EXPECT_EQ(mem_.Get(4), Block('r'));
+}
+
 }  // namespace
 }  // namespace s3nbd
