@@ -30,9 +30,9 @@ uint64_t VolumeTag(const CodecIdentity& id) {
   return GetLE(reinterpret_cast<const char*>(id.uuid.data()), 8);
 }
 
-// XXH3-64 over the first 40 header bytes and `body`, seeded with the block number. body is
-// the plaintext of a plain object and the stored payload of an encrypted one (a checksum of
-// the plaintext would let anyone test guesses of it).
+// The object checksum: XXH3-64 over the first 40 header bytes and a body, seeded with the
+// block number. The body is the plaintext of a plain object and the stored payload of an
+// encrypted one (a checksum of the plaintext would let anyone test guesses of it).
 class Hasher {
  public:
   Hasher(std::string_view header40, uint64_t block) {
@@ -58,7 +58,8 @@ uint64_t Checksum(std::string_view header40, std::string_view body, uint64_t blo
 // Copies n bytes from src to dest and returns the checksum of header40 + those bytes as they
 // now are in dest. Chunked so each piece is hashed while still in cache from the copy: one
 // pass over memory instead of two.
-uint64_t CopyAndChecksum(std::string_view header40, const char* src, size_t n, char* dest, uint64_t block) {
+uint64_t CopyAndChecksum(std::string_view header40, const char* src, size_t n, char* dest,
+                         uint64_t block) {
   constexpr size_t kChunk = 64 * 1024;
   Hasher h(header40, block);
   for (size_t done = 0; done < n; done += kChunk) {
@@ -131,7 +132,8 @@ struct ObjectView {
   uint64_t sum = 0, generation = 0;
 };
 
-Status ParseObject(const CodecIdentity& id, uint64_t block, std::string_view object, ObjectView* v) {
+Status ParseObject(const CodecIdentity& id, uint64_t block, std::string_view object,
+                   ObjectView* v) {
   if (object.size() < kBlockHeaderBytes)
     return Corrupt(block, "object is " + std::to_string(object.size()) + " bytes, shorter than its header (truncated)");
   const char* h = object.data();
@@ -159,24 +161,27 @@ Status ParseObject(const CodecIdentity& id, uint64_t block, std::string_view obj
   if (plain_len != id.block_size)
     return Corrupt(block, "object holds " + std::to_string(plain_len) + " bytes, volume block size is " +
                               std::to_string(id.block_size) + " (object of another block size)");
-  *v = ObjectView{flags, object.substr(0, 40), object.substr(header_len), GetLE(h + 40, 8), GetLE(h + 16, 8)};
+  *v = ObjectView{flags, object.substr(0, 40), object.substr(header_len), GetLE(h + 40, 8),
+                  GetLE(h + 16, 8)};
   return Status::Ok();
 }
 
 // Checks and decodes a parsed object's payload into dest (id.block_size bytes). Plain and
 // encrypted-only payloads land in dest directly; only an encrypted zstd frame passes
 // through t_frame. The checks and their order are DecodeBlock's.
-Status DecodePayload(const CodecIdentity& id, uint64_t block, const ObjectView& v, std::span<char> dest) {
+Status DecodePayload(const CodecIdentity& id, uint64_t block, const ObjectView& v,
+                     std::span<char> dest) {
   const bool sealed = v.flags & kFlagAesGcm, zstd = v.flags & kFlagZstd;
   std::string_view body = v.payload;  // the (maybe compressed) plaintext, once opened
   if (sealed) {
     if (v.payload.size() < kSealOverhead)
       return Corrupt(block, "encrypted payload shorter than nonce and tag (truncated)");
-    if (Checksum(v.header40, v.payload, block) != v.sum) return Corrupt(block, "checksum mismatch (object corrupted)");
+    if (Checksum(v.header40, v.payload, block) != v.sum)
+      return Corrupt(block, "checksum mismatch (object corrupted)");
     size_t n = v.payload.size() - kSealOverhead;
     char* out = !zstd && n == dest.size() ? dest.data() : Room(&t_frame, n);
-    if (!GcmOpen(id.key->bytes, reinterpret_cast<const uint8_t*>(v.payload.data()), AssociatedData(id, v.header40),
-                 v.payload.substr(kGcmNonceBytes), out))
+    if (!GcmOpen(id.key->bytes, reinterpret_cast<const uint8_t*>(v.payload.data()),
+                 AssociatedData(id, v.header40), v.payload.substr(kGcmNonceBytes), out))
       return Corrupt(block, "authentication failed (AES-GCM): object altered, or copied from another block or volume");
     body = std::string_view(out, n);
   }
@@ -187,7 +192,8 @@ Status DecodePayload(const CodecIdentity& id, uint64_t block, const ObjectView& 
       return Corrupt(block, "checksum mismatch (object corrupted)");
     return Status::Ok();
   }
-  if (body.size() != dest.size()) return Corrupt(block, "payload length differs from plaintext length");
+  if (body.size() != dest.size())
+    return Corrupt(block, "payload length differs from plaintext length");
   if (!sealed && CopyAndChecksum(v.header40, body.data(), body.size(), dest.data(), block) != v.sum)
     return Corrupt(block, "checksum mismatch (object corrupted)");
   return Status::Ok();  // sealed: GcmOpen wrote and authenticated dest
@@ -210,9 +216,10 @@ uint64_t NextGeneration() {
 Result<size_t> EncodeBlockInto(const CodecIdentity& id, uint64_t block, std::string_view plaintext,
                                uint64_t generation, std::string* buffer) {
   const size_t seal = id.key ? kSealOverhead : 0;
-  const size_t room = id.zstd ? std::max(plaintext.size(), ZSTD_compressBound(plaintext.size())) : plaintext.size();
+  const size_t room =
+      id.zstd ? std::max(plaintext.size(), ZSTD_compressBound(plaintext.size())) : plaintext.size();
   char* h = Room(buffer, kBlockHeaderBytes + room + seal);
-  char* p = h + kBlockHeaderBytes;                        // payload: [nonce] body [tag]
+  char* p = h + kBlockHeaderBytes;  // payload: [nonce] body [tag]
   char* body = p + (id.key ? kGcmNonceBytes : 0);
   uint8_t flags = id.key ? kFlagAesGcm : 0;
   size_t body_len = plaintext.size();
@@ -234,15 +241,18 @@ Result<size_t> EncodeBlockInto(const CodecIdentity& id, uint64_t block, std::str
   Put32(h + 36, static_cast<uint32_t>(plaintext.size()));
   std::string_view header40(h, 40);
   if (!id.key) {
-    Put64(h + 40, (flags & kFlagZstd) ? Checksum(header40, plaintext, block)
-                                      : CopyAndChecksum(header40, plaintext.data(), body_len, body, block));
+    Put64(h + 40, (flags & kFlagZstd)
+                      ? Checksum(header40, plaintext, block)
+                      : CopyAndChecksum(header40, plaintext.data(), body_len, body, block));
     return kBlockHeaderBytes + payload;
   }
-  if (Status s = RandomBytes(p, kGcmNonceBytes); !s.ok()) return s.Wrap("block " + std::to_string(block));
+  if (Status s = RandomBytes(p, kGcmNonceBytes); !s.ok())
+    return s.Wrap("block " + std::to_string(block));
   // A compressed frame is sealed in place (OpenSSL allows in == out); raw plaintext is read
   // from the caller's buffer.
   std::string_view clear = (flags & kFlagZstd) ? std::string_view(body, body_len) : plaintext;
-  if (Status s = GcmSeal(id.key->bytes, reinterpret_cast<const uint8_t*>(p), AssociatedData(id, header40), clear, body);
+  if (Status s = GcmSeal(id.key->bytes, reinterpret_cast<const uint8_t*>(p),
+                         AssociatedData(id, header40), clear, body);
       !s.ok())
     return s.Wrap("block " + std::to_string(block));
   Put64(h + 40, Checksum(header40, std::string_view(p, payload), block));
@@ -288,13 +298,16 @@ Status DecodeBlockInto(const CodecIdentity& id, uint64_t block, std::string_view
 Status DecodeBlockRange(const CodecIdentity& id, uint64_t block, std::string_view object,
                         uint32_t offset, uint32_t len, char* dest) {
   if (uint64_t{offset} + len > id.block_size)
-    return Status::Error(EINVAL, "block " + std::to_string(block) + ": range " + std::to_string(offset) + "+" +
-                                     std::to_string(len) + " beyond the block size " + std::to_string(id.block_size));
-  if (offset == 0 && len == id.block_size) return DecodeBlockInto(id, block, object, std::span<char>(dest, len));
+    return Status::Error(EINVAL, "block " + std::to_string(block) + ": range " +
+                                     std::to_string(offset) + "+" + std::to_string(len) +
+                                     " beyond the block size " + std::to_string(id.block_size));
+  if (offset == 0 && len == id.block_size)
+    return DecodeBlockInto(id, block, object, std::span<char>(dest, len));
   ObjectView v;
   if (Status s = ParseObject(id, block, object, &v); !s.ok()) return s;
   if (v.flags == 0 && v.payload.size() == id.block_size) {
-    if (Checksum(v.header40, v.payload, block) != v.sum) return Corrupt(block, "checksum mismatch (object corrupted)");
+    if (Checksum(v.header40, v.payload, block) != v.sum)
+      return Corrupt(block, "checksum mismatch (object corrupted)");
     std::memcpy(dest, v.payload.data() + offset, len);
     return Status::Ok();
   }

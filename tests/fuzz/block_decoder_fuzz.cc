@@ -4,8 +4,8 @@
 // that the result is refused or decodes to the same plaintext (never to anything else).
 // DecodeBlockInto and DecodeBlockRange must give DecodeBlock's verdict, message and bytes.
 // Build and run: make check-fuzz (FUZZ_RUNS=... for longer runs).
-#include <cstdint>
 #include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <string>
 
@@ -28,7 +28,8 @@ s3nbd::CodecIdentity Variant(int v) {
 }
 
 // The copy-free decoders against DecodeBlock on the same object.
-void CheckVariantsAgree(const s3nbd::CodecIdentity& id, std::string_view obj, uint32_t off, uint32_t len) {
+void CheckVariantsAgree(const s3nbd::CodecIdentity& id, std::string_view obj, uint32_t off,
+                        uint32_t len) {
   std::string ref;
   s3nbd::Status want = s3nbd::DecodeBlock(id, 5, obj, &ref);
   std::string whole(4096, '\0'), part(len, '\0');
@@ -61,7 +62,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;
   }
   uint32_t off = size > 2 ? (data[1] * 16u) % 4096 : 0;
-  CheckVariantsAgree(id, in, off, std::min<uint32_t>(4096 - off, size > 3 ? data[2] * 8u + 1 : 4096));
+  CheckVariantsAgree(id, in, off,
+                     std::min<uint32_t>(4096 - off, size > 3 ? data[2] * 8u + 1 : 4096));
   std::string out;
   s3nbd::Status s = s3nbd::DecodeBlock(id, 5, in, &out);
   if (s.ok() && out.size() != 4096) abort();

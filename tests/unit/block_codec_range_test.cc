@@ -37,7 +37,8 @@ const Combo kCombos[] = {{false, false}, {true, false}, {false, true}, {true, tr
 // Compressible but not constant: every byte position is distinguishable.
 std::string Pattern(uint32_t n, uint8_t salt) {
   std::string s(n, '\0');
-  for (uint32_t i = 0; i < n; i++) s[i] = static_cast<char>((i / 64) * 7 + salt + (i % 3 == 0 ? i : 0));
+  for (uint32_t i = 0; i < n; i++)
+    s[i] = static_cast<char>((i / 64) * 7 + salt + (i % 3 == 0 ? i : 0));
   return s;
 }
 
@@ -72,8 +73,9 @@ TEST(BlockCodecRangeTest, DecodeIntoFillsTheWholeBufferForEveryCombination) {
 }
 
 TEST(BlockCodecRangeTest, RangesReturnExactlyTheAskedBytes) {
-  const std::pair<uint32_t, uint32_t> ranges[] = {{0, 1},    {0, 512},        {100, 200}, {4095, 1},
-                                                  {1000, 3096}, {0, kBs - 1}, {1, kBs - 1}, {0, kBs}, {17, 0}};
+  const std::pair<uint32_t, uint32_t> ranges[] = {{0, 1},       {0, 512},     {100, 200},
+                                                  {4095, 1},    {1000, 3096}, {0, kBs - 1},
+                                                  {1, kBs - 1}, {0, kBs},     {17, 0}};
   for (Combo c : kCombos) {
     auto id = Variant(c.zstd, c.enc);
     std::string plain = Pattern(kBs, 11);
@@ -101,7 +103,8 @@ TEST(BlockCodecRangeTest, OutOfRangeAndWrongBufferAreRefused) {
 
 // Every path must refuse what DecodeBlock refuses, with the same errno and message, and must
 // accept only objects that decode to the same plaintext.
-void ExpectSameVerdict(const CodecIdentity& id, uint64_t block, const std::string& obj, const std::string& what) {
+void ExpectSameVerdict(const CodecIdentity& id, uint64_t block, const std::string& obj,
+                       const std::string& what) {
   std::string ref;
   Status want = DecodeBlock(id, block, obj, &ref);
   std::string whole(kBs, '\0');
@@ -134,7 +137,8 @@ TEST(BlockCodecRangeTest, TamperedObjectsAreRefusedThroughEveryPath) {
     ExpectSameVerdict(id, 9, obj.substr(0, 30), "short header" + tag);
     ExpectSameVerdict(id, 9, obj.substr(0, obj.size() - 1), "truncated" + tag);
     ExpectSameVerdict(id, 9, obj + "x", "padded" + tag);
-    for (size_t pos : {size_t{5}, size_t{33}, size_t{40}, kBlockHeaderBytes + 1, obj.size() / 2, obj.size() - 1}) {
+    for (size_t pos : {size_t{5}, size_t{33}, size_t{40}, kBlockHeaderBytes + 1, obj.size() / 2,
+                       obj.size() - 1}) {
       std::string t = obj;
       t[pos] ^= 0x10;
       ExpectSameVerdict(id, 9, t, "flip at " + std::to_string(pos) + tag);
@@ -160,7 +164,8 @@ TEST(BlockCodecRangeTest, PlainPayloadOfTheWrongLengthIsRefusedInRangeReads) {
   obj[33] = 0;
   ExpectSameVerdict(id, 2, obj, "short payload");
   char buf[10];
-  EXPECT_NE(DecodeBlockRange(id, 2, obj, 0, 10, buf).message().find("payload length differs"), std::string::npos);
+  EXPECT_NE(DecodeBlockRange(id, 2, obj, 0, 10, buf).message().find("payload length differs"),
+            std::string::npos);
 }
 
 TEST(BlockCodecRangeTest, EncodeIntoReusesTheBufferAndMatchesEncodeBlock) {
@@ -168,7 +173,8 @@ TEST(BlockCodecRangeTest, EncodeIntoReusesTheBufferAndMatchesEncodeBlock) {
     auto id = Variant(c.zstd, c.enc);
     std::string buffer(3 * kBs, '\x77');  // larger than any object, full of junk
     for (uint64_t block : {1u, 2u, 3u}) {
-      std::string plain = block == 2 ? Random(kBs, block) : Pattern(kBs, static_cast<uint8_t>(block));
+      std::string plain =
+          block == 2 ? Random(kBs, block) : Pattern(kBs, static_cast<uint8_t>(block));
       Result<size_t> n = EncodeBlockInto(id, block, plain, 55, &buffer);
       ASSERT_TRUE(n.ok()) << n.status().message();
       std::string obj = buffer.substr(0, *n);
