@@ -2,12 +2,15 @@
 // (48-byte header + payload, docs/format.md) and checks every object it reads: magic,
 // block number, volume tag, lengths, checksum, and for encrypted volumes AES-256-GCM
 // authentication bound to volume UUID + block + header. Optional zstd compression.
-// No mutable state apart from a per-thread zstd context; safe for concurrent use.
+// No mutable state apart from per-thread zstd contexts and scratch buffers (one object
+// buffer per thread that reads or writes, about block_size + 48 bytes, kept for reuse so a
+// 1 MiB block costs no allocation or page faults); safe for concurrent use.
 #pragma once
 
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -36,10 +39,25 @@ uint64_t NextGeneration();
 // Pure functions (unit tests, fuzz target). generation is stored in the header as given.
 Result<std::string> EncodeBlock(const CodecIdentity& id, uint64_t block, std::string_view plaintext,
                                 uint64_t generation = 0);
+// Like EncodeBlock, but into *buffer, whose memory is reused (grown when too small, never
+// shrunk, so a buffer of the right size is not zero-filled again). The object is the first
+// <returned> bytes of *buffer; bytes beyond are scratch.
+Result<size_t> EncodeBlockInto(const CodecIdentity& id, uint64_t block, std::string_view plaintext,
+                               uint64_t generation, std::string* buffer);
 // On failure: EIO with "block N: <which check failed>"; *plaintext is then untouched.
 // *generation (optional) receives the header's write generation.
 Status DecodeBlock(const CodecIdentity& id, uint64_t block, std::string_view object,
                    std::string* plaintext, uint64_t* generation = nullptr);
+// Decodes straight into dest, which must be id.block_size bytes: the same checks and the same
+// EIO messages as DecodeBlock. On failure dest holds unspecified bytes (possibly unverified
+// ones) that the caller must not use; on success every byte of dest is verified.
+Status DecodeBlockInto(const CodecIdentity& id, uint64_t block, std::string_view object,
+                       std::span<char> dest, uint64_t* generation = nullptr);
+// Bytes [offset, offset + len) of the block's plaintext into dest, after the same checks of
+// the whole object (a plain object is verified where it lies and only the range is copied).
+// A range beyond the block is EINVAL. On failure dest is as for DecodeBlockInto.
+Status DecodeBlockRange(const CodecIdentity& id, uint64_t block, std::string_view object,
+                        uint32_t offset, uint32_t len, char* dest);
 
 class BlockCodec : public BlockStore {
  public:
@@ -47,6 +65,8 @@ class BlockCodec : public BlockStore {
       : id_(std::move(id)), inner_(std::move(inner)) {}
 
   Status Read(uint64_t block, std::string* data) override;
+  // Decodes into dest without an intermediate plaintext copy (see DecodeBlockRange).
+  Status ReadRange(uint64_t block, uint32_t offset, uint32_t len, char* dest) override;
   Status Write(uint64_t block, std::string_view data) override;
   Status Erase(std::span<const uint64_t> blocks) override { return inner_->Erase(blocks); }
   Status Flush() override { return inner_->Flush(); }

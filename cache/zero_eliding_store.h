@@ -23,6 +23,8 @@ class ZeroElidingStore : public BlockStore {
   std::vector<uint64_t> SnapshotWords() const { return present_.Words(); }
 
   Status Read(uint64_t block, std::string* data) override;
+  // An absent block is len zero bytes written into dest: no request, no allocation.
+  Status ReadRange(uint64_t block, uint32_t offset, uint32_t len, char* dest) override;
   Status Write(uint64_t block, std::string_view data) override;
   Status Erase(std::span<const uint64_t> blocks) override;
   Status Flush() override { return inner_->Flush(); }

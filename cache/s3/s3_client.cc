@@ -61,15 +61,20 @@ Status S3Client::Get(const std::string& key, std::string* body, std::string* eta
   impl_->counters_.get.fetch_add(1, std::memory_order_relaxed);
   S3Request req{"GET", key, {}, {}, {}};
   S3Response resp;
+  // The body is received into the caller's buffer: a caller that reuses one string for
+  // every block GET pays no allocation and no page faults for a 1 MiB body.
+  body->clear();
+  resp.body.swap(*body);
   Status s = impl_->Run(req, &resp, ENOENT);
+  body->swap(resp.body);
   if (!s.ok()) {
+    body->clear();  // an error document, not the object
     if (resp.http_status == 404 && resp.s3_code != "NoSuchBucket") {
       return Status::Error(ENOENT, "GET " + impl_->transport_.Label(key) + ": not found");
     }
     return s;
   }
   if (etag != nullptr) *etag = std::move(resp.etag);
-  *body = std::move(resp.body);
   return Status::Ok();
 }
 

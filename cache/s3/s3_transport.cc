@@ -101,7 +101,10 @@ void S3Transport::Execute(const S3Request& request, S3Response* response) {
 
 void S3Transport::Attempt(const S3Request& request, const std::string& payload_hash,
                           S3Response* response) {
+  std::string body = std::move(response->body);  // keep the caller's buffer (see S3Client::Get)
+  body.clear();
   *response = S3Response();
+  response->body = std::move(body);
   CurlHandlePool::Lease lease = pool_.Acquire();
   CURL* h = lease.get();
   if (h == nullptr) {

@@ -41,7 +41,8 @@ class S3Transport {
  public:
   S3Transport(const S3Config& config, S3Endpoint endpoint, S3Counters* counters);
 
-  // Runs the request with retries; fills *response with the last attempt. Never fails on its
+  // Runs the request with retries; fills *response with the last attempt. The memory of
+  // response->body on entry is reused for the received body. Never fails on its
   // own: the caller looks at response->ok() and builds the error with Describe().
   void Execute(const S3Request& request, S3Response* response);
 

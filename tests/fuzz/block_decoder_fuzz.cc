@@ -2,7 +2,9 @@
 // AES-256-GCM, zstd + AES-256-GCM). Either the decoder refuses with EIO, or it returns
 // exactly one block of plaintext. A second mode encodes the input, flips one byte and checks
 // that the result is refused or decodes to the same plaintext (never to anything else).
+// DecodeBlockInto and DecodeBlockRange must give DecodeBlock's verdict, message and bytes.
 // Build and run: make check-fuzz (FUZZ_RUNS=... for longer runs).
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -25,6 +27,19 @@ s3nbd::CodecIdentity Variant(int v) {
   return id;
 }
 
+// The copy-free decoders against DecodeBlock on the same object.
+void CheckVariantsAgree(const s3nbd::CodecIdentity& id, std::string_view obj, uint32_t off,
+                        uint32_t len) {
+  std::string ref;
+  s3nbd::Status want = s3nbd::DecodeBlock(id, 5, obj, &ref);
+  std::string whole(4096, '\0'), part(len, '\0');
+  s3nbd::Status into = s3nbd::DecodeBlockInto(id, 5, obj, whole);
+  s3nbd::Status range = s3nbd::DecodeBlockRange(id, 5, obj, off, len, part.data());
+  if (into.ok() != want.ok() || into.message() != want.message()) abort();
+  if (range.ok() != want.ok() || range.message() != want.message()) abort();
+  if (want.ok() && (whole != ref || part != ref.substr(off, len))) abort();
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -43,8 +58,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     (*obj)[pos] ^= static_cast<char>(data[0] | 1);
     back.clear();
     if (s3nbd::DecodeBlock(id, 5, *obj, &back).ok() && back != plain) abort();
+    CheckVariantsAgree(id, *obj, 100, 1000);
     return 0;
   }
+  uint32_t off = size > 2 ? (data[1] * 16u) % 4096 : 0;
+  CheckVariantsAgree(id, in, off,
+                     std::min<uint32_t>(4096 - off, size > 3 ? data[2] * 8u + 1 : 4096));
   std::string out;
   s3nbd::Status s = s3nbd::DecodeBlock(id, 5, in, &out);
   if (s.ok() && out.size() != 4096) abort();

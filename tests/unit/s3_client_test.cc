@@ -110,6 +110,28 @@ TEST(S3ClientTest, NotFoundCases) {
   EXPECT_EQ(s.message(), "GET bkt/k: bucket 'bkt' does not exist at " + server.endpoint());
 }
 
+TEST(S3ClientTest, GetReusesTheCallersBufferAndKeepsOnlyTheLastAttempt) {
+  std::string big(200000, 'b');
+  for (size_t i = 0; i < big.size(); i += 97) big[i] = static_cast<char>(i);
+  FakeS3Server server({{503, ErrorXml("SlowDown", "wait"), "Retry-After: 0\r\n"},
+                       {200, big},
+                       {200, "small"},
+                       {404, ErrorXml("NoSuchKey", "")}});
+  auto client = Client(server.endpoint());
+  std::string body;
+  body.reserve(300000);
+  const char* memory = body.data();
+  ASSERT_TRUE(client->Get("k", &body).ok());
+  EXPECT_EQ(body, big) << "the 503's error document must not be part of the body";
+  EXPECT_EQ(body.data(), memory) << "received into the caller's buffer";
+  body = "leftover";
+  ASSERT_TRUE(client->Get("k", &body).ok());
+  EXPECT_EQ(body, "small");
+  EXPECT_EQ(body.data(), memory);
+  EXPECT_EQ(client->Get("k", &body).err(), ENOENT);
+  EXPECT_EQ(body, "") << "no error document where the caller expects the object";
+}
+
 TEST(S3ClientTest, CreateOnlyPutMapsPreconditionFailedToEexist) {
   FakeS3Server server({{412, ErrorXml("PreconditionFailed", "")}});
   auto client = Client(server.endpoint());

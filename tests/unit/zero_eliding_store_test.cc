@@ -85,6 +85,48 @@ TEST(ZeroElidingStoreTest, VanishedObjectReadsAsZeros) {
   EXPECT_EQ(out, std::string(kBs, '\0'));
 }
 
+TEST(ZeroElidingStoreTest, ReadRangeOfAbsentBlockZeroesOnlyTheRangeWithoutRequests) {
+  Fixture f;
+  ASSERT_TRUE(f.store->Load().ok());
+  std::string buf(kBs + 2, '\xff');
+  ASSERT_TRUE(f.store->ReadRange(3, 0, kBs, buf.data() + 1).ok());
+  EXPECT_EQ(buf.substr(1, kBs), std::string(kBs, '\0'));
+  EXPECT_EQ(buf.front(), '\xff');
+  EXPECT_EQ(buf.back(), '\xff');
+  std::string part(100, '\xff');
+  ASSERT_TRUE(f.store->ReadRange(3, 4000, 50, part.data()).ok());
+  EXPECT_EQ(part, std::string(50, '\0') + std::string(50, '\xff'));
+  EXPECT_EQ(f.mem->reads, 0u);
+}
+
+TEST(ZeroElidingStoreTest, ReadRangeOfPresentBlockGoesDown) {
+  Fixture f;
+  ASSERT_TRUE(f.store->Load().ok());
+  std::string data(kBs, 'a');
+  for (uint32_t i = 0; i < kBs; i++) data[i] = static_cast<char>('a' + i % 26);
+  ASSERT_TRUE(f.store->Write(6, data).ok());
+  std::string whole(kBs, '\0'), part(10, '\0');
+  ASSERT_TRUE(f.store->ReadRange(6, 0, kBs, whole.data()).ok());
+  ASSERT_TRUE(f.store->ReadRange(6, 30, 10, part.data()).ok());
+  EXPECT_EQ(whole, data);
+  EXPECT_EQ(part, data.substr(30, 10));
+  EXPECT_EQ(f.mem->reads, 2u);
+  f.mem->fail_next = 1;  // a real error is not turned into zeros
+  Status s = f.store->ReadRange(6, 0, 10, part.data());
+  EXPECT_EQ(s.err(), EIO);
+}
+
+TEST(ZeroElidingStoreTest, ReadRangeOfVanishedObjectReadsAsZeros) {
+  Fixture f;
+  ASSERT_TRUE(f.store->Load().ok());
+  ASSERT_TRUE(f.store->Write(4, std::string(kBs, 'y')).ok());
+  const uint64_t b[] = {4};
+  ASSERT_TRUE(f.mem->Erase(b).ok());  // behind the layer's back: ENOENT from below
+  std::string out(20, 'q');
+  ASSERT_TRUE(f.store->ReadRange(4, 8, 20, out.data()).ok());
+  EXPECT_EQ(out, std::string(20, '\0'));
+}
+
 TEST(ZeroElidingStoreTest, IsAllZero) {
   EXPECT_TRUE(IsAllZero(""));
   EXPECT_TRUE(IsAllZero(std::string(13, '\0')));
