@@ -62,7 +62,7 @@ Status LocalCacheStore::Shutdown(std::chrono::milliseconds timeout) {
   if (!s.ok()) return s.Wrap(where);
   if (!options_.uploads) {
     if (left > 0)
-      LogInfo(where + ": read-only: " + std::to_string(left) +
+      LogWarning(where + ": read-only: " + std::to_string(left) +
               " dirty blocks stay in the cache for the next writable open");
     return Status::Ok();
   }
