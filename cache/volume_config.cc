@@ -30,7 +30,7 @@ const char* const kVolumeOptionHelp =
     "discard-bad-cache=BOOL  reformat a corrupt cache file instead of refusing it (default false)\n"
     "flush=remote|local    FLUSH waits for S3 (remote, default) or for the local cache file (local)\n"
     "writeback-threads=N   parallel uploads of dirty blocks (default 16)\n"
-    "writeback-delay=TIME  a dirty block waits this long before upload, e.g. 500ms (default 1s)\n"
+    "writeback-delay=TIME  upload a dirty block once unwritten this long, at most 10x after (default 1s)\n"
     "max-dirty=SIZE        writes wait above this much dirty data (default half the cache)\n"
     "dirty-timeout=TIME    a write waiting for dirty space fails after this (default 60s)\n"
     "readahead=N           maximum read-ahead window in blocks with the cache, 0 = off (default 32)\n"

@@ -114,6 +114,7 @@ Result<bool> LocalCacheStore::BeginInPlaceLocked(std::unique_lock<std::mutex>& l
     to_write->push_back(e.versions.back().rec);
   }
   Version& v = e.versions.back();
+  PostponeLocked(block, &v);  // a block still being written waits (up to its cap)
   CacheRecord& r = records_[v.rec];
   r.flags = kRecordOpen;
   r.hash = 0;

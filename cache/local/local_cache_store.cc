@@ -218,18 +218,20 @@ void LocalCacheStore::AddVersionLocked(uint64_t block, uint64_t rec, uint64_t ha
     RetireLocked(static_cast<uint64_t>(e.clean), to_write);
   e.clean = -1;
   Version v{seq, epoch, rec, erase};
-  v.ready_ns =
-      NowNs() +
-      std::chrono::duration_cast<std::chrono::nanoseconds>(options_.writeback_delay).count();
+  const int64_t now = NowNs();
+  v.dirty_ns = now;
+  v.ready_ns = ReadyAfterWrite(now, now);
   if (!e.versions.empty() && e.versions.back().epoch == epoch && !e.versions.back().uploading) {
-    // Same flush epoch and not uploading yet: the new version replaces it (one upload),
-    // keeping its deadline so a hot block is still written back in time.
+    // Same flush epoch and not uploading yet: the new version replaces it (one upload). It
+    // stays dirty since the old one's time, so a hot block is still written back in time.
     Version old = e.versions.back();
     e.versions.pop_back();
     queue_.erase({old.epoch, old.ready_ns, old.seq, block});
     if (!old.erase) dirty_bytes_ -= block_size_;
     RetireLocked(old.rec, to_write);
-    v.ready_ns = old.ready_ns;
+    v.dirty_ns = old.dirty_ns;
+    v.ready_ns = old.retrying ? old.ready_ns
+                              : std::max(old.ready_ns, ReadyAfterWrite(old.dirty_ns, now));
     v.retrying = old.retrying;
     v.attempts = old.attempts;
   } else {
@@ -258,6 +260,21 @@ Status LocalCacheStore::DirtyTimeout(const std::string& op, uint64_t block) {
                                    " and nothing could be uploaded for " +
                                    std::to_string(options_.dirty_wait_timeout.count()) + " ms (" +
                                    cause + "); data already acknowledged is kept");
+}
+
+int64_t LocalCacheStore::ReadyAfterWrite(int64_t dirty_ns, int64_t now) const {
+  const int64_t delay =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(options_.writeback_delay).count();
+  return std::min(now + delay, dirty_ns + kMaxDelayFactor * delay);
+}
+
+void LocalCacheStore::PostponeLocked(uint64_t block, Version* v) {
+  if (v->uploading || v->retrying) return;  // not queued, or keeping its backoff
+  const int64_t ready = std::max(v->ready_ns, ReadyAfterWrite(v->dirty_ns, NowNs()));
+  if (ready == v->ready_ns) return;
+  queue_.erase({v->epoch, v->ready_ns, v->seq, block});
+  v->ready_ns = ready;
+  queue_.insert({v->epoch, v->ready_ns, v->seq, block});
 }
 
 Status LocalCacheStore::ReserveDirtyLocked(std::unique_lock<std::mutex>& lock, uint64_t block,

@@ -87,6 +87,7 @@ class LocalCacheStore : public BlockStore {
     uint32_t mods = 0;     // in-place writes so far; one after the upload's read means the
     uint32_t read_mods = 0;  // upload is stale: the version stays pending (read_mods: at read)
     int64_t ready_ns = 0;  // earliest upload time (writeback_delay or retry backoff)
+    int64_t dirty_ns = 0;  // when it became dirty (caps how long writes postpone ready_ns)
   };
   struct Fetch {
     bool done = false;
@@ -152,6 +153,13 @@ class LocalCacheStore : public BlockStore {
                         std::vector<uint64_t>* to_write);       // REQUIRES(mu_)
   Status CommitRecords(const std::vector<uint64_t>& to_write);  // WriteRecords + ReleaseRecords
   Status DirtyTimeout(const std::string& op, uint64_t block);   // REQUIRES(mu_)
+  // A dirty version is uploaded once it was not written for writeback_delay, and at the
+  // latest kMaxDelayFactor x writeback_delay after it became dirty: the upload time after a
+  // write at `now` to a version dirty since `dirty_ns`.
+  static constexpr int kMaxDelayFactor = 10;
+  int64_t ReadyAfterWrite(int64_t dirty_ns, int64_t now) const;
+  // A write patched queued version v in place: postpone its upload (ReadyAfterWrite).
+  void PostponeLocked(uint64_t block, Version* v);  // REQUIRES(mu_)
   // Waits (releasing mu_) until one more dirty block fits under max_dirty, then counts it.
   Status ReserveDirtyLocked(std::unique_lock<std::mutex>& lock, uint64_t block,
                             std::chrono::steady_clock::time_point since);  // REQUIRES(mu_)

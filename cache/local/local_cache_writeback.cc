@@ -191,8 +191,8 @@ void LocalCacheStore::Complete(const std::vector<std::pair<uint64_t, uint64_t>>&
         // of this version; it stays pending and is uploaded again.
         counters_.uploads++;
         last_progress_ = std::chrono::steady_clock::now();
-        v.ready_ns = now + std::chrono::duration_cast<std::chrono::nanoseconds>(
-                               options_.writeback_delay).count();  // coalesce more patches
+        v.dirty_ns = now;  // dirty again since about the read
+        v.ready_ns = ReadyAfterWrite(now, now);
         queue_.insert({v.epoch, v.ready_ns, v.seq, block});
         more = true;
         continue;

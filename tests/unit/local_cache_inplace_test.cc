@@ -138,6 +138,38 @@ TEST_F(LocalInPlaceTest, OpenVersionsSurviveACrash) {
   EXPECT_EQ(mem_.Get(4), Patched(Patched(Patched(Block('o'), 3000, part), 0, part), 300, part));
 }
 
+// A block still being patched is not uploaded while it is written (writeback_delay counts
+// from the last write), but at the latest kMaxDelayFactor x writeback_delay after it became
+// dirty. Bounds, not timings: a stall as long as the delay itself could break the first part.
+TEST_F(LocalInPlaceTest, HotBlocksWaitForQuietUpToACap) {
+  CacheOptions o = Options();
+  o.writeback_delay = std::chrono::milliseconds(1000);
+  auto c = Open(o);
+  c->Start();
+  ASSERT_TRUE(c->Write(1, Block('h')).ok());
+  const std::string part(16, 'x');
+  for (int i = 0; i < 125; i++) {  // 2.5 s of patches, 20 ms apart: never quiet for 1 s
+    ASSERT_TRUE(c->WriteRange(1, (i * 16) % 4000, 16, part.data()).ok());
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(mem_.writes.load(), 0u);  // the old rule (1 s after the first write) uploaded
+  ASSERT_TRUE(WaitFor([&] { return mem_.writes.load() == 1; }));  // once quiet
+  ASSERT_TRUE(c->Shutdown(std::chrono::milliseconds(10000)).ok());
+
+  o.writeback_delay = std::chrono::milliseconds(50);  // cap 500 ms
+  c = Open(o);
+  c->Start();
+  ASSERT_TRUE(c->Write(2, Block('k')).ok());
+  bool uploaded_while_hot = false;
+  for (int i = 0; i < 4000 && !uploaded_while_hot; i++) {  // patches 5 ms apart
+    ASSERT_TRUE(c->WriteRange(2, (i * 16) % 4000, 16, part.data()).ok());
+    uploaded_while_hot = mem_.Get(2).size() == 4096;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_TRUE(uploaded_while_hot);
+  ASSERT_TRUE(c->Shutdown(std::chrono::milliseconds(10000)).ok());
+}
+
 // A local flush hashes open slots: after it, a corrupted slot is detected at open (refused,
 // since that data was flushed), not uploaded.
 TEST_F(LocalInPlaceTest, LocalFlushSealsOpenVersions) {
