@@ -38,7 +38,7 @@ case $MODE in # seq size (MiB), its time cap, random job time, blocks written be
   full)  SEQ_MB=1024; SEQ_TIME=60; RAND_TIME=10; TRIM_BLOCKS=256; MKFS_GB=10; TRIM_GB=100
          JOBS="seqwrite seqread-cold seqread-warm randread-cold randread-warm randwrite mixed"
          DELAY_JOBS="seqwrite seqread-cold randread-cold"; EXTRA="mkfs trim delay" ;;
-  quick) SEQ_MB=128; SEQ_TIME=15; RAND_TIME=2; TRIM_BLOCKS=32; MKFS_GB=1; TRIM_GB=10
+  quick) SEQ_MB=128; SEQ_TIME=15; RAND_TIME=1; TRIM_BLOCKS=32; MKFS_GB=1; TRIM_GB=4
          JOBS="seqwrite seqread-cold seqread-warm randread-cold randread-warm randwrite mixed"
          DELAY_JOBS="seqwrite randread-cold"; EXTRA="mkfs trim delay" ;;
   smoke) SEQ_MB=32; SEQ_TIME=10; RAND_TIME=1; TRIM_BLOCKS=8; MKFS_GB=1; TRIM_GB=1
@@ -46,6 +46,7 @@ case $MODE in # seq size (MiB), its time cap, random job time, blocks written be
 esac
 VOL_MB=$((SEQ_MB * 2))
 DEFAULT_TARGETS="s3nbd-cache s3nbd nbdkit-memory nbdkit-file s3backer raw-s3"
+[ "$MODE" = full ] && DEFAULT_TARGETS="s3nbd-cache s3nbd-cache-fit s3nbd nbdkit-memory nbdkit-file s3backer raw-s3"
 [ "$MODE" = smoke ] && DEFAULT_TARGETS="s3nbd nbdkit-memory raw-s3"
 TARGETS=${BENCH_TARGETS:-$DEFAULT_TARGETS}
 

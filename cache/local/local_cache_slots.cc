@@ -320,6 +320,7 @@ Status LocalCacheStore::CheckInvariants() {
     if (slots_[i].retired && records_[i].kind != RecordKind::kFree)
       return fail("retired record " + std::to_string(i) + " is not FREE");
   }
+  if (early_uploads_ != 0) return fail("early uploads still counted");
   if (dirty != dirty_bytes_)
     return fail("dirty bytes " + std::to_string(dirty_bytes_) + " != " + std::to_string(dirty));
   if (queued != queue_.size()) return fail("queue size");

@@ -81,6 +81,7 @@ class LocalCacheStore : public BlockStore {
     bool erase = false;
     bool uploading = false;
     bool retrying = false;
+    bool early = false;  // picked before its ready time to make room (counted in early_uploads_)
     int attempts = 0;
     bool reading = false;  // the upload is reading its slot: in-place writes wait
     int inplace = 0;       // partial writes patching its slot now: not uploadable meanwhile
@@ -182,6 +183,9 @@ class LocalCacheStore : public BlockStore {
   void Complete(const std::vector<std::pair<uint64_t, uint64_t>>& batch, const Status& s,
                 uint64_t hash = 0);
   bool UrgentLocked() const;  // REQUIRES(mu_)
+  // Every pending version must go now (shutdown drain, a flush waiting), not just enough of
+  // them to make room for writers waiting for space.
+  bool DrainAllLocked() const;  // REQUIRES(mu_)
   // Wakes one worker unless a sleeping one will wake by `ready_ns` anyway (no herd).
   void KickWritebackLocked(int64_t ready_ns);                // REQUIRES(mu_)
   Version* FindVersionLocked(uint64_t block, uint64_t seq);  // REQUIRES(mu_)
@@ -229,6 +233,7 @@ class LocalCacheStore : public BlockStore {
   uint64_t clock_hand_ = 0;                          // GUARDED_BY(mu_)
   int timed_sleepers_ = 0;  // GUARDED_BY(mu_) workers sleeping until a version is ready
   int space_waiters_ = 0;   // GUARDED_BY(mu_)
+  int early_uploads_ = 0;   // GUARDED_BY(mu_) uploads started early for space waiters
   bool syncing_ = false;    // GUARDED_BY(mu_)
   bool draining_ = false;   // GUARDED_BY(mu_)
   bool stop_ = false;       // GUARDED_BY(mu_)

@@ -13,6 +13,7 @@ namespace {
 constexpr size_t kEraseBatch = 1000;
 constexpr int kMaxScan = 4096;
 constexpr int64_t kErrorLogIntervalNs = 1'000'000'000;
+constexpr int kEarlyExtra = 2;  // early uploads beyond one per waiting writer
 
 }  // namespace
 
@@ -76,8 +77,10 @@ Status LocalCacheStore::Shutdown(std::chrono::milliseconds timeout) {
   return s.ok() ? s : s.Wrap(where);
 }
 
-bool LocalCacheStore::UrgentLocked() const {
-  if (draining_ || space_waiters_ > 0) return true;
+bool LocalCacheStore::UrgentLocked() const { return space_waiters_ > 0 || DrainAllLocked(); }
+
+bool LocalCacheStore::DrainAllLocked() const {
+  if (draining_) return true;
   return flush_waiting_ > 0 && !pending_epochs_.empty() &&
          pending_epochs_.begin()->first <= flush_target_;
 }
@@ -101,6 +104,7 @@ bool LocalCacheStore::PickLocked(bool ignore_delay,
   if (queue_.empty() || pending_epochs_.empty()) return false;
   const uint64_t min_epoch = pending_epochs_.begin()->first;
   const bool urgent = ignore_delay || UrgentLocked();
+  const bool all = ignore_delay || DrainAllLocked();
   const int64_t now = NowNs();
   bool erases = false;
   int scanned = 0;
@@ -113,9 +117,13 @@ bool LocalCacheStore::PickLocked(bool ignore_delay,
       ++it;
       continue;
     }
-    if (now < ready && !(urgent && !v.retrying)) {
+    // Writers waiting for space get a few uploads of the least recently written blocks
+    // (the queue is in ready order), not all of them: a block still being patched stays
+    // dirty anyway, and every extra upload costs a PUT.
+    const bool early = now < ready && !all && early_uploads_ >= space_waiters_ + kEarlyExtra;
+    if (now < ready && (!urgent || v.retrying || early)) {
       *wake_ns = std::min(*wake_ns, ready);
-      if (!urgent) break;  // sorted by ready time: nothing after this one is ready either
+      if (!urgent || early) break;  // sorted by ready time: nothing after this one is ready
       ++it;
       continue;
     }
@@ -125,6 +133,10 @@ bool LocalCacheStore::PickLocked(bool ignore_delay,
     }
     v.uploading = true;
     v.reading = !v.erase;
+    if (now < ready && !all) {
+      v.early = true;
+      early_uploads_++;
+    }
     it = queue_.erase(it);
     batch->emplace_back(block, seq);
     erases = v.erase;
@@ -186,6 +198,10 @@ void LocalCacheStore::Complete(const std::vector<std::pair<uint64_t, uint64_t>>&
       BlockEntry& e = blocks_.at(block);
       Version& v = e.versions.front();
       v.uploading = false;
+      if (v.early) {
+        v.early = false;
+        early_uploads_--;
+      }
       if (s.ok() && v.mods != v.read_mods) {
         // Patched in place after the upload read the slot: the store has an older state
         // of this version; it stays pending and is uploaded again.
