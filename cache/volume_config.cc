@@ -31,7 +31,7 @@ const char* const kVolumeOptionHelp =
     "flush=remote|local    FLUSH waits for S3 (remote, default) or for the local cache file (local)\n"
     "writeback-threads=N   parallel uploads of dirty blocks (default 16)\n"
     "writeback-delay=TIME  upload a dirty block once unwritten this long, at most 10x after (default 1s)\n"
-    "max-dirty=SIZE        writes wait above this much dirty data (default half the cache)\n"
+    "max-dirty=SIZE        writes wait above this much dirty data (default 7/8 of the cache)\n"
     "dirty-timeout=TIME    a write waiting for dirty space fails after this (default 60s)\n"
     "readahead=N           maximum read-ahead window in blocks with the cache, 0 = off (default 32)\n"
     "shutdown-timeout=TIME drain dirty data this long at shutdown (default 60s)\n"

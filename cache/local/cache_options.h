@@ -22,7 +22,7 @@ struct CacheOptions {
   int writeback_threads = 16;  // parallel uploads
   int prefetch_threads = 4;    // background fetches for Prefetch()
   std::chrono::milliseconds writeback_delay{1000};  // a dirty block waits this long (coalescing)
-  uint64_t max_dirty = 0;  // bytes; 0 = half the cache. Writes wait above it.
+  uint64_t max_dirty = 0;  // bytes; 0 = DefaultMaxDirty. Writes wait above it.
   std::chrono::milliseconds dirty_wait_timeout{60000};  // no upload progress: fail ENOSPC/EIO
   FlushPolicy flush_policy = FlushPolicy::kRemote;
   bool discard_bad_cache = false;  // reformat a corrupt cache file instead of refusing it
@@ -52,6 +52,15 @@ inline uint64_t DefaultCacheSize(uint64_t volume_size) {
   uint64_t floor = volume_size < kFloor ? volume_size : kFloor;
   uint64_t s = volume_size / 8;
   return s < floor ? floor : (s > kMax ? kMax : s);
+}
+
+// Default dirty limit: 7/8 of the cache's slots (at least one block). Writes are absorbed until
+// then; the last 1/8 keeps room for clean copies that reads bring in. A larger dirty set means
+// a longer flush (flush=remote uploads all of it), a smaller one makes random writes over a
+// working set larger than it wait for uploads.
+inline uint64_t DefaultMaxDirty(uint64_t slot_count, uint64_t block_size) {
+  uint64_t slots = slot_count - slot_count / 8;
+  return (slots ? slots : 1) * block_size;
 }
 
 struct CacheCounters {

@@ -111,7 +111,7 @@ Status LocalCacheStore::Format(const std::string& why) {
   for (uint64_t i = header_.slot_count; i-- > 0;) free_slots_.push_back(i);
   free_tombs_.clear();
   for (uint64_t i = header_.record_count; i-- > header_.slot_count;) free_tombs_.push_back(i);
-  max_dirty_ = options_.max_dirty ? options_.max_dirty : header_.slot_count * block_size_ / 2;
+  max_dirty_ = options_.max_dirty ? options_.max_dirty : DefaultMaxDirty(header_.slot_count, block_size_);
   LogInfo("open cache " + options_.path + ": " + why + ", " + std::to_string(header_.slot_count) +
           " slots of " + std::to_string(block_size_) + " bytes");
   PublishLocked();
@@ -227,7 +227,7 @@ Status LocalCacheStore::Recover() {
   for (uint64_t rec : drop) records_[rec] = CacheRecord{};
   next_seq_ = max_seq + 1;
   current_epoch_ = max_epoch + 1;
-  max_dirty_ = options_.max_dirty ? options_.max_dirty : header_.slot_count * block_size_ / 2;
+  max_dirty_ = options_.max_dirty ? options_.max_dirty : DefaultMaxDirty(header_.slot_count, block_size_);
   if (!drop.empty()) {
     lock.unlock();
     if (Status s = WriteRecords(drop); !s.ok()) return s;
