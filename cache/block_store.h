@@ -50,12 +50,20 @@ class BlockStore {
   virtual Status WriteRange(uint64_t block, uint32_t offset, uint32_t len, const char* src) {
     std::string data;
     if (Status s = Read(block, &data); !s.ok()) return s;
-    if (data.size() < uint64_t{offset} + len)
-      return Status::Error(EIO, "block " + std::to_string(block) + ": read " + std::to_string(data.size()) +
-                                    " bytes, shorter than the block");
-    if (src) std::memcpy(data.data() + offset, src, len);
-    else std::memset(data.data() + offset, 0, len);
+    if (Status s = PatchBlock(block, &data, offset, len, src); !s.ok()) return s;
     return Write(block, data);
+  }
+
+  // Copies src (zeros when null) over bytes [offset, offset + len) of a block read into
+  // *data; EIO when the read was shorter than that.
+  static Status PatchBlock(uint64_t block, std::string* data, uint32_t offset, uint32_t len,
+                           const char* src) {
+    if (data->size() < uint64_t{offset} + len)
+      return Status::Error(EIO, "block " + std::to_string(block) + ": read " + std::to_string(data->size()) +
+                                    " bytes, shorter than the block");
+    if (src) std::memcpy(data->data() + offset, src, len);
+    else std::memset(data->data() + offset, 0, len);
+    return Status::Ok();
   }
 
   // Makes the given blocks absent (they then read as zeros). Absent ones are fine.

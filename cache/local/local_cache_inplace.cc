@@ -45,12 +45,8 @@ Status LocalCacheStore::WriteRange(uint64_t block, uint32_t offset, uint32_t len
     }
     // Still not patchable (an all-zero block takes no slot; or no slot was free): patch the
     // copy and write it whole.
-    if (data.size() != block_size_)
-      return Status::Error(EIO, "write: " + Where(block) + ": read " +
-                                    std::to_string(data.size()) + " bytes, expected " +
-                                    std::to_string(block_size_));
-    if (src) std::memcpy(data.data() + offset, src, len);
-    else std::memset(data.data() + offset, 0, len);
+    if (Status p = PatchBlock(block, &data, offset, len, src); !p.ok())
+      return p.Wrap("write: " + Where(block));
     return Write(block, data);
   }
   Status s = CommitRecords(to_write);  // the OPEN record reaches the file before the data
@@ -124,38 +120,6 @@ Result<bool> LocalCacheStore::BeginInPlaceLocked(std::unique_lock<std::mutex>& l
   *slot = v.rec;
   *seq = v.seq;
   return true;
-}
-
-Status LocalCacheStore::WriteSlotRange(uint64_t slot, uint32_t offset, uint32_t len,
-                                       const char* src) {
-  Status s;
-  std::vector<char> zeros;
-  if (!src) {
-    zeros.assign(len, 0);
-    src = zeros.data();
-  }
-  if (file_->direct_io()) {  // O_DIRECT: read-modify-write the aligned 4 KiB span
-    const uint64_t from = offset & ~uint64_t{4095};
-    const uint64_t to = (uint64_t{offset} + len + 4095) & ~uint64_t{4095};
-    AlignedBuffer buf(to - from);
-    IoOp op{IoOp::Kind::kRead, -1, buf.data(), to - from, SlotOffset(slot) + from};
-    s = file_->RunData(std::span<IoOp>(&op, 1));
-    if (s.ok()) {
-      std::memcpy(buf.data() + (offset - from), src, len);
-      op.kind = IoOp::Kind::kWrite;
-      s = file_->RunData(std::span<IoOp>(&op, 1));
-    }
-  } else {
-    // io_uring only reads the buffer of a write.
-    IoOp op{IoOp::Kind::kWrite, -1, reinterpret_cast<uint8_t*>(const_cast<char*>(src)), len,
-            SlotOffset(slot) + offset};
-    s = file_->RunData(std::span<IoOp>(&op, 1));
-  }
-  if (!s.ok()) {
-    counters_.errors++;
-    return s.Wrap("write cache slot " + std::to_string(slot));
-  }
-  return s;
 }
 
 Status LocalCacheStore::SealOpenVersions(uint64_t epoch) {

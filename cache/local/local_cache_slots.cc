@@ -3,12 +3,21 @@
 // pinning, slot data I/O and ordered record writes. LOCK RULE: see local_cache_store.h;
 // functions named *Locked need mu_; WriteRecords takes record stripes then mu_ briefly.
 #include <algorithm>
+#include <utility>
 #include <cstring>
 
 #include "cache/local/local_cache_store.h"
 #include "cache/log.h"
 
 namespace s3nbd {
+namespace {
+
+// The 4 KiB-aligned span [from, to) of a slot around bytes [offset, offset + len).
+std::pair<uint64_t, uint64_t> AlignedSpan(uint32_t offset, uint32_t len) {
+  return {offset & ~uint64_t{4095}, (uint64_t{offset} + len + 4095) & ~uint64_t{4095}};
+}
+
+}  // namespace
 
 std::string LocalCacheStore::Where(uint64_t block) const {
   return "volume " + UuidString(id_.uuid) + "/block " + std::to_string(block);
@@ -207,7 +216,7 @@ Status LocalCacheStore::ReadSlot(uint64_t slot, uint64_t hash, bool verify, std:
 Status LocalCacheStore::ReadSlotRange(uint64_t slot, uint32_t offset, uint32_t len, char* dest) {
   Status s;
   if (file_->direct_io()) {  // O_DIRECT: read the aligned 4 KiB span around the range
-    uint64_t from = offset & ~uint64_t{4095}, to = (uint64_t{offset} + len + 4095) & ~uint64_t{4095};
+    const auto [from, to] = AlignedSpan(offset, len);
     AlignedBuffer buf(to - from);
     IoOp op{IoOp::Kind::kRead, -1, buf.data(), to - from, SlotOffset(slot) + from};
     s = file_->RunData(std::span<IoOp>(&op, 1));
@@ -218,6 +227,37 @@ Status LocalCacheStore::ReadSlotRange(uint64_t slot, uint32_t offset, uint32_t l
   }
   if (!s.ok()) counters_.errors++;
   return s.ok() ? s : s.Wrap("read cache slot " + std::to_string(slot));
+}
+
+Status LocalCacheStore::WriteSlotRange(uint64_t slot, uint32_t offset, uint32_t len,
+                                       const char* src) {
+  Status s;
+  std::vector<char> zeros;
+  if (!src) {
+    zeros.assign(len, 0);
+    src = zeros.data();
+  }
+  if (file_->direct_io()) {  // O_DIRECT: read-modify-write the aligned 4 KiB span
+    const auto [from, to] = AlignedSpan(offset, len);
+    AlignedBuffer buf(to - from);
+    IoOp op{IoOp::Kind::kRead, -1, buf.data(), to - from, SlotOffset(slot) + from};
+    s = file_->RunData(std::span<IoOp>(&op, 1));
+    if (s.ok()) {
+      std::memcpy(buf.data() + (offset - from), src, len);
+      op.kind = IoOp::Kind::kWrite;
+      s = file_->RunData(std::span<IoOp>(&op, 1));
+    }
+  } else {
+    // io_uring only reads the buffer of a write.
+    IoOp op{IoOp::Kind::kWrite, -1, reinterpret_cast<uint8_t*>(const_cast<char*>(src)), len,
+            SlotOffset(slot) + offset};
+    s = file_->RunData(std::span<IoOp>(&op, 1));
+  }
+  if (!s.ok()) {
+    counters_.errors++;
+    return s.Wrap("write cache slot " + std::to_string(slot));
+  }
+  return s;
 }
 
 Status LocalCacheStore::WriteSlot(uint64_t slot, std::string_view data) {

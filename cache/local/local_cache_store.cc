@@ -27,32 +27,45 @@ int64_t LocalCacheStore::NowNs() {
       .count();
 }
 
+LocalCacheStore::Newest LocalCacheStore::NewestLocked(uint64_t block) {
+  Newest n;
+  auto it = blocks_.find(block);
+  if (it == blocks_.end()) return n;
+  n.entry = &it->second;
+  if (!n.entry->versions.empty()) {
+    const Version& v = n.entry->versions.back();
+    n.erased = v.erase;
+    n.slot = v.erase ? -1 : static_cast<int64_t>(v.rec);
+    n.dirty = !v.erase;
+  } else {
+    n.slot = n.entry->clean;
+  }
+  return n;
+}
+
+void LocalCacheStore::CleanHitLocked(BlockEntry* e, uint64_t slot) {
+  slots_[slot].ref = true;
+  if (e->prefetched) {
+    e->prefetched = false;
+    counters_.readahead_hits++;
+  }
+}
+
 Status LocalCacheStore::ReadRange(uint64_t block, uint32_t offset, uint32_t len, char* dest) {
   uint64_t slot = 0;
   bool fast = false;  // a hit on a slot verified in this process: read just the range
   {
     std::lock_guard lock(mu_);
-    auto it = blocks_.find(block);
-    BlockEntry* e = it == blocks_.end() ? nullptr : &it->second;
-    if (e && !e->versions.empty()) {
-      const Version& v = e->versions.back();
-      if (v.erase) {
-        counters_.hits++;
-        std::memset(dest, 0, len);
-        return Status::Ok();
-      }
-      slot = v.rec;
+    const Newest n = NewestLocked(block);
+    if (n.erased) {
+      counters_.hits++;
+      std::memset(dest, 0, len);
+      return Status::Ok();
+    }
+    if (n.slot >= 0) {
+      slot = static_cast<uint64_t>(n.slot);
       fast = verified_[slot].load(std::memory_order_acquire) != 0;
-    } else if (e && e->clean >= 0) {
-      slot = static_cast<uint64_t>(e->clean);
-      fast = verified_[slot].load(std::memory_order_acquire) != 0;
-      if (fast) {
-        slots_[slot].ref = true;
-        if (e->prefetched) {
-          e->prefetched = false;
-          counters_.readahead_hits++;
-        }
-      }
+      if (fast && !n.dirty) CleanHitLocked(n.entry, slot);
     }
     if (fast) slots_[slot].pins++;  // the slot cannot be reused until Unpin
   }
@@ -74,24 +87,17 @@ Status LocalCacheStore::Read(uint64_t block, std::string* data) {
     bool verify = true;
     {
       std::unique_lock lock(mu_);
-      auto it = blocks_.find(block);
-      BlockEntry* e = it == blocks_.end() ? nullptr : &it->second;
-      if (e && !e->versions.empty()) {
-        const Version& v = e->versions.back();
-        if (v.erase) {
-          counters_.hits++;
-          data->assign(block_size_, '\0');
-          return Status::Ok();
-        }
-        slot = v.rec;
-        dirty = true;
-      } else if (e && e->clean >= 0) {
-        slot = static_cast<uint64_t>(e->clean);
-        slots_[slot].ref = true;
-        if (e->prefetched) {
-          e->prefetched = false;
-          counters_.readahead_hits++;
-        }
+      const Newest n = NewestLocked(block);
+      BlockEntry* e = n.entry;
+      if (n.erased) {
+        counters_.hits++;
+        data->assign(block_size_, '\0');
+        return Status::Ok();
+      }
+      if (n.slot >= 0) {
+        slot = static_cast<uint64_t>(n.slot);
+        dirty = n.dirty;
+        if (!dirty) CleanHitLocked(e, slot);
       } else if (e && e->fetch) {
         fetch = e->fetch;
         counters_.coalesced_misses++;

@@ -146,6 +146,16 @@ class LocalCacheStore : public BlockStore {
   void MaybeDropEntryLocked(uint64_t block);  // REQUIRES(mu_)
 
   // Read path (local_cache_store.cc).
+  // The newest local copy of a block: none (slot -1, not erased), an ERASE, or a slot (DIRTY
+  // version or CLEAN copy). entry is null when the block has no state at all.
+  struct Newest {
+    BlockEntry* entry = nullptr;
+    bool erased = false;
+    int64_t slot = -1;
+    bool dirty = false;
+  };
+  Newest NewestLocked(uint64_t block);                     // REQUIRES(mu_)
+  void CleanHitLocked(BlockEntry* e, uint64_t slot);       // REQUIRES(mu_): CLOCK bit, read-ahead
   Status RunFetch(uint64_t block, const std::shared_ptr<Fetch>& fetch, uint64_t gen,
                   std::string* data, bool prefetch);
   // Installs a new DIRTY (or ERASE) version whose slot data is written; `reserved`: its

@@ -1,15 +1,35 @@
 // LocalCacheFixture: a temp cache file, a test-owned MemoryBlockStore behind a GatedStore,
-// and small-cache options for LocalCacheStore tests. Single-threaded setup.
+// and small-cache options for LocalCacheStore tests; Poke and Geometry for corrupting a cache
+// file at a known place. Single-threaded setup.
 #pragma once
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <memory>
+#include <string>
 
 #include "cache/local/local_cache_store.h"
 #include "tests/unit/local_test_util.h"
 
 namespace s3nbd::testing {
+
+// Flips bits x of the byte at `offset` of a file (a corrupted cache file).
+inline void Poke(const std::string& path, uint64_t offset, uint8_t x) {
+  int fd = ::open(path.c_str(), O_RDWR);
+  ASSERT_GE(fd, 0);
+  uint8_t b = 0;
+  ASSERT_EQ(::pread(fd, &b, 1, static_cast<off_t>(offset)), 1);
+  b ^= x;
+  ASSERT_EQ(::pwrite(fd, &b, 1, static_cast<off_t>(offset)), 1);
+  ::close(fd);
+}
+
+// The geometry a cache file made with options `o` for TestVolume() has.
+inline CacheHeader Geometry(const CacheOptions& o) {
+  return MakeCacheHeader(TestVolume().uuid, 4096, TestVolume().volume_size, o.size);
+}
 
 class LocalCacheFixture : public ::testing::Test {
  protected:

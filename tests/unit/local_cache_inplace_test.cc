@@ -1,9 +1,7 @@
 // Tests of LocalCacheStore::WriteRange: partial writes patch a cached slot in place (an open
 // DIRTY version), fall back to a whole-block copy otherwise, survive a crash, are sealed
 // (hashed) by a local flush, and race uploads, flushes and readers without losing a byte.
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <random>
@@ -15,6 +13,8 @@ namespace s3nbd {
 namespace {
 
 using testing::Block;
+using testing::Geometry;
+using testing::Poke;
 using testing::TestVolume;
 using testing::WaitFor;
 using LocalInPlaceTest = testing::LocalCacheFixture;
@@ -22,20 +22,6 @@ using LocalInPlaceTest = testing::LocalCacheFixture;
 std::string Patched(std::string base, uint32_t offset, const std::string& part) {
   base.replace(offset, part.size(), part);
   return base;
-}
-
-void Poke(const std::string& path, uint64_t offset, uint8_t x) {
-  int fd = ::open(path.c_str(), O_RDWR);
-  ASSERT_GE(fd, 0);
-  uint8_t b = 0;
-  ASSERT_EQ(::pread(fd, &b, 1, static_cast<off_t>(offset)), 1);
-  b ^= x;
-  ASSERT_EQ(::pwrite(fd, &b, 1, static_cast<off_t>(offset)), 1);
-  ::close(fd);
-}
-
-uint64_t DataOffset(const CacheOptions& o) {
-  return MakeCacheHeader(TestVolume().uuid, 4096, TestVolume().volume_size, o.size).data_offset;
 }
 
 TEST_F(LocalInPlaceTest, PartialWritesToADirtyBlockPatchItsSlot) {
@@ -186,7 +172,7 @@ TEST_F(LocalInPlaceTest, LocalFlushSealsOpenVersions) {
   EXPECT_EQ(c->counters().writes_in_place.load(), 1u);
   c->Abandon();
   c.reset();
-  Poke(o.path, DataOffset(o) + 105, 0x10);  // inside the flushed, sealed slot 0
+  Poke(o.path, Geometry(o).data_offset + 105, 0x10);  // inside the flushed, sealed slot 0
   auto r = TryOpen(o);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("flushed dirty data fails its checksum"), std::string::npos)

@@ -1,10 +1,8 @@
 // Tests of LocalCacheStore persistence: crash recovery (Abandon = kill -9: threads stop, no
 // drain, no sync), epoch order after recovery, CLEAN copies reused, and refusal of corrupt
 // cache files and of files from another volume or block size.
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <unistd.h>
 
 #include <fstream>
 
@@ -14,22 +12,10 @@ namespace s3nbd {
 namespace {
 
 using testing::Block;
+using testing::Geometry;
+using testing::Poke;
 using testing::TestVolume;
 using LocalRecoveryTest = testing::LocalCacheFixture;
-
-void Poke(const std::string& path, uint64_t offset, uint8_t x) {
-  int fd = ::open(path.c_str(), O_RDWR);
-  ASSERT_GE(fd, 0);
-  uint8_t b = 0;
-  ASSERT_EQ(::pread(fd, &b, 1, static_cast<off_t>(offset)), 1);
-  b ^= x;
-  ASSERT_EQ(::pwrite(fd, &b, 1, static_cast<off_t>(offset)), 1);
-  ::close(fd);
-}
-
-CacheHeader Geometry(const CacheOptions& o) {
-  return MakeCacheHeader(TestVolume().uuid, 4096, TestVolume().volume_size, o.size);
-}
 
 TEST_F(LocalRecoveryTest, CrashRecoveryUploadsDirtyBlocks) {
   mem_.Set(20, Block('x'));
