@@ -14,7 +14,8 @@ constexpr char kMagic[8] = {'S', '3', 'N', 'B', 'D', 'C', 'F', '1'};
 constexpr uint32_t kRecordMagic = 0x52434E53;
 constexpr uint64_t kHeaderSeed = 0x5333484452;
 constexpr uint64_t kRecordSeed = 0x5333435243;
-constexpr size_t kHeaderSumAt = 120;
+constexpr size_t kHeaderSumAtV2 = 120;  // versions 1 and 2
+constexpr size_t kHeaderSumAt = 248;    // version 3
 constexpr size_t kRecordSumAt = 56;
 constexpr uint64_t kMinTombstones = 4096;
 
@@ -72,6 +73,9 @@ void EncodeHeader(const CacheHeader& h, std::span<uint8_t, kCacheHeaderSize> out
   Put<uint64_t>(p + 64, h.data_offset);
   Put<uint64_t>(p + 72, h.flushed_seq);
   Put<uint64_t>(p + 80, h.volume_size);
+  Put<uint64_t>(p + 88, h.uploaded_below);
+  std::memcpy(p + 96, h.writer_token.data(), 16);
+  std::memcpy(p + 112, h.prev_writer_token.data(), 16);
   Put<uint64_t>(p + kHeaderSumAt, XXH3_64bits_withSeed(p, kHeaderSumAt, kHeaderSeed));
 }
 
@@ -82,10 +86,17 @@ Result<HeaderState> DecodeHeader(std::span<const uint8_t> in, CacheHeader* h) {
   if (std::memcmp(p, kMagic, 8) != 0)
     return Status::Error(EINVAL, "not an s3nbd cache file (bad magic)");
   uint32_t version = Get<uint32_t>(p + 8);
-  if (version != 1 && version != kCacheFormatVersion)
+  if (version < 1 || version > kCacheFormatVersion)
     return Status::Error(EINVAL, "unsupported cache format version " + std::to_string(version));
-  if (Get<uint64_t>(p + kHeaderSumAt) != XXH3_64bits_withSeed(p, kHeaderSumAt, kHeaderSeed))
+  const size_t sum_at = version >= 3 ? kHeaderSumAt : kHeaderSumAtV2;
+  if (Get<uint64_t>(p + sum_at) != XXH3_64bits_withSeed(p, sum_at, kHeaderSeed))
     return Status::Error(EINVAL, "header checksum mismatch");
+  *h = CacheHeader{};
+  if (version >= 3) {
+    h->uploaded_below = Get<uint64_t>(p + 88);
+    std::memcpy(h->writer_token.data(), p + 96, 16);
+    std::memcpy(h->prev_writer_token.data(), p + 112, 16);
+  }
   std::memcpy(h->volume_uuid.data(), p + 16, 16);
   h->block_size = Get<uint32_t>(p + 32);
   h->slot_stride = Get<uint32_t>(p + 36);

@@ -12,7 +12,7 @@
 
 namespace s3nbd {
 
-constexpr uint32_t kCacheFormatVersion = 2;  // writes 2; reads 1 (no record flags) and 2
+constexpr uint32_t kCacheFormatVersion = 3;  // writes 3; reads 1 (no record flags), 2 (no watermark, tokens)
 constexpr uint64_t kCacheHeaderSize = 4096;
 constexpr uint64_t kCacheRecordSize = 64;
 constexpr uint64_t kCacheAlign = 4096;
@@ -27,6 +27,12 @@ struct CacheHeader {
   uint64_t data_offset = 0;
   uint64_t flushed_seq = 0;
   uint64_t volume_size = 0;
+  // v3: every DIRTY/ERASE version with seq < uploaded_below is in the store (or superseded).
+  uint64_t uploaded_below = 0;
+  // v3: the bucket's writer session token of this file's session and of the one before it
+  // (zero: unknown, e.g. a v1/v2 file). See docs/cache-format.md "Writer tokens".
+  std::array<uint8_t, 16> writer_token{};
+  std::array<uint8_t, 16> prev_writer_token{};
 };
 
 enum class RecordKind : uint8_t { kFree = 0, kClean = 1, kDirty = 2, kErase = 3 };

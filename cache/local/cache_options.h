@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <string>
 
+#include "cache/local/cache_file.h"
+
 namespace s3nbd {
 
 enum class FlushPolicy {
@@ -35,6 +37,7 @@ struct CacheOptions {
   bool uploads = true;
   std::chrono::milliseconds retry_delay{100};       // first retry of a failed upload
   std::chrono::milliseconds max_retry_delay{5000};  // backoff cap
+  CacheFileOpener open_file;  // tests: a fault-injecting file; empty: UringCacheFile::Open
 };
 
 // Who the cache belongs to; a cache file of another volume or block size is refused.

@@ -28,14 +28,20 @@ Status LocalCacheStore::WriteRange(uint64_t block, uint32_t offset, uint32_t len
   std::vector<uint64_t> to_write;
   std::string data;  // the whole block, when it had to be read first
   for (int attempt = 0;; attempt++) {
+    bool need_sync = false;
     {
       std::unique_lock lock(mu_);
-      auto begun = BeginInPlaceLocked(lock, block, since, &slot, &seq, &to_write);
+      auto begun = BeginInPlaceLocked(lock, block, since, &slot, &seq, &to_write, &need_sync);
       if (!begun.ok()) return begun.status();
       if (*begun) {
         counters_.writes_in_place++;
         break;
       }
+    }
+    if (need_sync) {  // the slot's base data must be durable before its record turns OPEN
+      if (Status s = SyncFile(); !s.ok()) return s.Wrap("write: " + Where(block));
+      attempt--;
+      continue;
     }
     if (attempt == 0) {
       // Not cached (or not verified yet): reading it caches a verified CLEAN copy, which
@@ -69,7 +75,8 @@ Result<bool> LocalCacheStore::BeginInPlaceLocked(std::unique_lock<std::mutex>& l
                                                  uint64_t block,
                                                  std::chrono::steady_clock::time_point since,
                                                  uint64_t* slot, uint64_t* seq,
-                                                 std::vector<uint64_t>* to_write) {
+                                                 std::vector<uint64_t>* to_write,
+                                                 bool* need_sync) {
   bool reserved = false;
   for (;;) {
     auto it = blocks_.find(block);
@@ -87,6 +94,14 @@ Result<bool> LocalCacheStore::BeginInPlaceLocked(std::unique_lock<std::mutex>& l
     } else {
       ok = e && e->clean >= 0 && verified_[e->clean].load(std::memory_order_acquire) &&
            slots_[e->clean].pins == 0;
+    }
+    // An OPEN record has no hash, so recovery uploads its slot as found: the slot's base (a
+    // fetched copy or a whole-block write) must be durable before the record may say OPEN, or
+    // a power cut could leave a durable OPEN record over another block's old bytes.
+    const int64_t base = v ? static_cast<int64_t>(v->rec) : (e ? e->clean : -1);
+    if (ok && !(records_[base].flags & kRecordOpen) && !DataDurableLocked(base)) {
+      ok = false;
+      *need_sync = true;
     }
     if (!ok || v) {
       if (reserved) {  // the state changed while waiting for dirty space

@@ -40,7 +40,8 @@ Result<std::unique_ptr<LocalCacheStore>> LocalCacheStore::Create(CacheOptions op
 LocalCacheStore::~LocalCacheStore() { StopThreads(); }
 
 Status LocalCacheStore::Open() {
-  auto file = CacheFile::Open(options_.path, options_.direct_io);
+  auto file = options_.open_file ? options_.open_file(options_.path, options_.direct_io)
+                                 : UringCacheFile::Open(options_.path, options_.direct_io);
   if (!file.ok()) return file.status().Wrap("open cache");
   file_ = std::move(file).value();
   const std::string where = "open cache " + options_.path;
@@ -101,8 +102,11 @@ Status LocalCacheStore::Format(const std::string& why) {
     if (Status s = file_->WriteMeta(std::span<IoOp>(&op, 1)); !s.ok()) return s.Wrap(where);
   }
   if (Status s = file_->Sync(); !s.ok()) return s.Wrap(where);
-  if (Status s = WriteHeader(0); !s.ok()) return s.Wrap(where);
-  if (Status s = file_->Sync(); !s.ok()) return s.Wrap(where);
+  {
+    std::lock_guard lock(mu_);
+    flushed_seq_ = 0;
+  }
+  if (Status s = SyncFile(); !s.ok()) return s.Wrap(where);  // writes the new header first
   std::lock_guard lock(mu_);
   records_.assign(header_.record_count, CacheRecord{});
   slots_.assign(header_.record_count, SlotState{});
@@ -118,10 +122,8 @@ Status LocalCacheStore::Format(const std::string& why) {
   return Status::Ok();
 }
 
-Status LocalCacheStore::WriteHeader(uint64_t flushed_seq) {
+Status LocalCacheStore::WriteHeader(const CacheHeader& h) {
   std::lock_guard io(header_io_mu_);
-  CacheHeader h = header_;
-  h.flushed_seq = flushed_seq;
   AlignedBuffer buf(kCacheHeaderSize);
   EncodeHeader(h, std::span<uint8_t, kCacheHeaderSize>(buf.data(), kCacheHeaderSize));
   IoOp op{IoOp::Kind::kWrite, -1, buf.data(), kCacheHeaderSize, 0};
@@ -160,15 +162,24 @@ Status LocalCacheStore::LoadIndex() {
 Status LocalCacheStore::Recover() {
   std::unique_lock lock(mu_);
   std::unordered_map<uint64_t, std::vector<uint64_t>> by_block;
-  uint64_t max_seq = header_.flushed_seq, max_epoch = 0;
+  uint64_t max_seq = std::max(header_.flushed_seq, header_.uploaded_below), max_epoch = 0;
+  flushed_seq_ = header_.flushed_seq;
+  std::vector<uint64_t> drop;
+  uint64_t uploaded = 0;
   for (uint64_t i = 0; i < records_.size(); i++) {
     const CacheRecord& r = records_[i];
     if (r.kind == RecordKind::kFree) continue;
-    by_block[r.block].push_back(i);
     max_seq = std::max(max_seq, r.seq);
     max_epoch = std::max(max_epoch, r.epoch);
+    // Already in the store (watermark): its CLEAN/FREE rewrite may not have reached the disk,
+    // and uploading it again could go back over newer data.
+    if (r.kind != RecordKind::kClean && r.seq < header_.uploaded_below) {
+      drop.push_back(i);
+      uploaded++;
+      continue;
+    }
+    by_block[r.block].push_back(i);
   }
-  std::vector<uint64_t> drop;
   uint64_t lost = 0;
   for (auto& [block, recs] : by_block) {
     std::sort(recs.begin(), recs.end(),
@@ -215,6 +226,7 @@ Status LocalCacheStore::Recover() {
       }
       Version v{r.seq, r.epoch, rec, r.kind == RecordKind::kErase};
       e.versions.push_back(v);
+      pending_seqs_.insert(v.seq);
       pending_epochs_[r.epoch]++;
       queue_.insert({v.epoch, v.ready_ns, v.seq, block});
       if (!v.erase) dirty_bytes_ += block_size_;
@@ -228,12 +240,13 @@ Status LocalCacheStore::Recover() {
   next_seq_ = max_seq + 1;
   current_epoch_ = max_epoch + 1;
   max_dirty_ = options_.max_dirty ? options_.max_dirty : DefaultMaxDirty(header_.slot_count, block_size_);
-  if (!drop.empty()) {
-    lock.unlock();
-    if (Status s = WriteRecords(drop); !s.ok()) return s;
-    if (Status s = file_->Sync(); !s.ok()) return s;
-    lock.lock();
-  }
+  lock.unlock();
+  if (Status s = WriteRecords(drop); !s.ok()) return s;
+  // What this open read may have been in the page cache only (after kill -9): make it durable,
+  // so that slots found here count as durable (DataDurableLocked) and a power cut later in
+  // this session cannot take the recovered state back.
+  if (Status s = SyncFile(); !s.ok()) return s;
+  lock.lock();
   for (uint64_t i = header_.slot_count; i-- > 0;)
     if (records_[i].kind == RecordKind::kFree) free_slots_.push_back(i);
   for (uint64_t i = header_.record_count; i-- > header_.slot_count;)
@@ -245,7 +258,8 @@ Status LocalCacheStore::Recover() {
                ": configured size differs from the file's; keeping the file's geometry");
   LogInfo("open cache " + options_.path + ": recovered " + std::to_string(queue_.size()) +
           " pending versions (" + std::to_string(dirty_bytes_) + " dirty bytes), " +
-          std::to_string(lost) + " unflushed writes lost");
+          std::to_string(lost) + " unflushed writes lost, " + std::to_string(uploaded) +
+          " records of versions already uploaded dropped");
   PublishLocked();
   return Status::Ok();
 }

@@ -23,6 +23,30 @@ std::string LocalCacheStore::Where(uint64_t block) const {
   return "volume " + UuidString(id_.uuid) + "/block " + std::to_string(block);
 }
 
+CacheHeader LocalCacheStore::HeaderLocked() const {
+  CacheHeader h = header_;
+  h.flushed_seq = flushed_seq_;
+  h.uploaded_below = pending_seqs_.empty() ? next_seq_ : *pending_seqs_.begin();
+  return h;
+}
+
+Status LocalCacheStore::SyncFile() {
+  uint64_t n;
+  CacheHeader h;
+  {
+    std::lock_guard lock(mu_);
+    n = ++syncs_started_;
+    h = HeaderLocked();
+  }
+  Status s = WriteHeader(h);  // an older header written later is still true, just less
+  if (s.ok()) s = file_->Sync();
+  if (s.ok()) {
+    std::lock_guard lock(mu_);
+    syncs_done_ = std::max(syncs_done_, n);
+  }
+  return s;
+}
+
 std::chrono::steady_clock::time_point LocalCacheStore::StallDeadlineLocked(
     std::chrono::steady_clock::time_point since) const {
   return std::max(since, last_progress_) + options_.dirty_wait_timeout;
@@ -43,7 +67,7 @@ Result<uint64_t> LocalCacheStore::AllocateSlot(bool wait,
       std::vector<uint64_t> take;
       take.swap(quarantine_);
       lock.unlock();
-      Status st = file_->Sync();
+      Status st = SyncFile();
       lock.lock();
       syncing_ = false;
       space_cv_.notify_all();
@@ -368,6 +392,7 @@ Status LocalCacheStore::CheckInvariants() {
   uint64_t pending = 0;
   for (auto& [e, n] : pending_epochs_) pending += n;
   if (pending != versions) return fail("pending count");
+  if (pending_seqs_.size() != versions) return fail("pending seqs");
   return Status::Ok();
 }
 

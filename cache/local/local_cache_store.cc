@@ -187,6 +187,7 @@ Status LocalCacheStore::RunFetch(uint64_t block, const std::shared_ptr<Fetch>& f
       uint64_t sl = static_cast<uint64_t>(slot);
       if (e.write_gen == gen && e.versions.empty() && e.clean < 0) {
         e.clean = slot;
+        slots_[sl].data_sync = syncs_started_;
         e.prefetched = prefetch;
         slots_[sl].ref = !prefetch;
         records_[sl] = CacheRecord{RecordKind::kClean, block, next_seq_++, current_epoch_, hash};
@@ -232,6 +233,7 @@ void LocalCacheStore::AddVersionLocked(uint64_t block, uint64_t rec, uint64_t ha
     // stays dirty since the old one's time, so a hot block is still written back in time.
     Version old = e.versions.back();
     e.versions.pop_back();
+    pending_seqs_.erase(old.seq);
     queue_.erase({old.epoch, old.ready_ns, old.seq, block});
     if (!old.erase) dirty_bytes_ -= block_size_;
     RetireLocked(old.rec, to_write);
@@ -244,6 +246,7 @@ void LocalCacheStore::AddVersionLocked(uint64_t block, uint64_t rec, uint64_t ha
     pending_epochs_[epoch]++;
   }
   e.versions.push_back(v);
+  pending_seqs_.insert(v.seq);
   queue_.insert({v.epoch, v.ready_ns, v.seq, block});
   if (!erase && !reserved) dirty_bytes_ += block_size_;
   records_[rec] =
@@ -344,6 +347,7 @@ Status LocalCacheStore::Write(uint64_t block, std::string_view data) {
   std::vector<uint64_t> to_write;
   {
     std::lock_guard lock(mu_);
+    slots_[*slot].data_sync = syncs_started_;
     AddVersionLocked(block, *slot, BlockHash(data), false, reserved, &to_write);
   }
   Status s = CommitRecords(to_write);
@@ -390,8 +394,16 @@ Status LocalCacheStore::Flush() {
     const uint64_t seq = next_seq_ - 1;
     lock.unlock();
     Status s = SealOpenVersions(epoch);
-    if (s.ok()) s = file_->Sync();
-    if (s.ok()) s = WriteHeader(seq);  // made durable by the next sync; see the format doc
+    if (s.ok()) s = SyncFile();
+    if (s.ok()) {  // written now, durable with the next sync; see the format doc
+      CacheHeader h;
+      {
+        std::lock_guard relock(mu_);
+        flushed_seq_ = std::max(flushed_seq_, seq);
+        h = HeaderLocked();
+      }
+      s = WriteHeader(h);
+    }
     if (!s.ok()) counters_.errors++;
     return s.ok() ? s : s.Wrap("flush: cache " + options_.path);
   }
@@ -418,7 +430,11 @@ Status LocalCacheStore::Flush() {
                                   "); they stay dirty in the cache");
   }
   lock.unlock();
-  Status s = inner_->Flush();
+  // The sync writes the uploaded_below watermark: after power loss no durable older DIRTY or
+  // ERASE record of a block can be uploaded again over the data this flush acknowledged.
+  Status s = SyncFile();
+  if (s.ok()) s = inner_->Flush();
+  if (!s.ok()) counters_.errors++;
   return s.ok() ? s : s.Wrap("flush: cache " + options_.path);
 }
 

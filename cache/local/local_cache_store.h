@@ -108,6 +108,9 @@ class LocalCacheStore : public BlockStore {
     bool retired = false;       // FREE in records_; reusable once free_written and unpinned
     bool free_written = false;  // the FREE record reached the file
     uint32_t retire_gen = 0;    // bumped by every retire; survives reuse
+    // Syncs started before this slot's data was last written whole (Write, fetch). Its data
+    // is durable once a later-started sync completed (DataDurableLocked).
+    uint64_t data_sync = 0;
   };
   using QueueKey = std::tuple<uint64_t, int64_t, uint64_t, uint64_t>;  // epoch, ready, seq, block
 
@@ -116,7 +119,14 @@ class LocalCacheStore : public BlockStore {
   Status Format(const std::string& why);
   Status LoadIndex();
   Status Recover();
-  Status WriteHeader(uint64_t flushed_seq);
+  Status WriteHeader(const CacheHeader& h);
+  CacheHeader HeaderLocked() const;  // REQUIRES(mu_): geometry plus the current claims
+  // Writes the header (watermark, flushed_seq, tokens), then fdatasyncs the cache file;
+  // counted (syncs_started_, syncs_done_) for DataDurableLocked.
+  Status SyncFile();
+  bool DataDurableLocked(uint64_t slot) const {  // REQUIRES(mu_)
+    return syncs_done_ > slots_[slot].data_sync;
+  }
 
   // Slots and records (local_cache_slots.cc).
   // Waiting allocations give up only when no upload succeeded for dirty_wait_timeout
@@ -180,7 +190,8 @@ class LocalCacheStore : public BlockStore {
   // gets the records to write before the data. Returns false when it must copy instead.
   Result<bool> BeginInPlaceLocked(std::unique_lock<std::mutex>& lock, uint64_t block,
                                   std::chrono::steady_clock::time_point since, uint64_t* slot,
-                                  uint64_t* seq, std::vector<uint64_t>* to_write);  // REQUIRES(mu_)
+                                  uint64_t* seq, std::vector<uint64_t>* to_write,
+                                  bool* need_sync);  // REQUIRES(mu_)
   // Local flush: hashes the open versions of epochs <= epoch, so flushed data is verifiable.
   Status SealOpenVersions(uint64_t epoch);
   // Writeback (local_cache_writeback.cc).
@@ -247,6 +258,12 @@ class LocalCacheStore : public BlockStore {
   bool syncing_ = false;    // GUARDED_BY(mu_)
   bool draining_ = false;   // GUARDED_BY(mu_)
   bool stop_ = false;       // GUARDED_BY(mu_)
+  uint64_t syncs_started_ = 0;  // GUARDED_BY(mu_) SyncFile calls begun
+  uint64_t syncs_done_ = 0;     // GUARDED_BY(mu_) highest number of a SyncFile that succeeded
+  // Seqs of every pending version (queued or uploading): the smallest bounds the header's
+  // uploaded_below watermark, written before every sync (docs/cache-format.md).
+  std::set<uint64_t> pending_seqs_;  // GUARDED_BY(mu_)
+  uint64_t flushed_seq_ = 0;         // GUARDED_BY(mu_) the header's flushed_seq claim
   Status last_error_;       // GUARDED_BY(mu_)
   std::chrono::steady_clock::time_point last_progress_;  // GUARDED_BY(mu_) last upload done
   std::vector<std::jthread> threads_;  // started by Start(), joined by StopThreads()

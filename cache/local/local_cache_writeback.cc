@@ -57,9 +57,12 @@ Status LocalCacheStore::Shutdown(std::chrono::milliseconds timeout) {
     left = queue_.size();
   }
   const std::string where = "shutdown: cache " + options_.path;
-  Status s = file_->Sync();  // everything written so far is now durable: flushed_seq = seq
-  if (s.ok()) s = WriteHeader(seq);
-  if (s.ok()) s = file_->Sync();
+  Status s = SyncFile();  // everything written so far is now durable: flushed_seq = seq
+  if (s.ok()) {
+    std::lock_guard lock(mu_);
+    flushed_seq_ = std::max(flushed_seq_, seq);
+  }
+  if (s.ok()) s = SyncFile();  // and so is the header that says so
   if (!s.ok()) return s.Wrap(where);
   if (!options_.uploads) {
     if (left > 0)
@@ -225,6 +228,7 @@ void LocalCacheStore::Complete(const std::vector<std::pair<uint64_t, uint64_t>>&
       }
       const Version done = v;
       e.versions.pop_front();
+      pending_seqs_.erase(done.seq);
       if (--pending_epochs_[done.epoch] == 0) {
         pending_epochs_.erase(done.epoch);
         epoch_done = true;  // the next epoch may start: every worker may have work

@@ -1,9 +1,11 @@
-// CacheFile implementation: open/stat, per-thread rings, batched io_uring submission with
+// UringCacheFile implementation: open/stat/lock, per-thread rings, batched io_uring submission with
 // resubmission of short transfers and -EAGAIN. No shared mutable state: no locking.
 #include "cache/local/uring_file.h"
 
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <dirent.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,6 +13,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 
 namespace s3nbd {
 
@@ -130,20 +133,80 @@ Status RunOnThreadRing(std::span<IoOp> ops) {
   return s;
 }
 
-Result<std::unique_ptr<CacheFile>> CacheFile::Open(const std::string& path, bool direct_io) {
-  auto f = std::make_unique<CacheFile>(Key{});
+namespace {
+
+// "pid N (comm)" of the processes other than us that have the file (dev, ino) open; for the
+// message that refuses a second server. Best effort: /proc entries may vanish meanwhile.
+std::string OpenersOf(dev_t dev, ino_t ino) {
+  std::string out;
+  DIR* proc = ::opendir("/proc");
+  if (!proc) return out;
+  const pid_t self = ::getpid();
+  while (dirent* p = ::readdir(proc)) {
+    char* end = nullptr;
+    long pid = std::strtol(p->d_name, &end, 10);
+    if (*end != 0 || pid <= 0 || pid == self) continue;
+    std::string fds = std::string("/proc/") + p->d_name + "/fd";
+    DIR* d = ::opendir(fds.c_str());
+    if (!d) continue;
+    bool found = false;
+    while (dirent* f = ::readdir(d)) {
+      struct stat st;
+      if (f->d_name[0] == '.' || ::stat((fds + "/" + f->d_name).c_str(), &st) != 0) continue;
+      if (st.st_dev == dev && st.st_ino == ino) {
+        found = true;
+        break;
+      }
+    }
+    ::closedir(d);
+    if (!found) continue;
+    std::string comm;
+    std::ifstream(std::string("/proc/") + p->d_name + "/comm") >> comm;
+    out += (out.empty() ? "" : ", ") + std::string("pid ") + p->d_name + " (" + comm + ")";
+  }
+  ::closedir(proc);
+  return out;
+}
+
+// open(2) that refuses to follow a symbolic link (a planted link must not redirect the cache
+// onto another file), except one to a block device (/dev/disk/by-id/... names).
+int OpenNoFollow(const std::string& path, int flags, std::string* why) {
+  int fd = ::open(path.c_str(), flags | O_NOFOLLOW, 0600);
+  if (fd >= 0 || errno != ELOOP) return fd;
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0 && S_ISBLK(st.st_mode))
+    return ::open(path.c_str(), flags & ~O_CREAT, 0600);
+  *why = "is a symbolic link (refused; give the real path, or a link to a block device)";
+  errno = ELOOP;
+  return -1;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<CacheFile>> UringCacheFile::Open(const std::string& path, bool direct_io) {
+  auto f = std::make_unique<UringCacheFile>(Key{});
   f->path_ = path;
   f->direct_io_ = direct_io;
+  std::string why;
   auto fail = [&](const char* op) {
     int e = errno;
-    return Status::Error(e, std::string(op) + " " + path + ": " + std::strerror(e));
+    return Status::Error(e, std::string(op) + " " + path + ": " + (why.empty() ? std::strerror(e) : why));
   };
-  f->meta_fd_ = UniqueFd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  f->meta_fd_ = UniqueFd(OpenNoFollow(path, O_RDWR | O_CREAT | O_CLOEXEC, &why));
   if (f->meta_fd_.get() < 0) return fail("open");
-  f->data_fd_ = UniqueFd(::open(path.c_str(), O_RDWR | O_CLOEXEC | (direct_io ? O_DIRECT : 0)));
-  if (f->data_fd_.get() < 0) return fail(direct_io ? "open (O_DIRECT)" : "open");
   struct stat st;
   if (::fstat(f->meta_fd_.get(), &st) != 0) return fail("fstat");
+  // One server per cache file: the lock lives with the open file description, so nbdkit's
+  // forked server keeps it and it goes away with the last descriptor (even after kill -9).
+  if (::flock(f->meta_fd_.get(), LOCK_EX | LOCK_NB) != 0) {
+    if (errno != EWOULDBLOCK) return fail("flock");
+    std::string holders = OpenersOf(st.st_dev, st.st_ino);
+    return Status::Error(EBUSY, "open " + path + ": the cache file is in use by another server (" +
+                                    (holders.empty() ? std::string("holder unknown") : "held by " + holders) +
+                                    "); one cache file serves one server at a time");
+  }
+  f->data_fd_ = UniqueFd(OpenNoFollow(path, O_RDWR | O_CLOEXEC | (direct_io ? O_DIRECT : 0), &why));
+  if (f->data_fd_.get() < 0) return fail(direct_io ? "open (O_DIRECT)" : "open");
   if (S_ISBLK(st.st_mode)) {
     f->block_device_ = true;
     uint64_t bytes = 0;
@@ -154,10 +217,10 @@ Result<std::unique_ptr<CacheFile>> CacheFile::Open(const std::string& path, bool
   } else {
     return Status::Error(EINVAL, "open " + path + ": not a regular file or block device");
   }
-  return f;
+  return std::unique_ptr<CacheFile>(std::move(f));
 }
 
-Status CacheFile::Reserve(uint64_t bytes) {
+Status UringCacheFile::Reserve(uint64_t bytes) {
   if (bytes <= size_) return Status::Ok();
   if (block_device_)
     return Status::Error(ENOSPC, "open cache " + path_ + ": device has " + std::to_string(size_) +
@@ -170,22 +233,22 @@ Status CacheFile::Reserve(uint64_t bytes) {
   return Status::Ok();
 }
 
-Status CacheFile::ReadMeta(uint64_t offset, uint8_t* buf, size_t len) {
+Status UringCacheFile::ReadMeta(uint64_t offset, uint8_t* buf, size_t len) {
   IoOp op{IoOp::Kind::kRead, meta_fd_.get(), buf, len, offset};
   return RunOnThreadRing(std::span<IoOp>(&op, 1));
 }
 
-Status CacheFile::WriteMeta(std::span<IoOp> ops) {
+Status UringCacheFile::WriteMeta(std::span<IoOp> ops) {
   for (IoOp& op : ops) op.fd = meta_fd_.get();
   return RunOnThreadRing(ops);
 }
 
-Status CacheFile::RunData(std::span<IoOp> ops) {
+Status UringCacheFile::RunData(std::span<IoOp> ops) {
   for (IoOp& op : ops) op.fd = data_fd_.get();
   return RunOnThreadRing(ops);
 }
 
-Status CacheFile::Sync() {
+Status UringCacheFile::Sync() {
   IoOp op{IoOp::Kind::kSync, data_fd_.get()};
   return RunOnThreadRing(std::span<IoOp>(&op, 1));
 }

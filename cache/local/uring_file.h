@@ -1,8 +1,8 @@
-// CacheFile: the cache file's descriptors and all its I/O, through io_uring.
+// UringCacheFile: the cache file's descriptors and all its I/O, through io_uring.
 // Two fds on one file: data slots (O_DIRECT when asked) and metadata (buffered; small
 // record writes). Each thread submits on its own ring (RunOnThreadRing: a thread_local
 // UringRing, destroyed with io_uring_queue_exit at thread exit), so no ring is shared and
-// no lock is needed; CacheFile itself is immutable after Open().
+// no lock is needed; the file object itself is immutable after Open().
 #pragma once
 
 #include <liburing.h>
@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "cache/local/cache_file.h"
 #include "cache/status.h"
 
 namespace s3nbd {
@@ -53,17 +54,6 @@ class AlignedBuffer {
   size_t size_ = 0;
 };
 
-// One asynchronous operation of a batch. Short transfers and -EAGAIN are resubmitted.
-struct IoOp {
-  enum class Kind { kRead, kWrite, kSync };
-  Kind kind = Kind::kRead;
-  int fd = -1;
-  uint8_t* buf = nullptr;
-  size_t len = 0;
-  uint64_t offset = 0;
-  size_t done = 0;  // bytes transferred so far (internal)
-};
-
 class UringRing {
  public:
   struct Key {};  // construct only through Create
@@ -84,25 +74,24 @@ class UringRing {
 // Runs a batch on the calling thread's ring (created on first use, depth 64).
 Status RunOnThreadRing(std::span<IoOp> ops);
 
-class CacheFile {
+// The io_uring cache file. Two fds on one file: data slots (O_DIRECT when asked) and
+// metadata (buffered). Open takes an exclusive flock (a second server on the same cache file
+// is refused, naming the holder's pid) and refuses symbolic links except to block devices.
+class UringCacheFile : public CacheFile {
  public:
-  // Opens (creating a regular file if needed). size() is the file or device size.
   struct Key {};  // construct only through Open
-  explicit CacheFile(Key) {}
+  explicit UringCacheFile(Key) {}
+  // Opens (creating a regular file if needed). size() is the file or device size.
   static Result<std::unique_ptr<CacheFile>> Open(const std::string& path, bool direct_io);
-  bool is_block_device() const { return block_device_; }
-  uint64_t size() const { return size_; }
-  bool direct_io() const { return direct_io_; }
-  const std::string& path() const { return path_; }
-  // Grows a regular file (sparse) to at least `bytes`.
-  Status Reserve(uint64_t bytes);
-  // Metadata (header/index) I/O, buffered.
-  Status ReadMeta(uint64_t offset, uint8_t* buf, size_t len);
-  Status WriteMeta(std::span<IoOp> ops);  // ops get the meta fd filled in
-  // Data slot I/O (O_DIRECT when enabled: offset, len and buf must be 4096-aligned).
-  Status RunData(std::span<IoOp> ops);  // ops get the data fd filled in
-  // fdatasync of the file (covers both descriptors).
-  Status Sync();
+  bool is_block_device() const override { return block_device_; }
+  uint64_t size() const override { return size_; }
+  bool direct_io() const override { return direct_io_; }
+  const std::string& path() const override { return path_; }
+  Status Reserve(uint64_t bytes) override;
+  Status ReadMeta(uint64_t offset, uint8_t* buf, size_t len) override;
+  Status WriteMeta(std::span<IoOp> ops) override;
+  Status RunData(std::span<IoOp> ops) override;
+  Status Sync() override;
 
  private:
   std::string path_;

@@ -120,9 +120,42 @@ constexpr char kSampleHeader[] =
     "fb10000000000000001000000000000000500400000000000900000000000000000000400000000000000000000000"
     "00"
     "000000000000000000000000000000000000000000000000f4d04b84e4c19587";
+// Version 3: uploaded_below 7, writer tokens a0..af and b0..bf (checksum at 248).
+constexpr char kSampleHeaderV3[] =
+    "53334e424443463103000000001000000102030405060708090a0b0c0d0e0f1000100000001000003ef0030000000000"
+    "4dec040000000000001000000000000000303b0100000000090000000000000000000040000000000700000000000000"
+    "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf00000000000000000000000000000000"
+    "000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
+    "000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
+    "00000000000000001715f1eb15c073cc";
 constexpr char kSampleRecord[] =
     "534e435203000000050000000000000006000000000000000700000000000000"
     "0000000000000000000000000000000000000000000000000e7e269257dff02b";
+
+TEST(LocalCacheFormat, DecodesCheckedInV3Header) {
+  std::vector<uint8_t> h = Unhex(kSampleHeaderV3);
+  h.resize(kCacheHeaderSize, 0);
+  CacheHeader d;
+  auto st = DecodeHeader(h, &d);
+  ASSERT_TRUE(st.ok()) << st.status().message();
+  EXPECT_EQ(d.volume_uuid, TestUuid());
+  EXPECT_EQ(d.flushed_seq, 9u);
+  EXPECT_EQ(d.uploaded_below, 7u);
+  EXPECT_EQ(d.writer_token[0], 0xa0);
+  EXPECT_EQ(d.prev_writer_token[15], 0xbf);
+  h[100] ^= 1;  // a token byte is covered by the v3 checksum
+  EXPECT_FALSE(DecodeHeader(h, &d).ok());
+}
+
+TEST(LocalCacheFormat, OlderHeadersHaveNoWatermarkOrTokens) {
+  std::vector<uint8_t> h = Unhex(kSampleHeader);
+  h.resize(kCacheHeaderSize, 0);
+  CacheHeader d;
+  d.uploaded_below = 5;
+  ASSERT_TRUE(DecodeHeader(h, &d).ok());
+  EXPECT_EQ(d.uploaded_below, 0u);
+  EXPECT_EQ(d.writer_token, (std::array<uint8_t, 16>{}));
+}
 
 TEST(LocalCacheFormat, DecodesCheckedInSamples) {
   for (const char* sample : {kSampleHeaderV1, kSampleHeader}) {
@@ -145,13 +178,18 @@ TEST(LocalCacheFormat, DecodesCheckedInSamples) {
 }
 
 TEST(LocalCacheFormat, EncodesCheckedInSamples) {
-  CacheHeader h = MakeCacheHeader(TestUuid(), 4096, 1 << 30, 1 << 20);
+  CacheHeader h = MakeCacheHeader(TestUuid(), 4096, 1 << 30, 1 << 30);
   h.flushed_seq = 9;
+  h.uploaded_below = 7;
+  for (uint8_t i = 0; i < 16; i++) {
+    h.writer_token[i] = static_cast<uint8_t>(0xa0 + i);
+    h.prev_writer_token[i] = static_cast<uint8_t>(0xb0 + i);
+  }
   std::array<uint8_t, kCacheHeaderSize> hb{};
   EncodeHeader(h, hb);
   std::array<uint8_t, kCacheRecordSize> rb{};
   EncodeRecord(CacheRecord{RecordKind::kErase, 5, 6, 7, 0}, rb);
-  EXPECT_EQ(Hex(hb.data(), 128), kSampleHeader);
+  EXPECT_EQ(Hex(hb.data(), 256), kSampleHeaderV3);
   EXPECT_EQ(Hex(rb.data(), 64), kSampleRecord);
 }
 

@@ -109,6 +109,7 @@ TEST_F(LocalInPlaceTest, OpenVersionsSurviveACrash) {
   c->Abandon();
   c.reset();  // kill -9: nothing uploaded
   ASSERT_EQ(mem_.writes.load(), 0u);
+  c.reset();  // one server per cache file (flock)
   c = Open(Options());
   EXPECT_EQ(c->counters().writeback_queue.load(), 2u);
   ASSERT_TRUE(c->Read(3, &d).ok());
@@ -143,6 +144,7 @@ TEST_F(LocalInPlaceTest, HotBlocksWaitForQuietUpToACap) {
   ASSERT_TRUE(c->Shutdown(std::chrono::milliseconds(10000)).ok());
 
   o.writeback_delay = std::chrono::milliseconds(50);  // cap 500 ms
+  c.reset();  // one server per cache file (flock)
   c = Open(o);
   c->Start();
   ASSERT_TRUE(c->Write(2, Block('k')).ok());

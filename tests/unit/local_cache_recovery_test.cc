@@ -30,6 +30,7 @@ TEST_F(LocalRecoveryTest, CrashRecoveryUploadsDirtyBlocks) {
   c.reset();  // as if killed: nothing uploaded
   ASSERT_EQ(mem_.writes.load(), 0u);
 
+  c.reset();  // one server per cache file (flock)
   c = Open(Options());
   EXPECT_EQ(c->counters().dirty_bytes.load(), 10u * 4096);
   EXPECT_EQ(c->counters().writeback_queue.load(), 12u);
@@ -131,6 +132,7 @@ TEST_F(LocalRecoveryTest, CorruptIndexIsRefusedOrDiscardedOnRequest) {
   EXPECT_NE(r.status().message().find("discard-bad-cache=true"), std::string::npos);
   CacheOptions o = Options();
   o.discard_bad_cache = true;
+  c.reset();  // one server per cache file (flock)
   c = Open(o);
   ASSERT_TRUE(c);
   EXPECT_EQ(c->counters().dirty_bytes.load(), 0u);
@@ -183,6 +185,7 @@ TEST_F(LocalRecoveryTest, UnflushedDirtyDataFailingItsChecksumIsDropped) {
   ASSERT_TRUE(c->Write(2, Block('n')).ok());
   c.reset();
   Poke(Options().path, Geometry(Options()).data_offset + 100, 0x10);
+  c.reset();  // one server per cache file (flock)
   c = Open(Options());
   ASSERT_TRUE(c);
   EXPECT_EQ(c->counters().dirty_bytes.load(), 0u);
@@ -238,6 +241,7 @@ TEST_F(LocalRecoveryTest, CacheOfAnotherVolumeOrBlockSizeIsRefused) {
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("block size 4096"), std::string::npos)
       << r.status().message();
+  c.reset();  // one server per cache file (flock)
   c = Open(Options());  // the original volume still finds its dirty block
   EXPECT_EQ(c->counters().dirty_bytes.load(), 4096u);
 }
@@ -275,6 +279,7 @@ TEST_F(LocalRecoveryTest, ReadOnlyOpenKeepsRecoveredDirtyDataForTheNextWriter) {
   CacheOptions ro = Options();
   ro.uploads = false;
   ro.dirty_wait_timeout = std::chrono::milliseconds(60000);
+  c.reset();  // one server per cache file (flock)
   c = Open(ro);
   c->Start();
   std::string d;

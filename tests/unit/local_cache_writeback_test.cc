@@ -194,6 +194,7 @@ TEST_F(LocalWritebackTest, BoundedShutdownKeepsDirtyDataForNextStart) {
   EXPECT_EQ(s.err(), ETIMEDOUT) << s.message();
   c.reset();
   mem_.fail_next = 0;
+  c.reset();  // one server per cache file (flock)
   c = Open(Options());
   EXPECT_EQ(c->counters().dirty_bytes.load(), 4096u);
   c->Start();
