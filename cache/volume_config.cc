@@ -28,6 +28,8 @@ const char* const kVolumeOptionHelp =
     "cache-size=SIZE       cache capacity (default 1/8 of the volume, at least 1G or the volume, at most 16G)\n"
     "cache-direct=BOOL     O_DIRECT for cache data (default false)\n"
     "discard-bad-cache=BOOL  reformat a corrupt cache file instead of refusing it (default false)\n"
+    "discard-stale-cache=BOOL  drop dirty data that predates another writer's session instead of\n"
+    "                        refusing the cache (default false; that data is lost)\n"
     "flush=remote|local    FLUSH waits for S3 (remote, default) or for the local cache file (local)\n"
     "writeback-threads=N   parallel uploads of dirty blocks (default 16)\n"
     "writeback-delay=TIME  upload a dirty block once unwritten this long, at most 10x after (default 1s)\n"
@@ -137,6 +139,7 @@ Status SetCacheOption(VolumeOptions* o, std::string_view key, const std::string&
   if (key == "max-dirty") return size(&c.max_dirty);
   if (key == "cache-direct") return boolean(&c.direct_io);
   if (key == "discard-bad-cache") return boolean(&c.discard_bad_cache);
+  if (key == "discard-stale-cache") return boolean(&c.discard_stale_cache);
   if (key == "writeback-delay") return duration(&c.writeback_delay);
   if (key == "dirty-timeout") return duration(&c.dirty_wait_timeout);
   if (key == "shutdown-timeout") return duration(&o->shutdown_timeout);

@@ -95,17 +95,14 @@ std::string PresentMapPath(const VolumeOptions& o) {
 
 // The saved map's words if it exists, belongs to this volume and no other writer opened the
 // volume since it was saved; otherwise an error (the caller lists the bucket).
-Result<std::vector<uint64_t>> LoadSavedMap(S3Client& client, const BlockKeys& keys,
-                                           const VolumeDescriptor& desc, const std::string& path) {
+Result<std::vector<uint64_t>> LoadSavedMap(const std::string& token, const VolumeDescriptor& desc,
+                                           const std::string& path) {
   if (path.empty()) return Status::Error(ENOENT, "no present map file");
   auto image = TakePresentMap(path);
   if (!image.ok()) {
     if (image.status().err() != ENOENT) LogWarning("open: " + image.status().message() + "; listing the bucket");
     return image.status();
   }
-  std::string token;
-  Status s = client.Get(keys.WriterKey(), &token);
-  if (!s.ok() && s.err() != ENOENT) return s;
   if (image->volume_uuid != desc.uuid || image->block_count != desc.block_count() || token != image->writer_token) {
     LogInfo("open: saved present map " + path + " is stale (another writer or volume); listing the bucket");
     return Status::Error(ESTALE, "stale present map");
@@ -190,18 +187,22 @@ Status OpenedVolume::OpenSteps(const VolumeOptions& options) {
   v->zero_ = zero.get();
   auto t0 = std::chrono::steady_clock::now();
   bool from_file = false;
+  // The last writer session recorded in the bucket: proves a saved present map current, and
+  // tells the cache whether its dirty data predates another writer's session.
+  std::string bucket_token;
+  if (!options.readonly || !options.cache.path.empty()) {
+    Status s = v->client_->Get(keys.WriterKey(), &bucket_token);
+    if (s.err() == ENOENT) bucket_token.clear();
+    else if (!s.ok()) return s.Wrap("open: volume " + v->name_ + ": reading the writer session");
+  }
   if (!options.readonly) {
     v->present_map_path_ = PresentMapPath(options);
-    auto loaded = LoadSavedMap(*v->client_, keys, desc, v->present_map_path_);
+    auto loaded = LoadSavedMap(bucket_token, desc, v->present_map_path_);
     if (loaded.ok()) {
       zero->LoadWords(*loaded);
       from_file = true;
     }
-    // A fresh token before any write: a saved map of an earlier session is now stale for
-    // everyone else.
-    v->writer_token_ = NewWriterToken();
-    Status s = v->client_->Put(keys.WriterKey(), v->writer_token_);
-    if (!s.ok()) return s.Wrap("open: volume " + v->name_ + ": recording the writer session");
+    v->writer_token_ = NewWriterToken();  // written to the bucket once the cache recorded it
   }
   if (!from_file) {
     if (Status s = zero->Load(); !s.ok()) return s.Wrap("open: volume " + v->name_ + ": listing blocks");
@@ -224,11 +225,19 @@ Status OpenedVolume::OpenSteps(const VolumeOptions& options) {
     // saved map's token still in the bucket); otherwise they may be stale and are dropped.
     cache_options.trust_clean = from_file;
     cache_options.uploads = !options.readonly;
+    cache_options.bucket_writer_token = bucket_token;
+    cache_options.session_writer_token = v->writer_token_;
     auto cache = LocalCacheStore::Create(cache_options, std::move(v->stack_), vid);
     if (!cache.ok()) return cache.status().Wrap("open: volume " + v->name_);
     v->cache_ = cache->get();
     v->stack_ = std::move(*cache);
     v->readahead_blocks_ = options.readahead_blocks;
+  }
+  if (!options.readonly) {
+    // A fresh token before any write: a saved map or a dirty cache of an earlier session is
+    // now stale for everyone else.
+    Status s = v->client_->Put(keys.WriterKey(), v->writer_token_);
+    if (!s.ok()) return s.Wrap("open: volume " + v->name_ + ": recording the writer session");
   }
   v->shutdown_timeout_ = options.shutdown_timeout;
   // And above it: new writes are refused at once, not queued for an upload that cannot happen.

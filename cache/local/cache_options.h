@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "cache/local/cache_file.h"
@@ -38,6 +39,16 @@ struct CacheOptions {
   std::chrono::milliseconds retry_delay{100};       // first retry of a failed upload
   std::chrono::milliseconds max_retry_delay{5000};  // backoff cap
   CacheFileOpener open_file;  // tests: a fault-injecting file; empty: UringCacheFile::Open
+  // Writer sessions (docs/cache-format.md "Writer tokens"), 32 hex digits each, empty when
+  // unknown: the bucket's token as found at open, and this session's new one (recorded in the
+  // cache before the caller writes it to the bucket; empty for a read-only open).
+  std::string bucket_writer_token;
+  std::string session_writer_token;
+  // Drop dirty data that predates another writer's session instead of refusing the cache.
+  bool discard_stale_cache = false;
+  // Test hook (power-loss tests): runs in a writeback worker after an upload completed and
+  // before its CLEAN/FREE records are written, to widen that window. Empty in production.
+  std::function<void()> before_completion_records;
 };
 
 // Who the cache belongs to; a cache file of another volume or block size is refused.

@@ -3,6 +3,7 @@
 // only to satisfy the lock rule of the members it fills.
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 
 #include "cache/local/local_cache_store.h"
@@ -34,6 +35,7 @@ Result<std::unique_ptr<LocalCacheStore>> LocalCacheStore::Create(CacheOptions op
   if (options.max_retry_delay < options.retry_delay) options.max_retry_delay = options.retry_delay;
   auto store = std::make_unique<LocalCacheStore>(Key{}, std::move(options), std::move(inner), id);
   if (Status s = store->Open(); !s.ok()) return s;
+  if (Status s = store->CheckWriterSession(); !s.ok()) return s;
   return store;
 }
 
@@ -84,6 +86,75 @@ Status LocalCacheStore::Open() {
                              "(dirty blocks in it are lost)");
   LogWarning(where + ": corrupt cache (" + refuse + "); discarding it as requested");
   return Format("discarded corrupt cache");
+}
+
+namespace {
+
+// 32 hex digits as 16 bytes; all zero when the text is not such a token.
+std::array<uint8_t, 16> TokenBytes(const std::string& hex) {
+  std::array<uint8_t, 16> out{};
+  if (hex.size() != 32) return out;
+  for (size_t i = 0; i < 16; i++) {
+    unsigned v = 0;
+    if (std::sscanf(hex.c_str() + 2 * i, "%2x", &v) != 1) return {};
+    out[i] = static_cast<uint8_t>(v);
+  }
+  return out;
+}
+std::string TokenHex(const std::array<uint8_t, 16>& t) {
+  char buf[33];
+  for (size_t i = 0; i < 16; i++) std::snprintf(buf + 2 * i, 3, "%02x", t[i]);
+  return std::string(buf, 32);
+}
+
+}  // namespace
+
+Status LocalCacheStore::CheckWriterSession() {
+  const std::string where = "open cache " + options_.path;
+  const std::array<uint8_t, 16> zero{}, bucket = TokenBytes(options_.bucket_writer_token);
+  std::vector<uint64_t> drop;
+  {
+    std::lock_guard lock(mu_);
+    const bool known = header_.writer_token != zero;
+    const bool ours = bucket == zero || bucket == header_.writer_token || bucket == header_.prev_writer_token;
+    if (!pending_seqs_.empty() && !known) {
+      LogWarning(where + ": " + std::to_string(pending_seqs_.size()) + " pending versions from a cache "
+                 "without writer tokens (an older s3nbd); they are uploaded as found");
+    } else if (!pending_seqs_.empty() && !ours) {
+      const std::string what = std::to_string(pending_seqs_.size()) + " dirty versions in it were written by "
+                               "writer session " + TokenHex(header_.writer_token) + ", but another writer "
+                               "opened volume " + UuidString(id_.uuid) + " since (session " +
+                               options_.bucket_writer_token + " in the bucket)";
+      if (!options_.discard_stale_cache)
+        return Status::Error(ESTALE, where + ": stale dirty data: " + what +
+                                         "; uploading them would overwrite that writer's newer data. Start "
+                                         "with discard-stale-cache=true to drop them (they are lost), or use "
+                                         "another cache path");
+      LogWarning(where + ": dropping stale dirty data as requested (discard-stale-cache): " + what);
+      for (auto it = blocks_.begin(); it != blocks_.end();) {
+        for (const Version& v : it->second.versions) drop.push_back(v.rec);
+        it = it->second.versions.empty() ? std::next(it) : blocks_.erase(it);  // keeps CLEAN copies
+      }
+      queue_.clear();
+      pending_epochs_.clear();
+      pending_seqs_.clear();
+      dirty_bytes_ = 0;
+      for (uint64_t rec : drop) {
+        records_[rec] = CacheRecord{};
+        if (IsTomb(rec)) free_tombs_.push_back(rec);
+        else free_slots_.push_back(rec);  // its FREE record is synced below, before any reuse
+      }
+      PublishLocked();
+    }
+    if (!options_.session_writer_token.empty()) {  // a writable open: this session's token
+      header_.prev_writer_token = bucket != zero ? bucket : header_.writer_token;
+      header_.writer_token = TokenBytes(options_.session_writer_token);
+    }
+  }
+  if (Status s = WriteRecords(drop); !s.ok()) return s.Wrap(where);
+  // Durable before the caller writes the new token to the bucket (see the format doc).
+  if (Status s = SyncFile(); !s.ok()) return s.Wrap(where);
+  return Status::Ok();
 }
 
 Status LocalCacheStore::Format(const std::string& why) {

@@ -34,7 +34,9 @@ Status LocalCacheStore::SyncFile() {
   uint64_t n;
   CacheHeader h;
   {
-    std::lock_guard lock(mu_);
+    std::unique_lock lock(mu_);
+    const uint64_t ticket = completion_tickets_;
+    done_cv_.wait(lock, [&] { return completions_open_.empty() || *completions_open_.begin() > ticket; });
     n = ++syncs_started_;
     h = HeaderLocked();
   }

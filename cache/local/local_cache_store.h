@@ -101,6 +101,11 @@ class LocalCacheStore : public BlockStore {
     std::shared_ptr<Fetch> fetch;  // in-flight miss, shared by coalesced readers
     uint64_t write_gen = 0;        // bumped by every Write/Erase (detects fetch races)
     bool prefetched = false;       // clean copy came from Prefetch and was not read yet
+    // An older version completed and its slot's FREE record is not known durable yet: the
+    // next version is not uploaded (and so cannot complete and free the block's newest record)
+    // until a sync covered it. Otherwise power loss could keep the newer FREE and lose the older
+    // one, and the older version would be uploaded again (the disk may reorder unsynced writes).
+    bool rewrite_unsynced = false;
   };
   struct SlotState {  // one per index record (pins/ref only used by data slots)
     uint32_t pins = 0;
@@ -119,6 +124,9 @@ class LocalCacheStore : public BlockStore {
   Status Format(const std::string& why);
   Status LoadIndex();
   Status Recover();
+  // Refuses (or drops, with discard_stale_cache) recovered dirty data of a session that
+  // another writer followed, then records this session's token in the header.
+  Status CheckWriterSession();
   Status WriteHeader(const CacheHeader& h);
   CacheHeader HeaderLocked() const;  // REQUIRES(mu_): geometry plus the current claims
   // Writes the header (watermark, flushed_seq, tokens), then fdatasyncs the cache file;
@@ -264,6 +272,12 @@ class LocalCacheStore : public BlockStore {
   // uploaded_below watermark, written before every sync (docs/cache-format.md).
   std::set<uint64_t> pending_seqs_;  // GUARDED_BY(mu_)
   uint64_t flushed_seq_ = 0;         // GUARDED_BY(mu_) the header's flushed_seq claim
+  // Completions (Complete) whose CLEAN/FREE record writes are still in flight, by ticket. A
+  // sync first waits for those that completed before it: otherwise a sync could make a later
+  // state of a block durable (its slot freed) while an older DIRTY/ERASE record of it, already
+  // uploaded, stays durable as it was and is uploaded again after power loss.
+  uint64_t completion_tickets_ = 0;      // GUARDED_BY(mu_)
+  std::set<uint64_t> completions_open_;  // GUARDED_BY(mu_)
   Status last_error_;       // GUARDED_BY(mu_)
   std::chrono::steady_clock::time_point last_progress_;  // GUARDED_BY(mu_) last upload done
   std::vector<std::jthread> threads_;  // started by Start(), joined by StopThreads()

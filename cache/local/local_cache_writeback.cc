@@ -114,9 +114,11 @@ bool LocalCacheStore::PickLocked(bool ignore_delay,
   for (auto it = queue_.begin();
        it != queue_.end() && std::get<0>(*it) == min_epoch && scanned < kMaxScan; scanned++) {
     const auto [epoch, ready, seq, block] = *it;
-    Version& v = blocks_.at(block).versions.front();
-    // An older version of this block goes first; a slot being patched in place waits.
-    if (v.seq != seq || v.uploading || v.inplace > 0) {
+    BlockEntry& entry = blocks_.at(block);
+    Version& v = entry.versions.front();
+    // An older version of this block goes first; a slot being patched in place waits; so does
+    // a block whose older version's completion is not durable yet (BlockEntry).
+    if (v.seq != seq || v.uploading || v.inplace > 0 || entry.rewrite_unsynced) {
       ++it;
       continue;
     }
@@ -193,9 +195,13 @@ void LocalCacheStore::Upload(const std::vector<std::pair<uint64_t, uint64_t>>& b
 void LocalCacheStore::Complete(const std::vector<std::pair<uint64_t, uint64_t>>& batch,
                                const Status& s, uint64_t hash) {
   std::vector<uint64_t> to_write;
+  std::vector<uint64_t> unsynced;  // blocks whose older version completed here
   bool epoch_done = false, more = false;
+  uint64_t ticket;
   {
     std::lock_guard lock(mu_);
+    ticket = ++completion_tickets_;  // syncs wait until these records are written
+    completions_open_.insert(ticket);
     const int64_t now = NowNs();
     for (auto& [block, seq] : batch) {
       BlockEntry& e = blocks_.at(block);
@@ -252,6 +258,10 @@ void LocalCacheStore::Complete(const std::vector<std::pair<uint64_t, uint64_t>>&
           RetireLocked(done.rec, &to_write);
         }
       }
+      if (!e.versions.empty()) {
+        e.rewrite_unsynced = true;
+        unsynced.push_back(block);
+      }
       MaybeDropEntryLocked(block);
     }
     if (!s.ok()) {
@@ -273,7 +283,24 @@ void LocalCacheStore::Complete(const std::vector<std::pair<uint64_t, uint64_t>>&
   } else if (more) {
     work_cv_.notify_one();
   }
+  if (options_.before_completion_records) options_.before_completion_records();
   if (Status w = CommitRecords(to_write); !w.ok()) LogWarning("writeback: " + w.message());
+  {
+    std::lock_guard lock(mu_);
+    completions_open_.erase(ticket);
+  }
+  done_cv_.notify_all();
+  if (unsynced.empty()) return;
+  Status s2 = SyncFile();
+  if (!s2.ok()) LogWarning("writeback: sync after an older version's upload: " + s2.message());
+  {
+    std::lock_guard lock(mu_);
+    for (uint64_t block : unsynced) {
+      auto it = blocks_.find(block);
+      if (it != blocks_.end()) it->second.rewrite_unsynced = false;
+    }
+  }
+  work_cv_.notify_all();
 }
 
 void LocalCacheStore::WritebackLoop() {

@@ -300,3 +300,63 @@ TEST_F(LocalRecoveryTest, ReadOnlyOpenKeepsRecoveredDirtyDataForTheNextWriter) {
 
 }  // namespace
 }  // namespace s3nbd
+
+namespace s3nbd {
+namespace {
+
+constexpr char kTokenA[] = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+constexpr char kTokenB[] = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+constexpr char kTokenC[] = "cccccccccccccccccccccccccccccccc";
+
+// Host A crashes with dirty blocks; host B takes the volume over and writes (its token is now
+// in the bucket); A's stale dirty data must not be uploaded over B's: refused, or dropped
+// with discard-stale-cache.
+TEST_F(LocalRecoveryTest, DirtyDataOfAnEarlierSessionIsRefusedAfterAnotherWriter) {
+  CacheOptions o = Options();
+  o.session_writer_token = kTokenA;  // the bucket had no token before A
+  auto c = Open(o);
+  ASSERT_TRUE(c->Write(1, Block('a')).ok());
+  c->Abandon();
+  c.reset();
+  mem_.Set(1, Block('b'));  // B's newer data
+  o.bucket_writer_token = kTokenB;
+  o.session_writer_token = kTokenC;
+  auto r = TryOpen(o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().err(), ESTALE);
+  EXPECT_NE(r.status().message().find("stale dirty data"), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find(kTokenA), std::string::npos) << r.status().message();
+  o.discard_stale_cache = true;
+  c = Open(o);
+  EXPECT_EQ(c->counters().dirty_bytes.load(), 0u);
+  std::string got;
+  ASSERT_TRUE(c->Read(1, &got).ok());
+  EXPECT_EQ(got, Block('b'));
+  ASSERT_TRUE(c->CheckInvariants().ok()) << c->CheckInvariants().message();
+}
+
+// The cache records the new session before the bucket does: a crash in between leaves the
+// bucket at the previous token, which must still be accepted (no false refusal).
+TEST_F(LocalRecoveryTest, ACrashBeforeTheBucketRecordedTheSessionIsNotStale) {
+  CacheOptions o = Options();
+  o.bucket_writer_token = kTokenA;
+  o.session_writer_token = kTokenB;
+  auto c = Open(o);
+  ASSERT_TRUE(c->Write(1, Block('x')).ok());
+  c->Abandon();
+  c.reset();
+  o.session_writer_token = kTokenC;  // the bucket still says A (B's PUT never happened)
+  c = Open(o);
+  EXPECT_EQ(c->counters().dirty_bytes.load(), 4096u);
+  c->Abandon();
+  c.reset();
+  o.bucket_writer_token = kTokenC;  // and this time it did
+  o.session_writer_token = kTokenB;
+  c = Open(o);
+  EXPECT_EQ(c->counters().dirty_bytes.load(), 4096u);
+  ASSERT_TRUE(c->UploadAllForTest().ok());
+  EXPECT_EQ(mem_.Get(1), Block('x'));
+}
+
+}  // namespace
+}  // namespace s3nbd
