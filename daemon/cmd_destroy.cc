@@ -1,13 +1,17 @@
-// s3nbd destroy: deletes a volume — its block objects (batched DeleteObjects), then its lease,
-// then its descriptor last, so an interrupted destroy leaves a volume that still opens (as
-// partly zeroed) and can be destroyed again. Asks on a terminal unless --yes.
+// s3nbd destroy: deletes a volume while holding its writer lease (so no writer serves it
+// meanwhile) — its block objects (batched DeleteObjects), its writer token, its descriptor,
+// and the lease last; an interrupted destroy leaves a volume that still opens (as partly
+// zeroed) and can be destroyed again. Asks on a terminal unless --yes. Refused where the
+// endpoint ignores create-only PUT (the lease keeps no writer out) unless --unsafe-single-host.
 #include <unistd.h>
 
 #include <cstdio>
 #include <iostream>
 #include <vector>
 
+#include "cache/s3/create_only_probe.h"
 #include "cache/volume_config.h"
+#include "cache/writer_lease.h"
 #include "daemon/cli.h"
 #include "daemon/progress.h"
 #include "daemon/server_paths.h"
@@ -17,10 +21,13 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: s3nbd destroy [VOLUME] [--endpoint URL --bucket NAME [--prefix P]] [--yes]\n"
-    "Deletes every block object of the volume, its lease and finally its descriptor. Other\n"
-    "objects under the prefix (see 's3nbd fsck') are left alone. Without --yes it asks for the\n"
-    "volume name on the terminal; without a terminal and without --yes it refuses (exit 2).\n"
-    "Refused while the volume is served (its pid file names a live process).\n";
+    "                     [--unsafe-single-host]\n"
+    "Takes the volume's writer lease, deletes every block object, the descriptor and finally\n"
+    "the lease. Other objects under the prefix (see 's3nbd fsck') are left alone. Without --yes\n"
+    "it asks for the volume name on the terminal; without a terminal and without --yes it\n"
+    "refuses (exit 2). Refused while the volume is served (its pid file names a live process,\n"
+    "or another writer holds the lease), and where the S3 endpoint ignores If-None-Match: *\n"
+    "(the lease could not keep a writer out) unless --unsafe-single-host.\n";
 
 constexpr size_t kBatch = 1000;  // DeleteObjects' limit per request
 
@@ -28,7 +35,7 @@ constexpr size_t kBatch = 1000;  // DeleteObjects' limit per request
 
 int CmdDestroy(int argc, char** argv) {
   Args args;
-  if (!ParseArgs(argc, argv, {"yes"}, &args)) return kExitUsage;
+  if (!ParseArgs(argc, argv, {"yes", "unsafe-single-host"}, &args)) return kExitUsage;
   if (args.help) {
     std::fputs(kUsage, stdout);
     std::fputs(kVolumeSelectionHelp, stdout);
@@ -51,7 +58,17 @@ int CmdDestroy(int argc, char** argv) {
   if (!client.ok()) return Error("destroy", client.status());
   auto d = ReadDescriptor(**client, options);
   if (!d.ok()) return Error("destroy", d.status());
-  BlockKeys keys(*NormalizePrefix(options.prefix), d->key_layout);
+  const std::string prefix = *NormalizePrefix(options.prefix);
+  BlockKeys keys(prefix, d->key_layout);
+  if (Status s = RequireCreateOnly(**client, prefix, "destroy: " + vol, options.unsafe_single_host); !s.ok()) {
+    std::fprintf(stderr, "s3nbd %s\n", s.message().c_str());
+    return kExitFailure;
+  }
+  // Held to the end: no writer opens the volume while its blocks go.
+  auto lease = WriterLease::Acquire(client->get(), keys.LeaseKey(), name, options.lease_seconds,
+                                    options.force_takeover);
+  if (!lease.ok()) return Error("destroy", lease.status().Wrap(vol));
+  (*lease)->StartRenewal();
   std::vector<std::string> blocks;
   Status s = (*client)->List(keys.BlockListPrefix(), [&](const S3ObjectInfo& o) {
     if (keys.ParseBlockKey(o.key)) blocks.push_back(o.key);
@@ -81,12 +98,11 @@ int CmdDestroy(int argc, char** argv) {
       progress.Add(batch.size());
     }
   }
-  if (Status del = (*client)->Delete(keys.LeaseKey()); !del.ok())
-    return Error("destroy", del.Wrap(vol + ": deleting the lease"));
   if (Status del = (*client)->Delete(keys.WriterKey()); !del.ok())
     return Error("destroy", del.Wrap(vol + ": deleting the writer session token"));
   if (Status del = (*client)->Delete(keys.DescriptorKey()); !del.ok())
     return Error("destroy", del.Wrap(vol + ": deleting the descriptor"));
+  (*lease)->Release();
   std::printf("destroyed %s: %zu block objects, lease and descriptor deleted\n", vol.c_str(),
               blocks.size());
   return kExitOk;
