@@ -22,6 +22,7 @@ echo secret-two >"$T/pass2"
 RGW_ENDPOINT=$S3_ENDPOINT
 B=$(new_bucket)
 create_volume "$B" v 1M 64K
+! grep -q "If-None-Match" "$T/create.log" || fail "RGW: create warned about create-only PUT"
 expect_rc 1 run_s3nbd create --endpoint "$S3_ENDPOINT" --bucket "$B" --prefix v --size 2M --block-size 64K
 assert_grep "a volume already exists at s3://$B/v/" "$T/out" "RGW: create over an existing volume"
 start_server bucket="$B" prefix=v
@@ -69,6 +70,7 @@ delete_object "$SB" scratch
 
 # create over an existing volume: refused, the descriptor (its uuid) kept
 create_volume "$SB" v 4M 64K
+assert_grep "warning: volume $SB/v: .*$IGNORED.*unless unsafe-single-host=true" "$T/create.log" "create's warning"
 uuid=$(uuid_of --endpoint "$S3_ENDPOINT" --bucket "$SB" --prefix v)
 [ -n "$uuid" ] || fail "no uuid from s3nbd info"
 get_object "$SB" v/volume.s3nbd "$T/desc-before"
