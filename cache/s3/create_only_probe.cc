@@ -31,14 +31,17 @@ Status CreateOnlyPut(S3Client& client, const std::string& key, std::string_view 
   S3PutOptions put;
   put.if_none_match = true;
   Status s = client.Put(key, body, put);
-  if (s.err() == EEXIST) return Status::Error(EEXIST, where + " already exists (created concurrently)");
+  if (s.err() == EEXIST)
+    return Status::Error(EEXIST, where + " already exists (created concurrently)");
   if (!s.ok()) return s;
   // Verify: where create-only PUT is not honoured, a concurrent creator may have won.
   std::string back;
-  if (Status g = client.Get(key, &back); !g.ok()) return g.Wrap(where + ": reading back what was created");
+  if (Status g = client.Get(key, &back); !g.ok())
+    return g.Wrap(where + ": reading back what was created");
   if (back != body)
-    return Status::Error(EEXIST, where + " was overwritten by another creator right after it was written (" +
-                                     IgnoredCreateOnlyMessage(client) + ")");
+    return Status::Error(
+        EEXIST, where + " was overwritten by another creator right after it was written (" +
+                    IgnoredCreateOnlyMessage(client) + ")");
   return Status::Ok();
 }
 
@@ -49,14 +52,17 @@ std::string ProbeKey(const std::string& prefix, const std::string& token) {
 Result<CreateOnlySupport> ProbeCreateOnly(S3Client& client, const std::string& prefix) {
   const std::string token = NewWriterToken();
   const std::string key = ProbeKey(prefix, token);
-  const std::string what = "probing create-only PUT with s3://" + client.config().bucket + "/" + key;
+  const std::string what =
+      "probing create-only PUT with s3://" + client.config().bucket + "/" + key;
   S3PutOptions put;
   put.if_none_match = true;
   // The key is new (a random token): the first create-only PUT must succeed.
   Status first = client.Put(key, "s3nbd create-only probe " + token + " first\n", put);
   if (first.err() == EEXIST)
-    return Status::Error(EPROTO, what + ": the endpoint refused to create a new object (HTTP 412 for a key "
-                                        "that did not exist)");
+    return Status::Error(EPROTO,
+                         what +
+                             ": the endpoint refused to create a new object (HTTP 412 for a key "
+                             "that did not exist)");
   if (!first.ok()) return first.Wrap(what);
   Status second = client.Put(key, "s3nbd create-only probe " + token + " second\n", put);
   Status del = client.Delete(key);
@@ -100,10 +106,12 @@ Status RequireCreateOnly(S3Client& client, const std::string& prefix, const std:
     return Status::Ok();
   }
   if (*support == CreateOnlySupport::kHonoured) return Status::Ok();
-  const std::string why = IgnoredCreateOnlyMessage(client) + "; the writer lease cannot keep a second writer out";
+  const std::string why =
+      IgnoredCreateOnlyMessage(client) + "; the writer lease cannot keep a second writer out";
   if (unsafe_single_host) {
-    LogWarning(operation + ": " + why + "; going on because unsafe-single-host=true (you guarantee that no "
-                                        "other host or process writes this volume)");
+    LogWarning(operation + ": " + why +
+               "; going on because unsafe-single-host=true (you guarantee that no "
+               "other host or process writes this volume)");
     return Status::Ok();
   }
   return Status::Error(ENOTSUP, operation + ": " + why +

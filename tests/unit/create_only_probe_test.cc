@@ -46,15 +46,19 @@ TEST_F(CreateOnlyProbeTest, CreateOnlyPutRefusesAnExistingObjectWhereTheHeaderIs
   auto client = Client(server.endpoint());
   Status s = CreateOnlyPut(*client, "p/volume.s3nbd", "mine");
   EXPECT_EQ(s.err(), EEXIST);
-  EXPECT_NE(s.message().find("s3://bkt/p/volume.s3nbd already exists"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("s3://bkt/p/volume.s3nbd already exists"), std::string::npos)
+      << s.message();
   EXPECT_EQ(server.objects().at("p/volume.s3nbd"), "theirs");  // not overwritten
-  for (const auto& r : server.log()) EXPECT_NE(r.rfind("PUT", 0), 0u) << "no PUT after the look found it";
+  for (const auto& r : server.log())
+    EXPECT_NE(r.rfind("PUT", 0), 0u) << "no PUT after the look found it";
 }
 
 TEST_F(CreateOnlyProbeTest, CreateOnlyPutSeesAConcurrentCreatorWinning) {
   MemoryS3Server server("bkt", /*honour_if_none_match=*/false);
   // Another creator's PUT lands right after ours (both looked before either wrote).
-  server.OnPut([](const std::string& key, std::map<std::string, std::string>* objects) { (*objects)[key] = "theirs"; });
+  server.OnPut([](const std::string& key, std::map<std::string, std::string>* objects) {
+    (*objects)[key] = "theirs";
+  });
   auto client = Client(server.endpoint());
   Status s = CreateOnlyPut(*client, "p/volume.s3nbd", "mine");
   EXPECT_EQ(s.err(), EEXIST);
@@ -75,7 +79,8 @@ TEST_F(CreateOnlyProbeTest, ProbeTellsHonouredFromIgnoredAndDeletesItsObject) {
     EXPECT_EQ(log[0].rfind("PUT vol/create-only-probe.", 0), 0u) << log[0];
     EXPECT_EQ(log[1], log[0]);
     EXPECT_EQ(log[2], "DELETE " + log[0].substr(4));
-    EXPECT_EQ(log[0].size(), std::string("PUT vol/create-only-probe..s3nbd").size() + 32) << "a 32-hex token";
+    EXPECT_EQ(log[0].size(), std::string("PUT vol/create-only-probe..s3nbd").size() + 32)
+        << "a 32-hex token";
   }
 }
 
@@ -97,7 +102,8 @@ TEST_F(CreateOnlyProbeTest, ResultIsCachedPerEndpointAndBucket) {
   EXPECT_EQ(*CachedCreateOnlySupport(*b, "v1/"), CreateOnlySupport::kIgnored);
   size_t before = honouring.log().size();
   // another volume of the same bucket, another client: no new probe
-  EXPECT_EQ(*CachedCreateOnlySupport(*Client(honouring.endpoint()), "v2/"), CreateOnlySupport::kHonoured);
+  EXPECT_EQ(*CachedCreateOnlySupport(*Client(honouring.endpoint()), "v2/"),
+            CreateOnlySupport::kHonoured);
   EXPECT_EQ(*CachedCreateOnlySupport(*b, "v1/"), CreateOnlySupport::kIgnored);
   EXPECT_EQ(honouring.log().size(), before);
   EXPECT_EQ(ignoring.log().size(), 3u);
@@ -110,9 +116,10 @@ TEST_F(CreateOnlyProbeTest, RequireRefusesWhereIgnoredNamingTheBehaviourAndTheOp
   auto client = Client(server.endpoint());
   Status s = RequireCreateOnly(*client, "v/", "open: volume bkt/v", false);
   EXPECT_EQ(s.err(), ENOTSUP);
-  for (const char* part : {"open: volume bkt/v: this S3 endpoint (" /* endpoint follows */,
-                           "ignores If-None-Match: *", "the writer lease cannot keep a second writer out",
-                           "unsafe-single-host=true", "--unsafe-single-host"})
+  for (const char* part :
+       {"open: volume bkt/v: this S3 endpoint (" /* endpoint follows */, "ignores If-None-Match: *",
+        "the writer lease cannot keep a second writer out", "unsafe-single-host=true",
+        "--unsafe-single-host"})
     EXPECT_NE(s.message().find(part), std::string::npos) << part << " in: " << s.message();
   EXPECT_TRUE(RequireCreateOnly(*client, "v/", "open: volume bkt/v", true).ok());
   EXPECT_EQ(server.log().size(), 3u) << "probed once";
@@ -126,14 +133,16 @@ TEST_F(CreateOnlyProbeTest, RequirePassesWhereHonoured) {
 
 TEST_F(CreateOnlyProbeTest, ProbeErrorsRefuseAndAreNotCached) {
   const std::string denied =
-      "<?xml version=\"1.0\"?><Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>";
+      "<?xml version=\"1.0\"?><Error><Code>AccessDenied</Code><Message>Access "
+      "Denied</Message></Error>";
   FakeS3Server server({{403, denied}});
   auto client = Client(server.endpoint());
   Status s = RequireCreateOnly(*client, "v/", "open: volume bkt/v", false);
   EXPECT_EQ(s.err(), EACCES) << s.message();
   EXPECT_NE(s.message().find("probing create-only PUT"), std::string::npos) << s.message();
   size_t n = server.requests().size();
-  EXPECT_TRUE(RequireCreateOnly(*client, "v/", "open: volume bkt/v", true).ok());  // warned, went on
+  EXPECT_TRUE(
+      RequireCreateOnly(*client, "v/", "open: volume bkt/v", true).ok());  // warned, went on
   EXPECT_GT(server.requests().size(), n) << "an error is not cached";
 }
 

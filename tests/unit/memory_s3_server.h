@@ -1,8 +1,8 @@
 // MemoryS3Server: an in-memory S3 object store over HTTP/1.1 on 127.0.0.1 for tests of logic
 // that needs S3 semantics, not a script: path-style GET/PUT/DELETE of objects, HEAD of the
-// bucket, one-page ListObjectsV2, and PUT If-None-Match: * honoured (412) or ignored (overwrite, as s3rver does) by
-// choice. One connection per request; one server thread. mu_ guards objects_, the log and the
-// hook; tests read and change them through the locked accessors.
+// bucket, one-page ListObjectsV2, and PUT If-None-Match: * honoured (412) or ignored (overwrite, as
+// s3rver does) by choice. One connection per request; one server thread. mu_ guards objects_, the
+// log and the hook; tests read and change them through the locked accessors.
 #pragma once
 
 #include <arpa/inet.h>
@@ -60,7 +60,9 @@ class MemoryS3Server {
     return log_;
   }
   // Runs (under the lock, on the objects) after each successful object PUT: a concurrent writer.
-  void OnPut(std::function<void(const std::string& key, std::map<std::string, std::string>* objects)> hook) {
+  void OnPut(
+      std::function<void(const std::string& key, std::map<std::string, std::string>* objects)>
+          hook) {
     std::lock_guard<std::mutex> lock(mu_);
     on_put_ = std::move(hook);
   }
@@ -93,7 +95,8 @@ class MemoryS3Server {
     std::string head = data.substr(0, head_end), body = data.substr(head_end + 4);
     std::string lower = Lower(head);
     size_t length = 0;
-    if (size_t cl = lower.find("\ncontent-length:"); cl != std::string::npos) length = std::stoul(head.substr(cl + 16));
+    if (size_t cl = lower.find("\ncontent-length:"); cl != std::string::npos)
+      length = std::stoul(head.substr(cl + 16));
     while (body.size() < length) {
       ssize_t n = read(c, buf, sizeof(buf));
       if (n <= 0) return;
@@ -108,8 +111,9 @@ class MemoryS3Server {
       prefix = Decode(target.substr(q + 7, target.find('&', q) - q - 7));
     bool create_only = lower.find("\nif-none-match: *") != std::string::npos;
     Reply r = Answer(method, path, body, create_only, prefix);
-    std::string out = "HTTP/1.1 " + std::to_string(r.status) + " X\r\nContent-Length: " +
-                      std::to_string(r.body.size()) + "\r\nConnection: close\r\nETag: \"e\"\r\n\r\n" +
+    std::string out = "HTTP/1.1 " + std::to_string(r.status) +
+                      " X\r\nContent-Length: " + std::to_string(r.body.size()) +
+                      "\r\nConnection: close\r\nETag: \"e\"\r\n\r\n" +
                       (method == "HEAD" ? "" : r.body);
     for (size_t off = 0; off < out.size();) {
       ssize_t n = write(c, out.data() + off, out.size() - off);
@@ -118,8 +122,8 @@ class MemoryS3Server {
     }
   }
 
-  Reply Answer(const std::string& method, const std::string& path, const std::string& body, bool create_only,
-               const std::string& prefix) {
+  Reply Answer(const std::string& method, const std::string& path, const std::string& body,
+               bool create_only, const std::string& prefix) {
     std::lock_guard<std::mutex> lock(mu_);
     const std::string root = "/" + bucket_;
     if (path.rfind(root, 0) != 0) return {404, Error("NoSuchBucket")};
@@ -128,7 +132,8 @@ class MemoryS3Server {
     if (key.empty() && method == "GET") return {200, ListXml(prefix)};  // ListObjectsV2, one page
     if (key.empty()) return method == "HEAD" ? Reply{200, ""} : Reply{400, Error("InvalidRequest")};
     auto it = objects_.find(key);
-    if (method == "GET") return it == objects_.end() ? Reply{404, Error("NoSuchKey")} : Reply{200, it->second};
+    if (method == "GET")
+      return it == objects_.end() ? Reply{404, Error("NoSuchKey")} : Reply{200, it->second};
     if (method == "DELETE") {
       objects_.erase(key);
       return {204, ""};
@@ -143,15 +148,18 @@ class MemoryS3Server {
   }
 
   std::string ListXml(const std::string& prefix) const {
-    std::string xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><ListBucketResult><IsTruncated>false</IsTruncated>";
+    std::string xml =
+        "<?xml version=\"1.0\" "
+        "encoding=\"UTF-8\"?><ListBucketResult><IsTruncated>false</IsTruncated>";
     for (const auto& [k, v] : objects_)
       if (k.rfind(prefix, 0) == 0)
-        xml += "<Contents><Key>" + k + "</Key><Size>" + std::to_string(v.size()) + "</Size><ETag>\"e\"</ETag></Contents>";
+        xml += "<Contents><Key>" + k + "</Key><Size>" + std::to_string(v.size()) +
+               "</Size><ETag>\"e\"</ETag></Contents>";
     return xml + "</ListBucketResult>";
   }
   static std::string Error(const std::string& code) {
-    return "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>" + code + "</Code><Message>" + code +
-           "</Message></Error>";
+    return "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>" + code + "</Code><Message>" +
+           code + "</Message></Error>";
   }
   static std::string Decode(const std::string& s) {
     std::string out;
@@ -179,7 +187,8 @@ class MemoryS3Server {
   std::mutex mu_;
   std::map<std::string, std::string> objects_;  // GUARDED_BY(mu_)
   std::vector<std::string> log_;                // GUARDED_BY(mu_)
-  std::function<void(const std::string&, std::map<std::string, std::string>*)> on_put_;  // GUARDED_BY(mu_)
+  std::function<void(const std::string&, std::map<std::string, std::string>*)>
+      on_put_;  // GUARDED_BY(mu_)
 };
 
 }  // namespace s3nbd

@@ -21,7 +21,8 @@ class VolumeFactoryTest : public ::testing::Test {
   void SetUp() override {
     ForgetCreateOnlyProbes();
     creds_ = ::testing::TempDir() + "/vf-creds-" + std::to_string(::getpid());
-    std::ofstream(creds_) << "[default]\naws_access_key_id = AKIATEST\naws_secret_access_key = secret\n";
+    std::ofstream(creds_)
+        << "[default]\naws_access_key_id = AKIATEST\naws_secret_access_key = secret\n";
   }
   void TearDown() override {
     ForgetCreateOnlyProbes();
@@ -52,9 +53,11 @@ TEST_F(VolumeFactoryTest, CreateRefusesAnExistingVolumeWhereTheHeaderIsIgnored) 
   auto second = CreateVolume(**client, o, 2 << 20, 65536, KeyLayout::kFlat);
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.status().err(), EEXIST);
-  EXPECT_NE(second.status().message().find("a volume already exists at s3://bkt/vol/"), std::string::npos)
+  EXPECT_NE(second.status().message().find("a volume already exists at s3://bkt/vol/"),
+            std::string::npos)
       << second.status().message();
-  EXPECT_EQ(server.objects().at("vol/volume.s3nbd"), descriptor) << "the existing volume was overwritten";
+  EXPECT_EQ(server.objects().at("vol/volume.s3nbd"), descriptor)
+      << "the existing volume was overwritten";
 }
 
 TEST_F(VolumeFactoryTest, WritableOpenIsRefusedWhereTheHeaderIsIgnored) {
