@@ -4,7 +4,8 @@
 # and the descriptor kept; a writable open, destroy and passwd are refused with the provider's
 # behaviour named, and go on with unsafe-single-host; with it: round trip, zero elision, TRIM
 # and integrity (a tampered object is EIO). On the runner's RGW (which honours the header)
-# the same steps must not trigger the refusals. A missing npm or a failed install fails.
+# the same steps must not trigger the refusals, and destroy is refused while a writer holds the
+# lease. A missing npm or a failed install fails the test.
 #   env: S3NBD_S3RVER_DIR (npm cache dir, default $TMPDIR/s3nbd-s3rver-npm), S3RVER_PORTS
 set -euo pipefail
 # shellcheck source=tests/lib/common.sh
@@ -27,6 +28,10 @@ expect_rc 1 run_s3nbd create --endpoint "$S3_ENDPOINT" --bucket "$B" --prefix v 
 assert_grep "a volume already exists at s3://$B/v/" "$T/out" "RGW: create over an existing volume"
 start_server bucket="$B" prefix=v
 ! grep -qE "If-None-Match|unsafe-single-host" "$SERVER_LOG" || fail "RGW: the probe warned or refused"
+# destroy takes the writer lease: refused while a writer (not known by a pid file) serves
+expect_rc 1 run_s3nbd destroy --endpoint "$S3_ENDPOINT" --bucket "$B" --prefix v --yes </dev/null
+assert_grep "another writer holds the lease" "$T/out" "RGW: destroy while another writer serves"
+object_exists "$B" v/volume.s3nbd || fail "RGW: the refused destroy deleted the descriptor"
 stop_server
 create_volume "$B" enc 1M 64K --encrypt --passphrase-file "$T/pass1"
 expect_rc 0 run_s3nbd passwd --endpoint "$S3_ENDPOINT" --bucket "$B" --prefix enc \
