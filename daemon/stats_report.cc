@@ -119,6 +119,21 @@ const Metric kMetrics[] = {
      "Blocks queued for writeback to S3.",
      "",
      {{"writeback_queue", ""}}},
+    {"uploads_in_flight",
+     "gauge",
+     "Dirty block versions being uploaded to S3 now.",
+     "",
+     {{"uploads_in_flight", ""}}},
+    {"cache_write_waits_total",
+     "counter",
+     "Writes that waited for room in the cache (backpressure).",
+     "",
+     {{"cache_write_waits", ""}}},
+    {"cache_write_wait_milliseconds_total",
+     "counter",
+     "Time writes spent waiting for room in the cache (backpressure).",
+     "",
+     {{"cache_write_wait_ms", ""}}},
     {"uptime_seconds", "gauge", "Seconds since the server started.", "", {{"uptime_seconds", ""}}},
     {"stats_updated_timestamp_seconds",
      "gauge",
@@ -219,6 +234,15 @@ std::string FormatStatsTable(const std::string& volume, const StatsMap& s, uint6
   line("hit ratio", ratio);
   line("dirty", Bytes(g("cache_dirty_bytes")));
   line("writeback queue", Num(g("writeback_queue")));
+  line("uploading now", Num(g("uploads_in_flight")));
+  line("writes waited", Num(g("cache_write_waits")));
+  if (auto ms = g("cache_write_wait_ms")) {
+    char wait[32];
+    std::snprintf(wait, sizeof wait, "%.3f s", static_cast<double>(*ms) / 1000.0);
+    line("time waiting for room", wait);
+  } else {
+    line("time waiting for room", "-");
+  }
   CostEstimate c = EstimateRequestCost(s);
   char buf[160];
   std::snprintf(buf, sizeof buf,

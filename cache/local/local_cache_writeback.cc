@@ -143,6 +143,7 @@ bool LocalCacheStore::PickLocked(bool ignore_delay,
       early_uploads_++;
     }
     it = queue_.erase(it);
+    counters_.uploads_in_flight++;
     batch->emplace_back(block, seq);
     erases = v.erase;
     if (!v.erase || batch->size() >= kEraseBatch) break;
@@ -207,6 +208,7 @@ void LocalCacheStore::Complete(const std::vector<std::pair<uint64_t, uint64_t>>&
       BlockEntry& e = blocks_.at(block);
       Version& v = e.versions.front();
       v.uploading = false;
+      counters_.uploads_in_flight--;
       if (v.early) {
         v.early = false;
         early_uploads_--;
