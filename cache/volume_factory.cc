@@ -32,6 +32,7 @@ Result<std::unique_ptr<S3Client>> ConnectBucket(const VolumeOptions& options) {
   S3Config config = options.s3;
   auto creds = CredentialsFor(options, options.readonly);
   if (!creds.ok()) return creds.status();
+  LogDebug("credentials: from " + (*creds)->source());
   config.credential_source = *creds;
   auto client = S3Client::Create(config);
   if (!client.ok()) return client.status();
