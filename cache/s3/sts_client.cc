@@ -46,8 +46,10 @@ Result<Credentials> Post(const StsTarget& target, const std::string& body, const
   x.headers = std::move(headers);
   x.body = body;
   x.ca_file = target.ca_file;
-  x.connect_timeout_ms = 5000;
-  x.timeout_ms = 15000;
+  // Bounded: a refresh runs on the request that found the credentials due (~21 s at worst).
+  x.connect_timeout_ms = 3000;
+  x.timeout_ms = 10000;
+  x.attempts = 2;
   auto reply = HttpCall(x);
   if (!reply.ok()) return reply.status().Wrap(what);
   return ParseStsResponse(reply->body, reply->status, what);
