@@ -74,7 +74,7 @@ Result<std::shared_ptr<RefreshingCredentials>> OpenCredentials(const CredentialO
   tried += ", container";
   // 5. instance metadata
   if (std::string ep = ImdsCredentialProvider::EndpointFrom(o.env); !ep.empty()) {
-    auto imds = std::make_unique<ImdsCredentialProvider>(ep);
+    auto imds = std::make_unique<ImdsCredentialProvider>(ep, ImdsCredentialProvider::V1AllowedBy(o.env));
     auto first = imds->Fetch();
     if (first.ok()) {
       return std::make_shared<RefreshingCredentials>(std::move(imds), std::move(*first), o.clock);

@@ -56,9 +56,14 @@ std::string ImdsCredentialProvider::EndpointFrom(const EnvLookup& env) {
   return ep;
 }
 
+bool ImdsCredentialProvider::V1AllowedBy(const EnvLookup& env) {
+  return Lower(EnvOr(env, "AWS_EC2_METADATA_V1_DISABLED")) == "false";
+}
+
 std::string ImdsCredentialProvider::Describe() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return "EC2 instance metadata (IMDSv2) at " + endpoint_ +
+  return std::string("EC2 instance metadata (") + (used_v1_ ? "IMDSv1" : "IMDSv2") + ") at " +
+         endpoint_ +
          (role_.empty() ? std::string() : ", role '" + role_ + "'");
 }
 
@@ -73,14 +78,17 @@ Result<Credentials> ImdsCredentialProvider::Fetch() {
   x.headers = {{"X-aws-ec2-metadata-token-ttl-seconds", kTokenTtlSeconds}};
   auto token = HttpCall(x);
   if (!token.ok()) return token.status().Wrap(what + ": IMDSv2 token");
-  if (token->status != 200 || token->body.empty()) {
+  const bool v1 = token->status != 200 || token->body.empty();
+  if (v1 && !allow_v1_) {
     return Status::Error(EACCES, what + ": IMDSv2 token request answered HTTP " +
                                      std::to_string(token->status) +
-                                     " (IMDSv1 without a token is not used)");
+                                     " (IMDSv1 without a token is not used unless "
+                                     "AWS_EC2_METADATA_V1_DISABLED=false)");
   }
   x.method = "GET";
   x.url = endpoint_ + kCredentialsPath;
-  x.headers = {{"X-aws-ec2-metadata-token", token->body}};
+  x.headers.clear();
+  if (!v1) x.headers.emplace_back("X-aws-ec2-metadata-token", token->body);
   auto roles = HttpCall(x);
   if (!roles.ok()) return roles.status().Wrap(what);
   if (roles->status == 404) {
@@ -104,6 +112,7 @@ Result<Credentials> ImdsCredentialProvider::Fetch() {
   if (c.ok()) {
     std::lock_guard<std::mutex> lock(mu_);
     role_ = role;
+    used_v1_ = v1;
   }
   return c;
 }

@@ -125,7 +125,7 @@ class Builder {
       std::string ep = ImdsCredentialProvider::EndpointFrom(ctx_.env);
       if (ep.empty()) return Status::Error(EINVAL, where + ": credential_source Ec2InstanceMetadata "
                                                            "but AWS_EC2_METADATA_DISABLED=true");
-      source = std::make_unique<ImdsCredentialProvider>(ep);
+      source = std::make_unique<ImdsCredentialProvider>(ep, ImdsCredentialProvider::V1AllowedBy(ctx_.env));
     } else if (credential_source == "EcsContainer") {
       auto ep = ContainerEndpointFrom(ctx_.env);
       if (!ep.ok()) return ep.status();

@@ -62,6 +62,25 @@ TEST(ImdsCredentialProviderTest, NoV1Fallback) {
   EXPECT_EQ(server.requests().size(), 1u);  // never asked for credentials without a token
 }
 
+TEST(ImdsCredentialProviderTest, V1OnlyWhenExplicitlyAllowed) {
+  const std::string exp = IsoIn(3600);
+  FakeS3Server server([&](const FakeRequest& r) -> FakeResponse {
+    if (r.head.rfind("PUT ", 0) == 0) return {403, "", ""};  // an IMDSv1-only service
+    if (r.head.find("X-aws-ec2-metadata-token") != std::string::npos) return {400, "", ""};
+    if (r.head.rfind("GET /latest/meta-data/iam/security-credentials/ ", 0) == 0) return {200, "r1", ""};
+    return {200, "{\"AccessKeyId\":\"AKV1\",\"SecretAccessKey\":\"s\",\"Token\":\"t\","
+                 "\"Expiration\":\"" + exp + "\"}", ""};
+  });
+  EXPECT_FALSE(ImdsCredentialProvider::V1AllowedBy(MapEnv({})));
+  EXPECT_FALSE(ImdsCredentialProvider::V1AllowedBy(MapEnv({{"AWS_EC2_METADATA_V1_DISABLED", "true"}})));
+  EXPECT_TRUE(ImdsCredentialProvider::V1AllowedBy(MapEnv({{"AWS_EC2_METADATA_V1_DISABLED", "false"}})));
+  ImdsCredentialProvider p(server.endpoint(), /*allow_v1=*/true);
+  auto c = p.Fetch();
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->access_key, "AKV1");
+  EXPECT_NE(p.Describe().find("(IMDSv1)"), std::string::npos);
+}
+
 TEST(ImdsCredentialProviderTest, NoRoleAndBadAnswers) {
   FakeS3Server none([](const FakeRequest& r) -> FakeResponse {
     if (r.head.rfind("PUT ", 0) == 0) return {200, "T", ""};
@@ -80,7 +99,7 @@ TEST(ImdsCredentialProviderTest, UnreachableIsAnError) {
   FakeS3Server* gone = new FakeS3Server(std::vector<FakeResponse>{{200, "", ""}});
   std::string ep = gone->endpoint();
   delete gone;
-  auto c = ImdsCredentialProvider(ep, 200, 1).Fetch();
+  auto c = ImdsCredentialProvider(ep, false, 200, 1).Fetch();
   ASSERT_FALSE(c.ok());
   EXPECT_NE(c.status().message().find(ep), std::string::npos);
 }
