@@ -109,7 +109,9 @@ Result<WallTime> ParseIso8601(const std::string& text) {
   }
   if (*p != '\0') return bad;
   time_t t = timegm(&tm);
-  if (t == static_cast<time_t>(-1)) return bad;
+  // system_clock counts nanoseconds in 64 bits (up to 2262): keep far inside that.
+  constexpr time_t kYear2200 = 7258118400;
+  if (t == static_cast<time_t>(-1) || t - offset < 0 || t - offset >= kYear2200) return bad;
   return std::chrono::system_clock::from_time_t(t - offset);
 }
 

@@ -77,6 +77,8 @@ TEST(CredentialsTest, Iso8601) {
   EXPECT_FALSE(ParseIso8601("").ok());
   EXPECT_FALSE(ParseIso8601("tomorrow").ok());
   EXPECT_FALSE(ParseIso8601("2026-12-01T20:15:00Zjunk").ok());
+  EXPECT_FALSE(ParseIso8601("4052-12-01T20:15:00Z").ok());  // beyond system_clock (fuzzer find)
+  EXPECT_FALSE(ParseIso8601("1900-01-01T00:00:00Z").ok());
 }
 
 }  // namespace
