@@ -58,7 +58,12 @@ Result<std::shared_ptr<const Credentials>> RefreshingCredentials::Get() {
   if (!snap->credentials.expiration || now2 < *snap->credentials.expiration) {
     return View(std::move(snap));
   }
-  if (now2 < next_attempt_ && !last_error_.ok()) return last_error_;
+  if (now2 < next_attempt_) {
+    // Backing off: the last refresh failed (its error), or the source handed out credentials
+    // that were already expired (clock skew; S3 will say so) - not a fetch per request.
+    if (!last_error_.ok()) return last_error_;
+    return View(std::move(snap));
+  }
   Status s = RefreshLocked(snap, now2);
   if (!s.ok()) return s;
   return View(current_.load(std::memory_order_acquire));

@@ -143,6 +143,19 @@ TEST(RefreshingCredentialsTest, ASourceThatRotatesLateIsNotAskedAtEveryRequest) 
   EXPECT_EQ(raw->fetches, 2);
 }
 
+TEST(RefreshingCredentialsTest, AlreadyExpiredAnswersAreNotRefetchedPerRequest) {
+  FakeClock clock;
+  auto p = std::make_unique<ScriptedProvider>(&clock, seconds(-30));  // a skewed source
+  ScriptedProvider* raw = p.get();
+  RefreshingCredentials rc(std::move(p), Credentials{"AK0", "s", "t", clock.now - seconds(30)},
+                           clock.fn());
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE(rc.Get().ok());
+  EXPECT_EQ(raw->fetches, 1);
+  clock.now += seconds(2);
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE(rc.Get().ok());
+  EXPECT_EQ(raw->fetches, 2);
+}
+
 TEST(RefreshingCredentialsTest, ConcurrentCallersRefreshOnce) {
   FakeClock clock;
   auto p = std::make_unique<ScriptedProvider>(&clock, seconds(3600));
