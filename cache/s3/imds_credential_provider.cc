@@ -78,8 +78,10 @@ Result<Credentials> ImdsCredentialProvider::Fetch() {
   x.headers = {{"X-aws-ec2-metadata-token-ttl-seconds", kTokenTtlSeconds}};
   auto token = HttpCall(x);
   if (!token.ok()) return token.status().Wrap(what + ": IMDSv2 token");
-  const bool v1 = token->status != 200 || token->body.empty();
-  if (v1 && !allow_v1_) {
+  const bool got_token = token->status == 200 && !token->body.empty();
+  // The SDKs fall back to IMDSv1 only after 403, 404 or 405 (a service without IMDSv2).
+  const bool v1 = !got_token && (token->status == 403 || token->status == 404 || token->status == 405);
+  if (!got_token && (!v1 || !allow_v1_)) {
     return Status::Error(EACCES, what + ": IMDSv2 token request answered HTTP " +
                                      std::to_string(token->status) +
                                      " (IMDSv1 without a token is not used unless "

@@ -1,7 +1,7 @@
 // The last source of the chain: EC2 instance metadata, IMDSv2 (a session token from
 // PUT /latest/api/token, then the role name and its credentials with that token). IMDSv1 (no
 // token) only when AWS_EC2_METADATA_V1_DISABLED=false is set explicitly and the token request
-// is refused (the SDKs fall back by default; we do not). The endpoint is
+// answers 403/404/405 (the SDKs fall back by default; we do not). The endpoint is
 // AWS_EC2_METADATA_SERVICE_ENDPOINT, else
 // http://169.254.169.254 (or http://[fd00:ec2::254] with ..._ENDPOINT_MODE=IPv6).
 // Locking: mu_ guards role_ (Describe may run while another thread refreshes).
