@@ -17,11 +17,23 @@
 
 namespace s3nbd {
 
+Result<std::shared_ptr<RefreshingCredentials>> CredentialsFor(const VolumeOptions& options,
+                                                              bool allow_anonymous) {
+  CredentialOptions c;
+  c.credentials_file = options.credentials_file;
+  c.profile = options.profile;
+  c.allow_anonymous = allow_anonymous;
+  c.region = options.s3.region;
+  c.ca_file = options.s3.ca_file;
+  return OpenCredentials(c);
+}
+
 Result<std::unique_ptr<S3Client>> ConnectBucket(const VolumeOptions& options) {
   S3Config config = options.s3;
-  auto creds = ResolveCredentials(options.credentials_file, options.profile, options.readonly);
+  auto creds = CredentialsFor(options, options.readonly);
   if (!creds.ok()) return creds.status();
-  config.credentials = *creds;
+  LogDebug("credentials: from " + (*creds)->source());
+  config.credential_source = *creds;
   auto client = S3Client::Create(config);
   if (!client.ok()) return client.status();
   if (Status s = (*client)->HeadBucket(); !s.ok()) return s;

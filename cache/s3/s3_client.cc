@@ -45,6 +45,12 @@ Result<std::unique_ptr<S3Client>> S3Client::Create(S3Config config) {
   if (config.credentials.anonymous() != config.credentials.secret_key.empty()) {
     return Status::Error(EINVAL, "credentials: access key and secret key must both be given");
   }
+  if (!config.credential_source) {
+    config.credential_source = std::make_shared<RefreshingCredentials>(
+        std::make_unique<StaticCredentialProvider>(
+            config.credentials, config.credentials.anonymous() ? "anonymous" : "static keys"),
+        config.credentials);
+  }
   if (config.max_connections < 1) config.max_connections = 1;
   if (config.retry_seconds < 0) config.retry_seconds = 0;
   auto impl = std::make_unique<Impl>(std::move(config), std::move(*ep));

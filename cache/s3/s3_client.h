@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "cache/s3/credentials.h"
+#include "cache/s3/refreshing_credentials.h"
 #include "cache/status.h"
 
 namespace s3nbd {
@@ -23,7 +24,10 @@ struct S3Config {
   std::string bucket;
   bool virtual_host = false;        // false: path-style URLs (http://host/bucket/key)
   std::string ca_file;              // empty: system CA store
-  Credentials credentials;          // empty access key: anonymous (unsigned) requests
+  Credentials credentials;          // static keys; empty access key: anonymous (unsigned)
+  // Where each request gets its credentials (credential_chain.h); Create() wraps `credentials`
+  // in one when this is null. Shared: the CLI may ask it which source won.
+  std::shared_ptr<RefreshingCredentials> credential_source;
   int max_connections = 32;         // size of the handle pool
   double retry_seconds = 60;        // total time budget for retries of one call
   long connect_timeout_ms = 10000;

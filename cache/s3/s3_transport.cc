@@ -112,22 +112,28 @@ void S3Transport::Attempt(const S3Request& request, const std::string& payload_h
     response->curl_error = "cannot allocate a curl handle";
     return;
   }
+  // Asked per attempt: a retry after a refresh signs with the new credentials.
+  Result<std::shared_ptr<const Credentials>> creds = config_.credential_source->Get();
+  if (!creds.ok()) {
+    response->curl_code = CURLE_LOGIN_DENIED;  // no request was sent; see Describe
+    response->curl_error = creds.status().message();
+    return;
+  }
+  const Credentials& cred = **creds;
   const S3Target target =
       BuildTarget(endpoint_, config_.bucket, config_.virtual_host, request.key, request.query);
   HeaderList headers = {{"Host", target.host},
                         {"x-amz-date", AmzDate(std::time(nullptr))},
                         {"x-amz-content-sha256", payload_hash}};
-  if (!config_.credentials.session_token.empty()) {
-    headers.emplace_back("x-amz-security-token", config_.credentials.session_token);
-  }
+  if (!cred.session_token.empty()) headers.emplace_back("x-amz-security-token", cred.session_token);
   for (const auto& h2 : request.headers) headers.push_back(h2);
 
   CurlHeaderList list;
   for (const auto& [name, value] : headers) list.Append(name + ": " + value);
-  if (!config_.credentials.anonymous()) {
+  if (!cred.anonymous()) {
     SigV4Request sig{request.method, target.canonical_uri, request.query, headers, payload_hash,
                      config_.region, "s3", headers[1].second};
-    list.Append("Authorization: " + SignV4(sig, config_.credentials).authorization);
+    list.Append("Authorization: " + SignV4(sig, cred).authorization);
   }
   list.Append("Expect:");        // no 100-continue round trip (not signed: never sent)
   bool has_content_type = false;
@@ -187,7 +193,9 @@ void S3Transport::Attempt(const S3Request& request, const std::string& payload_h
 Status S3Transport::Describe(const std::string& operation, const S3Response& r, bool final) const {
   AttemptOutcome outcome{r.curl_code, r.http_status, r.s3_code};
   std::string msg;
-  if (r.curl_code != 0) {
+  if (r.curl_code == CURLE_LOGIN_DENIED) {
+    msg = r.curl_error;  // no credentials to sign with (see Attempt)
+  } else if (r.curl_code != 0) {
     msg = "cannot reach " + config_.endpoint + ": " + r.curl_error;
   } else if (r.s3_code == "NoSuchBucket") {
     msg = "bucket '" + config_.bucket + "' does not exist at " + config_.endpoint;

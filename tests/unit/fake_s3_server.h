@@ -1,6 +1,7 @@
 // FakeS3Server: a scripted HTTP/1.1 server on 127.0.0.1 for S3Client tests. It answers each
-// request with the next scripted response (the last one repeats), closes the connection after
-// each answer, and records what it received. One server thread; mu_ guards the script and log.
+// request with the next scripted response (the last one repeats), or with what a handler
+// returns, closes the connection after each answer, and records what it received. One server
+// thread; mu_ guards the script and log; a handler runs on the server thread.
 #pragma once
 
 #include <arpa/inet.h>
@@ -10,6 +11,7 @@
 
 #include <atomic>
 #include <cctype>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -30,6 +32,11 @@ struct FakeRequest {
 
 class FakeS3Server {
  public:
+  using Handler = std::function<FakeResponse(const FakeRequest&)>;
+  explicit FakeS3Server(Handler handler) : FakeS3Server(std::vector<FakeResponse>{FakeResponse{}}) {
+    std::lock_guard<std::mutex> lock(mu_);
+    handler_ = std::move(handler);
+  }
   explicit FakeS3Server(std::vector<FakeResponse> script) : script_(std::move(script)) {
     fd_ = socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in addr{};
@@ -87,12 +94,15 @@ class FakeS3Server {
       req.body.append(buf, n);
     }
     FakeResponse resp;
+    Handler handler;
     {
       std::lock_guard<std::mutex> lock(mu_);
       requests_.push_back(req);
       size_t i = std::min(next_++, script_.size() - 1);
       resp = script_[i];
+      handler = handler_;
     }
+    if (handler) resp = handler(req);
     bool head = req.head.rfind("HEAD ", 0) == 0;
     std::string out = "HTTP/1.1 " + std::to_string(resp.status) + " X\r\nContent-Length: " +
                       std::to_string(resp.body.size()) + "\r\nConnection: close\r\n" +
@@ -115,6 +125,7 @@ class FakeS3Server {
   std::thread thread_;
   std::mutex mu_;
   std::vector<FakeResponse> script_;   // GUARDED_BY(mu_)
+  Handler handler_;                    // GUARDED_BY(mu_); set once, before any request
   size_t next_ = 0;                    // GUARDED_BY(mu_)
   std::vector<FakeRequest> requests_;  // GUARDED_BY(mu_)
 };
