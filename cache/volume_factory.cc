@@ -184,7 +184,8 @@ Status OpenedVolume::OpenSteps(const VolumeOptions& options) {
     if (!lease.ok()) return lease.status();
     v->lease_ = std::move(*lease);
   }
-  auto s3 = std::make_unique<S3BlockStore>(v->client_.get(), keys, desc.block_count());
+  // Every block PUT and DELETE is bounded by the lease's validity (the fence).
+  auto s3 = std::make_unique<S3BlockStore>(v->client_.get(), keys, desc.block_count(), v->lease_.get());
   auto codec = std::make_unique<BlockCodec>(std::move(*id), std::move(s3));
   auto zero = std::make_unique<ZeroElidingStore>(desc.block_count(), desc.block_size, std::move(codec));
   v->zero_ = zero.get();

@@ -214,8 +214,17 @@ Status WriterLease::RenewOnce() {
   const std::string what = "lease renewal: volume " + volume_;
   if (lost_) return Status::Error(EROFS, what + ": the lease was lost");
   int64_t started = SteadyNs();
+  const S3Deadline deadline{valid_until_ns_.load(), kLeaseExpiredCause};
+  if (started >= deadline.steady_ns) {
+    // Not renewed in time. Whoever took the volume over after the expiry may have written and
+    // even released it since: neither a blind PUT nor a fresh create is safe. Stay read-only.
+    lost_ = true;
+    return Status::Error(EROFS, what + ": the lease lapsed " + std::to_string((started - deadline.steady_ns) / 1000000) +
+                                    " ms ago before it could be renewed; another writer may have taken the volume "
+                                    "over since, so writes are refused until this server restarts");
+  }
   std::string text;
-  Status g = client_->Get(key_, &text);
+  Status g = client_->Get(key_, &text, nullptr, deadline);
   auto check = [&](Status got) -> Status {
     if (!got.ok() && got.err() != ENOENT) return got.Wrap(what);
     auto r = got.ok() ? DecodeLease(text) : Result<LeaseRecord>(Status::Error(ENOENT, "lease object is gone"));
@@ -228,8 +237,10 @@ Status WriterLease::RenewOnce() {
   };
   if (Status s = check(g); !s.ok()) return s;
   mine_.expires = WallSeconds() + seconds_;
-  if (Status s = client_->Put(key_, EncodeLease(mine_)); !s.ok()) return s.Wrap(what);
-  if (Status s = check(client_->Get(key_, &text)); !s.ok()) return s;
+  S3PutOptions put;
+  put.deadline = deadline;  // never lands after the validity it extends
+  if (Status s = client_->Put(key_, EncodeLease(mine_), put); !s.ok()) return s.Wrap(what);
+  if (Status s = check(client_->Get(key_, &text, nullptr, deadline)); !s.ok()) return s;
   SetValidFrom(started);
   return Status::Ok();
 }
@@ -267,11 +278,16 @@ void WriterLease::RenewLoop() {
     LogWarning(s.message() + " (retrying)");
     period = std::chrono::milliseconds(1000);
     if (!warned_lapse && SteadyNs() >= valid_until_ns_.load()) {
-      LogError("lease: volume " + volume_ + ": lease could not be renewed before it expired; writes are refused "
-               "until a renewal succeeds");
+      LogError("lease: volume " + volume_ + ": lease could not be renewed before it expired; writes are refused");
       warned_lapse = true;
     }
   }
+}
+
+Result<int64_t> WriterLease::WriteDeadline(uint64_t block) const {
+  const int64_t until = valid_until_ns_.load();
+  if (Status s = CheckWritable(block); !s.ok()) return s;
+  return until;
 }
 
 Status WriterLease::CheckWritable(uint64_t block) const {
@@ -286,12 +302,15 @@ Status WriterLease::CheckWritable(uint64_t block) const {
 
 void WriterLease::Release() {
   StopRenewal();
-  if (lost_) return;
+  // Past its validity the lease may be another writer's by the time a DELETE lands: leave it
+  // to expire.
+  const S3Deadline deadline{valid_until_ns_.load(), kLeaseExpiredCause};
+  if (lost_ || SteadyNs() >= deadline.steady_ns) return;
   std::string text;
-  if (!client_->Get(key_, &text).ok()) return;
+  if (!client_->Get(key_, &text, nullptr, deadline).ok()) return;
   auto r = DecodeLease(text);
   if (!r.ok() || r->token != mine_.token) return;  // not ours any more: leave it alone
-  Status s = client_->Delete(key_);
+  Status s = client_->Delete(key_, deadline);
   if (s.ok()) LogInfo("lease: volume " + volume_ + ": released");
   else LogWarning(s.Wrap("lease: volume " + volume_ + ": releasing").message());
 }

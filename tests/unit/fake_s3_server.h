@@ -1,6 +1,8 @@
 // FakeS3Server: a scripted HTTP/1.1 server on 127.0.0.1 for S3Client tests. It answers each
-// request with the next scripted response (the last one repeats), closes the connection after
-// each answer, and records what it received. One server thread; mu_ guards the script and log.
+// request with the next scripted response (the last one repeats), optionally after a delay
+// (then it notes whether the client reset the connection meanwhile), closes the connection
+// after each answer, and records what it received. One server thread; mu_ guards the script
+// and log.
 #pragma once
 
 #include <arpa/inet.h>
@@ -10,6 +12,8 @@
 
 #include <atomic>
 #include <cctype>
+#include <cerrno>
+#include <chrono>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -21,11 +25,14 @@ struct FakeResponse {
   int status = 200;
   std::string body;
   std::string extra_headers;  // "Name: value\r\n" lines
+  int delay_ms = 0;           // wait this long before answering
 };
 
 struct FakeRequest {
   std::string head;  // request line + headers
   std::string body;
+  bool client_reset = false;  // the client reset the connection during the delay (RST)
+  bool client_closed = false; // the client closed it during the delay (FIN)
 };
 
 class FakeS3Server {
@@ -89,16 +96,25 @@ class FakeS3Server {
     FakeResponse resp;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      requests_.push_back(req);
       size_t i = std::min(next_++, script_.size() - 1);
       resp = script_[i];
+    }
+    if (resp.delay_ms > 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(resp.delay_ms));
+      ssize_t n = recv(c, buf, 1, MSG_DONTWAIT);
+      req.client_reset = n < 0 && errno == ECONNRESET;
+      req.client_closed = n == 0;
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      requests_.push_back(req);
     }
     bool head = req.head.rfind("HEAD ", 0) == 0;
     std::string out = "HTTP/1.1 " + std::to_string(resp.status) + " X\r\nContent-Length: " +
                       std::to_string(resp.body.size()) + "\r\nConnection: close\r\n" +
                       resp.extra_headers + "\r\n" + (head ? "" : resp.body);
     for (size_t off = 0; off < out.size();) {
-      ssize_t n = write(c, out.data() + off, out.size() - off);
+      ssize_t n = send(c, out.data() + off, out.size() - off, MSG_NOSIGNAL);
       if (n <= 0) return;
       off += n;
     }
