@@ -1,7 +1,9 @@
 // ZeroElidingStore: keeps the volume maximally sparse. An all-zero block is never stored
 // (its write becomes an erase); an absent block reads as zeros without any request; the
-// PresentMap built from one List at Load() answers Probe() and BLOCK_STATUS.
-// Lock rule: none of its own; PresentMap is atomic and callers serialise writers per block.
+// PresentMap built from one List at Load() answers Probe() and BLOCK_STATUS. A block the map
+// says is present whose object is gone (GET 404) is EIO, never zeros, unless this writer's own
+// last write or erase of it failed (then the object may or may not exist: unsure_).
+// Lock rule: none of its own; the maps are atomic and callers serialise writers per block.
 #pragma once
 
 #include <memory>
@@ -14,7 +16,7 @@ namespace s3nbd {
 class ZeroElidingStore : public BlockStore {
  public:
   ZeroElidingStore(uint64_t block_count, uint32_t block_size, std::unique_ptr<BlockStore> inner)
-      : block_size_(block_size), present_(block_count), inner_(std::move(inner)) {}
+      : block_size_(block_size), present_(block_count), unsure_(block_count), inner_(std::move(inner)) {}
 
   // Builds the present map with one listing of the inner store.
   Status Load();
@@ -34,10 +36,16 @@ class ZeroElidingStore : public BlockStore {
   }
 
   uint64_t present_count() const { return present_.Count(); }
+  // Blocks whose last write or erase failed: a saved map would call them present for sure.
+  uint64_t unsure_count() const { return unsure_.Count(); }
 
  private:
+  // ENOENT from below for a block the map calls present: zeros if unsure_, else EIO.
+  Status Missing(uint64_t block, const Status& not_found) const;
+
   uint32_t block_size_;
   PresentMap present_;
+  PresentMap unsure_;  // a failed write or erase: the object may or may not exist
   std::unique_ptr<BlockStore> inner_;
 };
 

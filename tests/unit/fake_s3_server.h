@@ -26,6 +26,7 @@ struct FakeResponse {
   std::string body;
   std::string extra_headers;  // "Name: value\r\n" lines
   int delay_ms = 0;           // wait this long before answering
+  bool echo_put = false;      // the body is that of the last PUT received
 };
 
 struct FakeRequest {
@@ -99,6 +100,8 @@ class FakeS3Server {
       size_t i = std::min(next_++, script_.size() - 1);
       resp = script_[i];
     }
+    if (req.head.rfind("PUT ", 0) == 0) last_put_ = req.body;
+    if (resp.echo_put) resp.body = last_put_;
     if (resp.delay_ms > 0) {
       std::this_thread::sleep_for(std::chrono::milliseconds(resp.delay_ms));
       ssize_t n = recv(c, buf, 1, MSG_DONTWAIT);
@@ -133,6 +136,7 @@ class FakeS3Server {
   std::vector<FakeResponse> script_;   // GUARDED_BY(mu_)
   size_t next_ = 0;                    // GUARDED_BY(mu_)
   std::vector<FakeRequest> requests_;  // GUARDED_BY(mu_)
+  std::string last_put_;               // the server thread's own
 };
 
 }  // namespace s3nbd
