@@ -128,11 +128,16 @@ void S3Transport::Execute(const S3Request& request, S3Response* response) {
     std::optional<double> delay = NextRetryDelay(retry_, attempt, response->elapsed_seconds,
                                                  response->retry_after, Uniform01());
     if (!delay) return;
+    if (deadline != 0 && SteadyNs() + static_cast<int64_t>(*delay * 1e9) >= deadline) {
+      response->abandoned = true;  // the retry could not start before the deadline
+      response->abandon_cause = request.deadline.cause;
+      return;
+    }
     counters_->retries.fetch_add(1, std::memory_order_relaxed);
     LogDebug(request.method + " " + Label(request.key) + ": attempt " + std::to_string(attempt) +
              " failed (" + Describe(request.method + " " + Label(request.key), *response, /*final=*/false).message() + "); retrying in " +
              std::to_string(static_cast<int>(*delay * 1000)) + " ms");
-    std::this_thread::sleep_for(std::chrono::duration<double>(*delay));  // the loop checks the deadline
+    std::this_thread::sleep_for(std::chrono::duration<double>(*delay));
   }
 }
 
