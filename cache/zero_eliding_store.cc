@@ -26,7 +26,7 @@ Status ZeroElidingStore::Load() {
 }
 
 Status ZeroElidingStore::Missing(uint64_t block, const Status& not_found) const {
-  if (unsure_.Test(block)) return Status::Ok();  // our own failed write may never have landed
+  if (unsure_.Contains(block)) return Status::Ok();  // our own failed write may never have landed
   return Status::Error(EIO, "block " + std::to_string(block) + ": object vanished: present at open (or written since), "
                                 "GET returned 404; something other than this writer deleted it (" +
                                 not_found.message() + ")");
@@ -67,8 +67,8 @@ Status ZeroElidingStore::Write(uint64_t block, std::string_view data) {
   }
   present_.Set(block);  // before the PUT: over-report rather than under-report
   Status s = inner_->Write(block, data);
-  if (s.ok()) unsure_.Clear(block);
-  else unsure_.Set(block);  // it may have landed or not (a timeout after the server stored it)
+  if (s.ok()) unsure_.Remove(block);
+  else unsure_.Add(block);  // it may have landed or not (a timeout after the server stored it)
   return s;
 }
 
@@ -78,12 +78,12 @@ Status ZeroElidingStore::Erase(std::span<const uint64_t> blocks) {
     if (present_.Test(b)) present.push_back(b);
   if (present.empty()) return Status::Ok();
   if (Status s = inner_->Erase(present); !s.ok()) {
-    for (uint64_t b : present) unsure_.Set(b);  // some DELETEs may have landed
+    for (uint64_t b : present) unsure_.Add(b);  // some DELETEs may have landed
     return s;
   }
   for (uint64_t b : present) {
     present_.Clear(b);
-    unsure_.Clear(b);
+    unsure_.Remove(b);
   }
   return Status::Ok();
 }

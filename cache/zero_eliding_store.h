@@ -3,20 +3,52 @@
 // PresentMap built from one List at Load() answers Probe() and BLOCK_STATUS. A block the map
 // says is present whose object is gone (GET 404) is EIO, never zeros, unless this writer's own
 // last write or erase of it failed (then the object may or may not exist: unsure_).
-// Lock rule: none of its own; the maps are atomic and callers serialise writers per block.
+// Lock rule: PresentMap is atomic; UnsureBlocks has its own mutex; callers serialise writers
+// per block.
 #pragma once
 
+#include <atomic>
 #include <memory>
+#include <mutex>
+#include <unordered_set>
 
 #include "cache/block_store.h"
 #include "cache/present_map.h"
 
 namespace s3nbd {
 
+// Blocks whose last write or erase failed. Rare, so a locked set rather than a second bitmap;
+// the common path (a write that succeeds while the set is empty) reads one atomic. Lock rule:
+// mu_ guards set_; n_ mirrors its size. A block's Add and Remove come from its (serialised)
+// writers.
+class UnsureBlocks {
+ public:
+  void Add(uint64_t b) {
+    std::lock_guard lock(mu_);
+    if (set_.insert(b).second) n_.fetch_add(1, std::memory_order_release);
+  }
+  void Remove(uint64_t b) {
+    if (n_.load(std::memory_order_acquire) == 0) return;
+    std::lock_guard lock(mu_);
+    if (set_.erase(b)) n_.fetch_sub(1, std::memory_order_release);
+  }
+  bool Contains(uint64_t b) const {
+    if (n_.load(std::memory_order_acquire) == 0) return false;
+    std::lock_guard lock(mu_);
+    return set_.count(b) != 0;
+  }
+  uint64_t size() const { return n_.load(std::memory_order_acquire); }
+
+ private:
+  mutable std::mutex mu_;
+  std::unordered_set<uint64_t> set_;  // guarded by mu_
+  std::atomic<uint64_t> n_{0};
+};
+
 class ZeroElidingStore : public BlockStore {
  public:
   ZeroElidingStore(uint64_t block_count, uint32_t block_size, std::unique_ptr<BlockStore> inner)
-      : block_size_(block_size), present_(block_count), unsure_(block_count), inner_(std::move(inner)) {}
+      : block_size_(block_size), present_(block_count), inner_(std::move(inner)) {}
 
   // Builds the present map with one listing of the inner store.
   Status Load();
@@ -37,7 +69,7 @@ class ZeroElidingStore : public BlockStore {
 
   uint64_t present_count() const { return present_.Count(); }
   // Blocks whose last write or erase failed: a saved map would call them present for sure.
-  uint64_t unsure_count() const { return unsure_.Count(); }
+  uint64_t unsure_count() const { return unsure_.size(); }
 
  private:
   // ENOENT from below for a block the map calls present: zeros if unsure_, else EIO.
@@ -45,7 +77,7 @@ class ZeroElidingStore : public BlockStore {
 
   uint32_t block_size_;
   PresentMap present_;
-  PresentMap unsure_;  // a failed write or erase: the object may or may not exist
+  UnsureBlocks unsure_;  // a failed write or erase: the object may or may not exist
   std::unique_ptr<BlockStore> inner_;
 };
 
