@@ -6,8 +6,8 @@
 
 namespace s3nbd::cli {
 
-Status RefuseWhileLeased(S3Client& client, const BlockKeys& keys, const std::string& volume, bool force,
-                         int64_t now) {
+Status RefuseWhileLeased(S3Client& client, const BlockKeys& keys, const std::string& volume,
+                         bool force, int64_t now) {
   std::string text;
   Status g = client.Get(keys.LeaseKey(), &text);
   if (g.err() == ENOENT) return Status::Ok();
@@ -21,9 +21,10 @@ Status RefuseWhileLeased(S3Client& client, const BlockKeys& keys, const std::str
     LogWarning(volume + ": " + why + "; going ahead (--force)");
     return Status::Ok();
   }
-  return Status::Error(EBUSY, volume + ": " + why +
-                                  "; stop that writer ('s3nbd stop' on its host) or wait for the expiry; "
-                                  "--force if it is dead");
+  return Status::Error(EBUSY,
+                       volume + ": " + why +
+                           "; stop that writer ('s3nbd stop' on its host) or wait for the expiry; "
+                           "--force if it is dead");
 }
 
 }  // namespace s3nbd::cli

@@ -16,7 +16,7 @@ namespace s3nbd::cli {
 // "VOLUME: a writer holds the lease: host H pid P (started S), expires at T (in N s); ..." when
 // it is live, or the lease object is unreadable, unless force (then a warning is logged).
 // Other GET failures are returned as they are: without knowing, nothing is deleted.
-Status RefuseWhileLeased(S3Client& client, const BlockKeys& keys, const std::string& volume, bool force,
-                         int64_t now);
+Status RefuseWhileLeased(S3Client& client, const BlockKeys& keys, const std::string& volume,
+                         bool force, int64_t now);
 
 }  // namespace s3nbd::cli

@@ -34,7 +34,8 @@ std::string Lease(int64_t expires) {
 TEST(LeaseCheckTest, ALiveLeaseRefusesNamingItsHolderUnlessForced) {
   Status s = Check({200, Lease(kNow + 30)}, false);
   EXPECT_EQ(s.err(), EBUSY);
-  EXPECT_NE(s.message().find("volume bkt/v: a writer holds the lease: host far-host pid 4242"), std::string::npos)
+  EXPECT_NE(s.message().find("volume bkt/v: a writer holds the lease: host far-host pid 4242"),
+            std::string::npos)
       << s.message();
   EXPECT_NE(s.message().find("(in 30 s)"), std::string::npos) << s.message();
   EXPECT_NE(s.message().find("--force"), std::string::npos) << s.message();
@@ -51,7 +52,8 @@ TEST(LeaseCheckTest, AnUnreadableLeaseOrAFailedGetRefuses) {
   EXPECT_EQ(s.err(), EBUSY);
   EXPECT_NE(s.message().find("unreadable"), std::string::npos) << s.message();
   EXPECT_TRUE(Check({200, "garbage"}, true).ok());
-  EXPECT_FALSE(Check({403, "<Error><Code>AccessDenied</Code></Error>"}, true).ok()) << "unknown: delete nothing";
+  EXPECT_FALSE(Check({403, "<Error><Code>AccessDenied</Code></Error>"}, true).ok())
+      << "unknown: delete nothing";
 }
 
 }  // namespace

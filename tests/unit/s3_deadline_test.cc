@@ -26,7 +26,8 @@ std::unique_ptr<S3Client> Client(const std::string& endpoint, double retry_secon
 }
 
 int64_t NsFromNow(int ms) {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>((steady_clock::now() + milliseconds(ms)).time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             (steady_clock::now() + milliseconds(ms)).time_since_epoch())
       .count();
 }
 
@@ -43,11 +44,14 @@ TEST(S3DeadlineTest, AnAttemptIsCutAtTheDeadlineAndItsConnectionReset) {
   Status s = client->Put("v/b/0", std::string(100000, 'x'), put);
   EXPECT_LT(SecondsSince(t0), 1.2) << "the attempt outlived its deadline";
   EXPECT_EQ(s.err(), EROFS) << s.message();
-  EXPECT_NE(s.message().find("PUT bkt/v/b/0: abandoned: writer lease expired"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("PUT bkt/v/b/0: abandoned: writer lease expired"), std::string::npos)
+      << s.message();
   // the server saw the connection reset, so the request was aborted, not delivered late
-  for (int i = 0; i < 50 && server.requests().empty(); i++) std::this_thread::sleep_for(milliseconds(100));
+  for (int i = 0; i < 50 && server.requests().empty(); i++)
+    std::this_thread::sleep_for(milliseconds(100));
   ASSERT_EQ(server.requests().size(), 1u);
-  EXPECT_TRUE(server.requests()[0].client_reset) << "closed with FIN: " << server.requests()[0].client_closed;
+  EXPECT_TRUE(server.requests()[0].client_reset)
+      << "closed with FIN: " << server.requests()[0].client_closed;
 }
 
 TEST(S3DeadlineTest, NoAttemptStartsAfterTheDeadline) {
@@ -91,7 +95,8 @@ class FixedFence : public WriteFence {
  public:
   explicit FixedFence(int64_t at) : at_(at) {}
   Result<int64_t> WriteDeadline(uint64_t block) const override {
-    if (at_ == 0) return Status::Error(EROFS, "block " + std::to_string(block) + ": the writer lease was lost");
+    if (at_ == 0)
+      return Status::Error(EROFS, "block " + std::to_string(block) + ": the writer lease was lost");
     return at_;
   }
 
@@ -118,7 +123,8 @@ TEST(S3DeadlineTest, BlockStoreBoundsPutsAndDeletesByItsFence) {
   Status r = refused.Write(7, "x");
   EXPECT_EQ(r.err(), EROFS);
   EXPECT_NE(r.message().find("block 7"), std::string::npos) << r.message();
-  for (int i = 0; i < 30 && server.requests().empty(); i++) std::this_thread::sleep_for(milliseconds(100));
+  for (int i = 0; i < 30 && server.requests().empty(); i++)
+    std::this_thread::sleep_for(milliseconds(100));
   EXPECT_EQ(server.requests().size(), 1u) << "only the first PUT reached the server";
 }
 

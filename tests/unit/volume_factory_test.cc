@@ -24,12 +24,12 @@ TEST(VolumeFactoryTest, AThrowingOpenStillReleasesTheLease) {
   // 2^63 - 512 bytes in 4 KiB blocks: the present map (2^51 bits) cannot be allocated
   auto d = NewDescriptor(uint64_t{INT64_MAX} - 511, 4096, KeyLayout::kFlat);
   ASSERT_TRUE(d.ok()) << d.status().message();
-  FakeS3Server server({{200, ""},                         // HEAD bucket
-                       {200, EncodeDescriptor(*d)},       // GET volume.s3nbd
-                       {200, ""},                         // create-only PUT of the lease
-                       {200, "", "", 0, true},            // verifying GET: our record
-                       {200, "", "", 0, true},            // release: GET, still ours
-                       {204, ""}});                       // release: DELETE
+  FakeS3Server server({{200, ""},                    // HEAD bucket
+                       {200, EncodeDescriptor(*d)},  // GET volume.s3nbd
+                       {200, ""},                    // create-only PUT of the lease
+                       {200, "", "", 0, true},       // verifying GET: our record
+                       {200, "", "", 0, true},       // release: GET, still ours
+                       {204, ""}});                  // release: DELETE
   setenv("AWS_ACCESS_KEY_ID", "AKIATEST", 1);
   setenv("AWS_SECRET_ACCESS_KEY", "secret", 1);
   VolumeOptions o;
