@@ -191,6 +191,15 @@ Status OpenedVolume::OpenSteps(const VolumeOptions& options) {
     if (!lease.ok()) return lease.status();
     v->lease_ = std::move(*lease);
   }
+  // Renewed while the open goes on (a long listing must not let it lapse: a lapsed lease is
+  // lost); stopped before nbdkit forks, whatever way this returns.
+  struct RenewDuringOpen {
+    WriterLease* lease;
+    ~RenewDuringOpen() {
+      if (lease) lease->StopRenewal();
+    }
+  } renew_during_open{v->lease_.get()};
+  if (v->lease_) v->lease_->RenewInBackground();
   // Every block PUT and DELETE is bounded by the lease's validity (the fence).
   auto s3 = std::make_unique<S3BlockStore>(v->client_.get(), keys, desc.block_count(), v->lease_.get());
   auto codec = std::make_unique<BlockCodec>(std::move(*id), std::move(s3));

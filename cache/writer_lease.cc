@@ -258,6 +258,11 @@ void WriterLease::StartRenewal() {
   thread_ = std::thread([this] { RenewLoop(); });
 }
 
+void WriterLease::RenewInBackground() {
+  std::lock_guard lock(mu_);
+  if (!thread_.joinable()) thread_ = std::thread([this] { RenewLoop(); });
+}
+
 void WriterLease::RenewLoop() {
   std::unique_lock lock(mu_);
   auto period = std::chrono::milliseconds(std::max(500, seconds_ * 1000 / 3));
@@ -292,8 +297,8 @@ Result<int64_t> WriterLease::WriteDeadline(uint64_t block) const {
 
 Status WriterLease::CheckWritable(uint64_t block) const {
   if (lost_)
-    return Status::Error(EROFS, "block " + std::to_string(block) + ": the writer lease was lost to another writer; "
-                                "writes are refused");
+    return Status::Error(EROFS, "block " + std::to_string(block) + ": the writer lease was lost (to another writer, "
+                                "or it lapsed before a renewal); writes are refused");
   if (SteadyNs() >= valid_until_ns_.load())
     return Status::Error(EROFS, "block " + std::to_string(block) + ": the writer lease expired (renewal failed); "
                                 "writes are refused");
@@ -322,6 +327,8 @@ void WriterLease::StopRenewal() {
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+  std::lock_guard lock(mu_);
+  stop_ = false;  // may be started again (after the fork)
 }
 
 WriterLease::~WriterLease() {

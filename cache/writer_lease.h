@@ -59,6 +59,12 @@ class WriterLease : public WriteFence {
 
   // Starts the renewal thread; call in the process that serves (after nbdkit forks).
   void StartRenewal();
+  // Renews from a thread until StopRenewal, for the rest of a long open (listing a large
+  // bucket) before nbdkit forks: a lease that lapsed then would be lost. The caller stops it
+  // before the fork (fork kills threads); StartRenewal may follow.
+  void RenewInBackground();
+  // Stops the renewal thread (joins it); renewal may be started again.
+  void StopRenewal();
   // OK while the lease is valid; EROFS with a message once it lapsed or was lost.
   Status CheckWritable(uint64_t block) const;
   // The lease's local validity for a write of `block` starting now, or CheckWritable's error.
@@ -78,7 +84,6 @@ class WriterLease : public WriteFence {
       : client_(client), key_(std::move(key)), volume_(std::move(volume)), seconds_(seconds) {}
   Status TryCreate(int64_t started_ns);
   void RenewLoop();
-  void StopRenewal();
   void SetValidFrom(int64_t started_ns);
 
   S3Client* client_;

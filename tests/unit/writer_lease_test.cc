@@ -125,6 +125,18 @@ TEST(WriterLeaseTest, RenewalAfterALocalLapseLosesTheLeaseAndSendsNothing) {
   EXPECT_EQ(server.requests().size(), before) << "no blind PUT, no DELETE of what may be another's lease";
 }
 
+TEST(WriterLeaseTest, RenewingInTheBackgroundKeepsALongOpenFromLapsing) {
+  FakeS3Server server({{200, ""}, {200, Lease("tok1")}});  // then every GET says "ours", PUTs succeed
+  auto client = Client(server.endpoint());
+  auto lease = WriterLease::Acquire(client.get(), "v/lease.s3nbd", "b/v", 3, false, "tok1");
+  ASSERT_TRUE(lease.ok()) << lease.status().message();
+  (*lease)->RenewInBackground();  // e.g. while the open lists a large bucket
+  std::this_thread::sleep_for(std::chrono::milliseconds(2600));  // past the first validity (2 s)
+  (*lease)->StopRenewal();  // before nbdkit forks
+  EXPECT_TRUE((*lease)->CheckWritable(0).ok()) << (*lease)->CheckWritable(0).message();
+  EXPECT_TRUE((*lease)->RenewOnce().ok()) << "still renewable after the long open";
+}
+
 TEST(WriterLeaseTest, TheRenewalPutIsBoundedByTheValidity) {
   // create, verify; renewal GET says ours; its PUT is answered only after 2.5 s
   FakeS3Server server({{200, ""}, {200, Lease("tok1")}, {200, Lease("tok1")}, {200, "", "", 2500}});
