@@ -24,6 +24,13 @@ int64_t SteadyNs() {
       .count();
 }
 int64_t WallSeconds() { return static_cast<int64_t>(std::time(nullptr)); }
+// The expiry we record, rounded UP to whole seconds: others take over once their wall clock
+// reaches it, which must never be sooner than `seconds` after now (the margin between our
+// local validity and their takeover would otherwise lose up to 1 s to the truncation).
+int64_t ExpiryFromNow(int seconds) {
+  auto now = std::chrono::system_clock::now().time_since_epoch();
+  return std::chrono::ceil<std::chrono::seconds>(now).count() + seconds;
+}
 
 std::string Iso(int64_t t) {
   std::time_t tt = static_cast<std::time_t>(t);
@@ -191,7 +198,7 @@ Result<std::unique_ptr<WriterLease>> WriterLease::Acquire(S3Client* client, std:
 
 // Create-only PUT of our record, then GET to check that the stored lease is ours.
 Status WriterLease::TryCreate(int64_t started_ns) {
-  mine_.expires = WallSeconds() + seconds_;
+  mine_.expires = ExpiryFromNow(seconds_);
   S3PutOptions put;
   put.if_none_match = true;
   if (Status s = client_->Put(key_, EncodeLease(mine_), put); !s.ok()) return s;
@@ -236,7 +243,7 @@ Status WriterLease::RenewOnce() {
                                     "); writes are refused from now on");
   };
   if (Status s = check(g); !s.ok()) return s;
-  mine_.expires = WallSeconds() + seconds_;
+  mine_.expires = ExpiryFromNow(seconds_);
   S3PutOptions put;
   put.deadline = deadline;  // never lands after the validity it extends
   if (Status s = client_->Put(key_, EncodeLease(mine_), put); !s.ok()) return s.Wrap(what);
