@@ -154,6 +154,18 @@ TEST(WriterLeaseTest, TheRenewalPutIsBoundedByTheValidity) {
   EXPECT_EQ((*lease)->WriteDeadline(9).status().err(), EROFS);
 }
 
+TEST(WriterLeaseTest, TheRecordedExpiryIsNeverSoonerThanTheDuration) {
+  FakeS3Server server({{200, ""}, {200, Lease("tok1")}});
+  auto client = Client(server.endpoint());
+  double before = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  auto lease = WriterLease::Acquire(client.get(), "v/lease.s3nbd", "b/v", 10, false, "tok1");
+  ASSERT_TRUE(lease.ok()) << lease.status().message();
+  auto sent = DecodeLease(server.requests()[0].body);
+  ASSERT_TRUE(sent.ok());
+  // others take over at `expires` on their clock: rounded up, never before now + duration
+  EXPECT_GE(static_cast<double>(sent->expires), before + 10) << "truncated to whole seconds";
+}
+
 TEST(WriterLeaseTest, TakesOverAnExpiredLease) {
   std::string expired = EncodeLease({"ghost", 9, "2020-01-01T00:00:00Z", "old", 1600000000, 60});
   FakeS3Server server({{412, "<Error><Code>PreconditionFailed</Code></Error>"},
