@@ -104,6 +104,7 @@ void S3Transport::Execute(const S3Request& request, S3Response* response) {
   auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - start).count(); };
   for (int attempt = 1;; ++attempt) {
     long timeout_ms = config_.request_timeout_ms;
+    bool cut = false;  // this attempt's timeout is the deadline's, not request-timeout
     if (deadline != 0) {
       const int64_t left_ms = (deadline - SteadyNs()) / 1000000;
       if (left_ms <= 0) {  // no attempt starts at or after the deadline
@@ -112,6 +113,7 @@ void S3Transport::Execute(const S3Request& request, S3Response* response) {
         response->elapsed_seconds = elapsed();
         return;
       }
+      cut = left_ms < timeout_ms;
       timeout_ms = std::min<long>(timeout_ms, static_cast<long>(left_ms));
     }
     Attempt(request, payload_hash, timeout_ms, response);
@@ -120,7 +122,8 @@ void S3Transport::Execute(const S3Request& request, S3Response* response) {
     if (response->ok()) return;
     AttemptOutcome outcome{response->curl_code, response->http_status, response->s3_code};
     if (!IsRetryable(outcome)) return;                 // a definite answer, even a late one
-    if (deadline != 0 && SteadyNs() >= deadline) {  // cut at the deadline (or failed just then)
+    // Cut at the deadline (curl's timer may fire a little before it), or failed just then.
+    if ((cut && response->curl_code == CURLE_OPERATION_TIMEDOUT) || (deadline != 0 && SteadyNs() >= deadline)) {
       response->abandoned = true;
       response->abandon_cause = request.deadline.cause;
       return;

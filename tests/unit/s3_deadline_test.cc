@@ -54,6 +54,19 @@ TEST(S3DeadlineTest, AnAttemptIsCutAtTheDeadlineAndItsConnectionReset) {
       << "closed with FIN: " << server.requests()[0].client_closed;
 }
 
+TEST(S3DeadlineTest, ACutAttemptIsAbandonedEvenWithoutRetries) {
+  // curl's timer may fire just before the deadline: the attempt was still cut by it
+  FakeS3Server server({{200, "", "", 700}});
+  auto client = Client(server.endpoint(), 0);  // no retry budget at all
+  for (int i = 0; i < 3; i++) {
+    S3PutOptions put;
+    put.deadline = {NsFromNow(150), "writer lease expired"};
+    Status s = client->Put("v/b/" + std::to_string(i), "data", put);
+    EXPECT_EQ(s.err(), EROFS) << s.message();
+    EXPECT_NE(s.message().find("abandoned: writer lease expired"), std::string::npos) << s.message();
+  }
+}
+
 TEST(S3DeadlineTest, NoAttemptStartsAfterTheDeadline) {
   FakeS3Server server({{200, ""}});
   auto client = Client(server.endpoint(), 60);
