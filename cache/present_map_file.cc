@@ -94,8 +94,9 @@ Status SavePresentMap(const std::string& path, const PresentMapImage& image) {
   std::string bytes = EncodePresentMap(image);
   std::string tmp = path + ".tmp";
   {
-    // A fresh file, never through a symlink or into an existing file someone planted there.
-    if (::unlink(tmp.c_str()) != 0 && errno != ENOENT) return Errno("save present map " + tmp);
+    // A fresh file, never through a symlink or into an existing file someone planted there
+    // (an unlink that fails shows as the create's error below).
+    (void)::unlink(tmp.c_str());
     Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
     if (fd.get() < 0) return Errno("save present map " + tmp);
     size_t done = 0;
