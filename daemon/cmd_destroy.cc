@@ -1,14 +1,17 @@
 // s3nbd destroy: deletes a volume — its block objects (batched DeleteObjects), then its lease,
 // then its descriptor last, so an interrupted destroy leaves a volume that still opens (as
-// partly zeroed) and can be destroyed again. Asks on a terminal unless --yes.
+// partly zeroed) and can be destroyed again. Asks on a terminal unless --yes. Refused while
+// any writer holds the lease (unless --force).
 #include <unistd.h>
 
 #include <cstdio>
+#include <ctime>
 #include <iostream>
 #include <vector>
 
 #include "cache/volume_config.h"
 #include "daemon/cli.h"
+#include "daemon/lease_check.h"
 #include "daemon/progress.h"
 #include "daemon/server_paths.h"
 
@@ -16,11 +19,12 @@ namespace s3nbd::cli {
 namespace {
 
 constexpr const char* kUsage =
-    "usage: s3nbd destroy [VOLUME] [--endpoint URL --bucket NAME [--prefix P]] [--yes]\n"
+    "usage: s3nbd destroy [VOLUME] [--endpoint URL --bucket NAME [--prefix P]] [--yes] [--force]\n"
     "Deletes every block object of the volume, its lease and finally its descriptor. Other\n"
     "objects under the prefix (see 's3nbd fsck') are left alone. Without --yes it asks for the\n"
     "volume name on the terminal; without a terminal and without --yes it refuses (exit 2).\n"
-    "Refused while the volume is served (its pid file names a live process).\n";
+    "Refused while the volume is served (its pid file names a live process) or while any\n"
+    "writer, on any host, holds its lease; --force goes ahead anyway (for a dead writer).\n";
 
 constexpr size_t kBatch = 1000;  // DeleteObjects' limit per request
 
@@ -28,7 +32,7 @@ constexpr size_t kBatch = 1000;  // DeleteObjects' limit per request
 
 int CmdDestroy(int argc, char** argv) {
   Args args;
-  if (!ParseArgs(argc, argv, {"yes"}, &args)) return kExitUsage;
+  if (!ParseArgs(argc, argv, {"yes", "force"}, &args)) return kExitUsage;
   if (args.help) {
     std::fputs(kUsage, stdout);
     std::fputs(kVolumeSelectionHelp, stdout);
@@ -37,7 +41,7 @@ int CmdDestroy(int argc, char** argv) {
   if (args.positional.size() > 1) return Usage("destroy", kUsage, "unexpected argument");
   VolumeConf conf;
   VolumeOptions options;
-  if (int rc = SelectVolume("destroy", args, {"yes"}, false, &conf, &options)) return rc;
+  if (int rc = SelectVolume("destroy", args, {"yes", "force"}, false, &conf, &options)) return rc;
   std::string name = VolumeName(options), vol = "volume " + name;
   bool yes = args.values.count("yes");
   if (!yes && isatty(STDIN_FILENO) != 1)
@@ -52,6 +56,9 @@ int CmdDestroy(int argc, char** argv) {
   auto d = ReadDescriptor(**client, options);
   if (!d.ok()) return Error("destroy", d.status());
   BlockKeys keys(*NormalizePrefix(options.prefix), d->key_layout);
+  if (Status l = RefuseWhileLeased(**client, keys, vol, args.values.count("force") > 0, std::time(nullptr));
+      !l.ok())
+    return Error("destroy", l);
   std::vector<std::string> blocks;
   Status s = (*client)->List(keys.BlockListPrefix(), [&](const S3ObjectInfo& o) {
     if (keys.ParseBlockKey(o.key)) blocks.push_back(o.key);
