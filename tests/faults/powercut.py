@@ -23,6 +23,7 @@ Prints one line "cuts=N lost_bytes=N bad_cuts=N interrupted=N torn_writes=N ..."
 import argparse
 import os
 import random
+import shutil
 import signal
 import struct
 import subprocess
@@ -33,7 +34,8 @@ import time
 import nbd
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from crash_matrix import MAGIC, SECTOR, Model, Server, parse, read_all, sector_data, tail  # noqa: E402
+from crash_matrix import (MAGIC, SECTOR, Model, Server, parse, read_all,  # noqa: E402
+                          sector_data, tail)
 
 
 class LazyFs:
@@ -147,7 +149,8 @@ def workload(h, model, rnd, sectors, seq, cut_flag, stats):
                 c = h.aio_trim(count * SECTOR, first * SECTOR)
                 stats["trims"] += 1
             else:
-                buf = b"".join(sector_data(seq, s, model.epoch) for s in range(first, first + count))
+                buf = b"".join(sector_data(seq, s, model.epoch)
+                               for s in range(first, first + count))
                 c = h.aio_pwrite(nbd.Buffer.from_bytearray(bytearray(buf)), first * SECTOR)
                 stats["writes"] += 1
             inflight[c] = (seq, first, count)
@@ -195,11 +198,39 @@ def lost_bytes(model, data, block_size):
             what = "older write seq %d epoch %d" % (cid, older[0][1]) if older else \
                 "write seq %d (unknown here)" % cid
         b = blocks.setdefault(s * SECTOR // block_size, {})
-        key = "%s instead of %s" % (what, "zeros" if base == 0 else "seq %d epoch %d" % (seq, epoch))
+        was = "zeros" if base == 0 else "seq %d epoch %d" % (seq, epoch)
+        key = "%s instead of %s" % (what, was)
         b[key] = b.get(key, 0) + 1
     desc = ["block %d: %s" % (b, "; ".join("%d sectors %s" % (n, k) for k, n in kinds.items()))
             for b, kinds in sorted(blocks.items())]
-    return lost, bad, desc
+    return lost, bad, desc, sorted(blocks)
+
+
+def cache_records(image, blocks, limit=8):
+    """The crash image's index records of the given blocks (docs/cache-format.md), as text."""
+    try:
+        with open(image, "rb") as f:
+            data = f.read()
+        if data[:8] != b"S3NBDCF1":
+            return ["    crash image: no cache header"]
+        slots, records, index, flushed = struct.unpack_from("<QQQ", data, 40) + \
+            struct.unpack_from("<Q", data, 72)
+    except (OSError, struct.error) as e:
+        return ["    crash image: %s" % e]
+    out = ["    crash image: header flushed_seq %d; records of the bad blocks (the cache's seq, "
+           "not the workload's):" % flushed]
+    kinds = {0: "FREE", 1: "CLEAN", 2: "DIRTY", 3: "ERASE"}
+    for i in range(records):
+        magic, kind, flags, _, block, seq, epoch = struct.unpack_from(
+            "<IBBHQQQ", data, index + 64 * i)
+        if magic != 0x52434E53 or block not in blocks or kind == 0:
+            continue
+        out.append("      block %d: %s %s%s seq %d epoch %d" % (
+            block, "slot %d" % i if i < slots else "tombstone", kinds.get(kind, kind),
+            " OPEN" if flags & 1 else "", seq, epoch))
+        if len(out) > limit * len(blocks):
+            break
+    return out
 
 
 def last_start_messages(path, limit=15):
@@ -286,6 +317,10 @@ def main():
         torn_cuts += "torn_writes=0 " not in report
         time.sleep(args.settle)
         t2 = time.monotonic()
+        image = os.path.join(args.backing, "cache.img")
+        saved = os.path.join(args.dir, "crash-image.last")
+        if os.path.exists(image):
+            shutil.copyfile(image, saved)
         lfs = arm()
         h = srv.start()
         t3 = time.monotonic()
@@ -294,7 +329,7 @@ def main():
         for key, dt in (("t_run", t1 - t0), ("t_settle", t2 - t1), ("t_start", t3 - t2),
                         ("t_read", t4 - t3)):
             stats[key] = stats.get(key, 0) + dt
-        lost, bad, desc = lost_bytes(model, data, args.block_size)
+        lost, bad, desc, bad_blocks = lost_bytes(model, data, args.block_size)
         if bad:
             bad_cuts += 1
             lost_total += lost
@@ -304,6 +339,11 @@ def main():
                   file=sys.stderr)
             for line in desc[:12]:
                 print("  " + line, file=sys.stderr)
+            kept = os.path.join(args.dir, "crash-image.cut-%d" % k)
+            if bad_cuts <= 20 and os.path.exists(saved):
+                os.rename(saved, kept)
+                print("\n".join(cache_records(kept, set(bad_blocks[:4]))), file=sys.stderr)
+                print("    (the crash image is kept as %s)" % kept, file=sys.stderr)
             print("  nbdkit's messages since the restart:\n" + last_start_messages(srv.log),
                   file=sys.stderr)
             seq = rebaseline(h, model, seq, args.size)
@@ -314,8 +354,8 @@ def main():
     h.shutdown()  # nbdkit waits for connected clients before it exits on SIGTERM
     srv.stop()
     lfs.unmount()
-    print("cuts=%d lost_bytes=%d bad_cuts=%d interrupted=%d cuts_with_torn_writes=%d flushes=%d writes=%d "
-          "zeroes=%d trims=%d seconds=%d (per cut: workload+cut %.2fs, settle %.2fs, "
+    print("cuts=%d lost_bytes=%d bad_cuts=%d interrupted=%d cuts_with_torn_writes=%d flushes=%d "
+          "writes=%d zeroes=%d trims=%d seconds=%d (per cut: workload+cut %.2fs, settle %.2fs, "
           "restart %.2fs, read %.2fs)" %
           (cuts, lost_total, bad_cuts, stats["interrupted"], torn_cuts, stats["flushes"],
            stats["writes"], stats["zeroes"], stats["trims"], time.monotonic() - started,

@@ -90,5 +90,6 @@ figure power_cuts_survived "$survived"
 figure bytes_lost "$lost"
 [ ${#bad[@]} -eq 0 ] || fail "$(printf '%s; ' "${bad[@]}")(seed $SEED; POWER CUT lines above)"
 [ "$survived" -ge "${POWERCUT_MIN_SURVIVED:-200}" ] ||
-  fail "only $survived power cuts survived, ${POWERCUT_MIN_SURVIVED:-200} required (deadline ${DEADLINE}s per scenario)"
+  fail "only $survived power cuts survived, ${POWERCUT_MIN_SURVIVED:-200} required" \
+    "(deadline ${DEADLINE}s per scenario)"
 log "ok: $survived power cuts survived, 0 bytes lost"

@@ -23,7 +23,10 @@
 //    caller then unmounts (fusermount3 -u), which ends the process.
 //  * --ignore-fsync: fsync does nothing (every write stays unsynced); a broken disk, used to
 //    show that the power-cut test can fail.
-//   lazyfs [--mode random|drop|keep] [--seed N] [--ignore-fsync] [--done FILE] BACKING MOUNT
+//    --mode prefix keeps every unsynced write up to a random one, in write order, and none after
+//    it (a disk that never reorders: what a cache that relies on write order survives; exact
+//    unless a sector was rewritten more than kMaxVersions times since its last sync).
+//   lazyfs [--mode random|prefix|drop|keep] [--seed N] [--ignore-fsync] [--done FILE] BACKING MOUNT
 #define FUSE_USE_VERSION 31
 #include <dirent.h>
 #include <fcntl.h>
@@ -36,9 +39,9 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <climits>
 #include <array>
 #include <cerrno>
+#include <climits>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -78,8 +81,8 @@ struct Options {
 
 Options g_opt;
 std::mutex g_mu;
-bool g_frozen = false;                                // GUARDED_BY(g_mu)
-uint64_t g_next_write = 1;                            // GUARDED_BY(g_mu)
+bool g_frozen = false;                               // GUARDED_BY(g_mu)
+uint64_t g_next_write = 1;                           // GUARDED_BY(g_mu)
 std::map<ino_t, std::unique_ptr<LazyFile>> g_files;  // GUARDED_BY(g_mu)
 
 std::string B(const char* path) { return g_opt.backing + path; }
@@ -193,6 +196,16 @@ void PowerCut() {
   // random mode: a sector keeps its whole history with probability keep_all, otherwise a
   // uniformly chosen shorter prefix of it (possibly none)
   const double keep_all = std::uniform_real_distribution<double>(0, 1)(rng);
+  // prefix mode: the writes up to a random one are kept, in order, the later ones are lost
+  uint64_t first_id = g_next_write, last_id = 0;
+  for (auto& [ino, fp] : g_files)
+    for (const auto& [s, hist] : fp->sectors)
+      for (const Version& v : hist) {
+        first_id = std::min(first_id, v.write_id);
+        last_id = std::max(last_id, v.write_id);
+      }
+  const uint64_t cutoff =
+      last_id < first_id ? 0 : std::uniform_int_distribution<uint64_t>(first_id - 1, last_id)(rng);
   uint64_t pending = 0, kept = 0, versions = 0;
   std::map<uint64_t, std::pair<uint64_t, uint64_t>> per_write;  // id -> (sectors, kept)
   int err = 0;
@@ -203,6 +216,8 @@ void PowerCut() {
       size_t n = hist.size(), k = 0;
       if (g_opt.mode == "keep") {
         k = n;
+      } else if (g_opt.mode == "prefix") {
+        while (k < n && hist[k].write_id <= cutoff) k++;
       } else if (g_opt.mode == "random") {
         k = std::bernoulli_distribution(keep_all)(rng)
                 ? n
@@ -228,12 +243,13 @@ void PowerCut() {
   }
   char line[400];
   std::snprintf(line, sizeof line,
-                "lazyfs: power cut mode=%s seed=%llu keep_all=%.2f unsynced_writes=%zu "
+                "lazyfs: power cut mode=%s seed=%llu keep_all=%.2f cutoff=%llu unsynced_writes=%zu "
                 "dropped_writes=%llu torn_writes=%llu unsynced_sectors=%llu versions=%llu "
                 "sectors_changed=%llu error=%s\n",
                 g_opt.mode.c_str(), static_cast<unsigned long long>(g_opt.seed),
-                g_opt.mode == "random" ? keep_all : 0.0, per_write.size(),
-                static_cast<unsigned long long>(dropped_writes),
+                g_opt.mode == "random" ? keep_all : 0.0,
+                static_cast<unsigned long long>(g_opt.mode == "prefix" ? cutoff : 0),
+                per_write.size(), static_cast<unsigned long long>(dropped_writes),
                 static_cast<unsigned long long>(torn), static_cast<unsigned long long>(pending),
                 static_cast<unsigned long long>(versions), static_cast<unsigned long long>(kept),
                 err ? std::strerror(-err) : "none");
@@ -259,10 +275,10 @@ void* CutThread(void*) {
 
 // ---- FUSE operations: every one takes g_mu and fails once the power is cut -----------------
 
-#define GUARD()                             \
-  std::lock_guard<std::mutex> lk_(g_mu);    \
-  do {                                      \
-    if (g_frozen) return -EIO;              \
+#define GUARD()                          \
+  std::lock_guard<std::mutex> lk_(g_mu); \
+  do {                                   \
+    if (g_frozen) return -EIO;           \
   } while (0)
 
 void* Init(struct fuse_conn_info*, struct fuse_config* cfg) {
@@ -280,8 +296,8 @@ int GetAttr(const char* path, struct stat* st, struct fuse_file_info* fi) {
     return Err();
   auto it = g_files.find(st->st_ino);
   if (S_ISREG(st->st_mode) && it != g_files.end())
-    st->st_size = static_cast<off_t>(
-        std::max(static_cast<uint64_t>(st->st_size), it->second->pending_end));
+    st->st_size =
+        static_cast<off_t>(std::max(static_cast<uint64_t>(st->st_size), it->second->pending_end));
   return 0;
 }
 
@@ -314,7 +330,8 @@ int ReleaseDir(const char*, struct fuse_file_info* fi) {
 }
 
 int OpenFlags(int flags) {
-  return (flags & ~(O_ACCMODE | O_DIRECT | O_APPEND | O_CREAT | O_EXCL | O_TRUNC)) | O_RDWR | O_CLOEXEC;
+  return (flags & ~(O_ACCMODE | O_DIRECT | O_APPEND | O_CREAT | O_EXCL | O_TRUNC)) | O_RDWR |
+         O_CLOEXEC;
 }
 
 // The kernel opens with O_TRUNC only with atomic_o_trunc, which we do not ask for.
@@ -435,9 +452,18 @@ int StatFs(const char*, struct statvfs* st) {
   return ::statvfs(g_opt.backing.c_str(), st) == 0 ? 0 : Err();
 }
 
-int Mkdir(const char* p, mode_t m) { GUARD(); return ::mkdir(B(p).c_str(), m) == 0 ? 0 : Err(); }
-int Rmdir(const char* p) { GUARD(); return ::rmdir(B(p).c_str()) == 0 ? 0 : Err(); }
-int Unlink(const char* p) { GUARD(); return ::unlink(B(p).c_str()) == 0 ? 0 : Err(); }
+int Mkdir(const char* p, mode_t m) {
+  GUARD();
+  return ::mkdir(B(p).c_str(), m) == 0 ? 0 : Err();
+}
+int Rmdir(const char* p) {
+  GUARD();
+  return ::rmdir(B(p).c_str()) == 0 ? 0 : Err();
+}
+int Unlink(const char* p) {
+  GUARD();
+  return ::unlink(B(p).c_str()) == 0 ? 0 : Err();
+}
 int Symlink(const char* to, const char* p) {
   GUARD();
   return ::symlink(to, B(p).c_str()) == 0 ? 0 : Err();
@@ -475,10 +501,11 @@ int Utimens(const char* p, const struct timespec ts[2], struct fuse_file_info* f
 }
 
 int Usage(const char* argv0) {
-  std::fprintf(stderr,
-               "usage: %s [--mode random|drop|keep] [--seed N] [--ignore-fsync] [--done FILE] "
-               "BACKING_DIR MOUNTPOINT [FUSE options]\n",
-               argv0);
+  std::fprintf(
+      stderr,
+      "usage: %s [--mode random|prefix|drop|keep] [--seed N] [--ignore-fsync] [--done FILE] "
+      "BACKING_DIR MOUNTPOINT [FUSE options]\n",
+      argv0);
   return 2;
 }
 
@@ -500,7 +527,8 @@ int main(int argc, char** argv) {
       return Usage(argv[0]);
     }
   }
-  if (argc - i < 2 || (g_opt.mode != "random" && g_opt.mode != "drop" && g_opt.mode != "keep"))
+  if (argc - i < 2 || (g_opt.mode != "random" && g_opt.mode != "prefix" && g_opt.mode != "drop" &&
+                       g_opt.mode != "keep"))
     return Usage(argv[0]);
   char real[PATH_MAX];
   if (!::realpath(argv[i], real)) {

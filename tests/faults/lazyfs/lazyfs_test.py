@@ -7,7 +7,8 @@ write, a partial-sector overwrite, an ftruncate), checks that reads see
 every write and that flock excludes a second open, cuts power, checks that operations now fail
 with EIO, unmounts and checks the backing file sector by sector: drop keeps exactly the synced
 bytes, keep keeps everything, random keeps per sector the synced bytes or one of its versions
-(and the same seed gives the same image). --ignore-fsync loses synced data too.
+(and the same seed gives the same image), prefix keeps the file as after some first writes.
+--ignore-fsync loses synced data too.
   lazyfs_test.py LAZYFS_BINARY WORKDIR
 Exits 1 naming the first wrong sector.
 """
@@ -84,10 +85,12 @@ def scenario(binary, work, mode, seed, extra=()):
     # history per sector: the versions written after the sync (sector bytes after each write)
     cur = bytearray(synced)
     versions = [[] for _ in range(17)]
+    states = [bytes(synced)]  # the whole file after 0, 1, 2, ... unsynced writes
 
     def write(data, off):
         os.pwrite(fd, data, off)
         cur[off:off + len(data)] = data
+        states.append(bytes(cur))
         for s in range(off // SECTOR, (off + len(data) - 1) // SECTOR + 1):
             versions[s].append(bytes(cur[s * SECTOR:(s + 1) * SECTOR]))
 
@@ -123,10 +126,14 @@ def scenario(binary, work, mode, seed, extra=()):
         base = bytes(synced[s * SECTOR:(s + 1) * SECTOR])
         if mode == "drop" or extra:
             allowed.append({base} if "--ignore-fsync" not in extra or s >= 4 else {bytes(SECTOR)})
+        elif mode == "prefix":
+            allowed.append({st[s * SECTOR:(s + 1) * SECTOR] for st in states})
         elif mode == "keep":
             allowed.append({versions[s][-1] if versions[s] else base})
         else:
             allowed.append({base, *versions[s]})
+    if mode == "prefix":
+        expect(img in states, "mode prefix: the image is not the file after some first writes")
     return img, allowed, report
 
 
@@ -153,10 +160,14 @@ def main():
         torn += "torn_writes=0 " not in report
         changed += "sectors_changed=0 " not in report
     expect(torn > 0 and changed > 0, "random mode never tore a write in 8 seeds")
+    for seed in range(1, 5):
+        img, allowed, report = scenario(binary, os.path.join(work, "p%d" % seed), "prefix", seed)
+        check(img, allowed, "mode prefix seed %d" % seed)
     img, allowed, report = scenario(binary, os.path.join(work, "nofsync"), "drop", 1,
                                     ("--ignore-fsync",))
     check(img, allowed, "--ignore-fsync")
-    print("lazyfs_test: random (8 seeds, %d with torn writes) and --ignore-fsync ok" % torn)
+    print("lazyfs_test: random (8 seeds, %d with torn writes), prefix (4 seeds) and "
+          "--ignore-fsync ok" % torn)
 
 
 if __name__ == "__main__":
