@@ -273,7 +273,7 @@ def main():
     ap.add_argument("--deadline", type=float, default=0,
                     help="seconds: start no new cut after this (the summary shows how many ran)")
     ap.add_argument("--ignore-fsync", action="store_true")
-    ap.add_argument("--modes", default="random:7,drop:2,keep:1",
+    ap.add_argument("--modes", default="random:6,prefix:1,drop:2,keep:1",
                     help="lazyfs crash modes and their weights")
     args = ap.parse_args()
     args.cache = os.path.join(args.mount, "cache.img")

@@ -14,10 +14,10 @@
 # durable at once; data is durable only after fsync; a sector is atomic, a write is not.
 # Figures: power_cuts_survived (cuts after which nothing flushed was lost), bytes_lost.
 # env: POWERCUT_CUTS (per scenario straight to S3, 75), POWERCUT_SLOW_CUTS (through the delay
-#      front, 35: each costs ~2 s), POWERCUT_SEED, POWERCUT_SCENARIOS, POWERCUT_MODES
-#      (lazyfs modes:weights, random:7,drop:2,keep:1), POWERCUT_DEADLINE (s per scenario, 95),
-#      POWERCUT_MIN_SURVIVED (200),
-#      POWERCUT_IGNORE_FSYNC=1 (a broken disk: the test must then report lost bytes)
+#      front, 35: each costs ~2 s), POWERCUT_SEED, POWERCUT_SCENARIOS (remote local remote-slow
+#      local-slow), POWERCUT_MODES (lazyfs modes:weights, random:6,prefix:1,drop:2,keep:1),
+#      POWERCUT_DEADLINE (s per scenario, 95), POWERCUT_MIN_SURVIVED (200), POWERCUT_DELAY_MS
+#      (300), POWERCUT_IGNORE_FSYNC=1 (a broken disk: the test must then report lost bytes)
 # 4 MiB volume, 64 KiB blocks, cache 2 MiB (it evicts and writes back while it is cut).
 set -euo pipefail
 # shellcheck source=tests/faults/lib.sh
