@@ -284,13 +284,16 @@ def main():
     model = Model(sectors, os.path.join(args.dir, "journal-%s" % args.name))
     stats = {"flushes": 0, "writes": 0, "zeroes": 0, "trims": 0, "interrupted": 0}
     srv = Server(args, args.name)
+    _CHILDREN[:] = [srv, None]
     started = time.monotonic()
     seq = lost_total = bad_cuts = torn_cuts = 0
 
     def arm():
         modes = [m.split(":") for m in args.modes.split(",")]
         mode = rnd.choices([m for m, _ in modes], [float(w) for _, w in modes])[0]
-        return LazyFs(args, mode, rnd.getrandbits(32))
+        fs = LazyFs(args, mode, rnd.getrandbits(32))
+        _CHILDREN[1] = fs
+        return fs
 
     lfs = arm()
     h = srv.start()
@@ -363,5 +366,21 @@ def main():
     sys.exit(1 if lost_total or bad_cuts else 0)
 
 
+_CHILDREN = []  # [Server, LazyFs]: whatever is left running when the driver stops early
+
+
+def cleanup():
+    for c in _CHILDREN:
+        proc = c.proc if c is not None else None
+        if proc is not None and proc.poll() is None:
+            proc.kill()  # a stopped nbdkit takes SIGKILL too
+            proc.wait()
+    if len(_CHILDREN) > 1 and _CHILDREN[1] is not None and os.path.ismount(_CHILDREN[1].args.mount):
+        subprocess.run(["umount", "-l", _CHILDREN[1].args.mount], stderr=subprocess.DEVNULL)
+
+
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    finally:
+        cleanup()

@@ -16,7 +16,7 @@
 # env: POWERCUT_CUTS (per scenario straight to S3, 75), POWERCUT_SLOW_CUTS (through the delay
 #      front, 35: each costs ~2 s), POWERCUT_SEED, POWERCUT_SCENARIOS (remote local remote-slow
 #      local-slow), POWERCUT_MODES (lazyfs modes:weights, random:6,prefix:1,drop:2,keep:1),
-#      POWERCUT_DEADLINE (s per scenario, 95), POWERCUT_MIN_SURVIVED (200), POWERCUT_DELAY_MS
+#      POWERCUT_DEADLINE (s per scenario, 90), POWERCUT_MIN_SURVIVED (200), POWERCUT_DELAY_MS
 #      (300), POWERCUT_IGNORE_FSYNC=1 (a broken disk: the test must then report lost bytes)
 # 4 MiB volume, 64 KiB blocks, cache 2 MiB (it evicts and writes back while it is cut).
 set -euo pipefail
@@ -28,7 +28,7 @@ need fusermount3 mountpoint mount umount cmake
 CUTS=${POWERCUT_CUTS:-75}
 SLOW_CUTS=${POWERCUT_SLOW_CUTS:-35}
 SEED=${POWERCUT_SEED:-$RANDOM}
-DEADLINE=${POWERCUT_DEADLINE:-95}
+DEADLINE=${POWERCUT_DEADLINE:-90}
 DELAY_MS=${POWERCUT_DELAY_MS:-300}
 SCENARIOS=${POWERCUT_SCENARIOS:-remote local remote-slow local-slow}
 SIZE=$((4 * 1048576))
