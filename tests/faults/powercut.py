@@ -18,7 +18,10 @@ its last FLUSH-acknowledged content or a later write that was issued. Differing 
 sector (against its flushed content) count as lost; the volume is then rewritten and flushed
 so the run can go on, and the exit status is 1.
 
-Prints one line "cuts=N lost_bytes=N bad_cuts=N interrupted=N torn_writes=N ..." at the end.
+A cache that nbdkit refuses after a cut (corrupt) fails the cut too: nbdkit is restarted with
+discard-bad-cache=true and what that loses is counted.
+
+Prints one line "cuts=N lost_bytes=N bad_cuts=N refused_caches=N ..." at the end.
 """
 import argparse
 import os
@@ -82,6 +85,37 @@ class LazyFs:
             self.proc.kill()
             self.proc.wait()
             sys.exit("lazyfs did not exit within 20 s of its unmount")
+
+
+class PowerCutServer(Server):
+    """crash_matrix's Server, but a refusal to start is an answer (the message), not an exit."""
+
+    def try_start(self, extra=()):
+        if os.path.exists(self.sock):
+            os.unlink(self.sock)
+        a = self.args
+        cmd = [a.nbdkit, "-f", "-U", self.sock, a.plugin, "endpoint=" + a.endpoint,
+               "bucket=" + a.bucket, "prefix=" + a.prefix, "force-takeover=true",
+               "cache=" + a.cache, "cache-size=" + a.cache_size, "flush=" + a.flush,
+               "writeback-delay=" + a.writeback_delay, *extra]
+        with open(self.log, "ab") as log:
+            log.write(("---- start: %s\n" % " ".join(cmd[4:])).encode())
+            log.flush()
+            self.proc = subprocess.Popen(cmd, stdout=log, stderr=log)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                return None, last_start_messages(self.log, 1)
+            if os.path.exists(self.sock):
+                try:
+                    h = nbd.NBD()
+                    h.connect_unix(self.sock)
+                    return h, None
+                except nbd.Error:
+                    pass
+            time.sleep(0.05)
+        self.kill()
+        sys.exit("nbdkit did not come up in 60 s; see " + self.log)
 
 
 class Cutter(threading.Thread):
@@ -283,10 +317,10 @@ def main():
     sectors = args.size // SECTOR
     model = Model(sectors, os.path.join(args.dir, "journal-%s" % args.name))
     stats = {"flushes": 0, "writes": 0, "zeroes": 0, "trims": 0, "interrupted": 0}
-    srv = Server(args, args.name)
+    srv = PowerCutServer(args, args.name)
     _CHILDREN[:] = [srv, None]
     started = time.monotonic()
-    seq = lost_total = bad_cuts = torn_cuts = 0
+    seq = lost_total = bad_cuts = torn_cuts = refused = 0
 
     def arm():
         modes = [m.split(":") for m in args.modes.split(",")]
@@ -299,6 +333,7 @@ def main():
     h = srv.start()
     model.adopt(read_all(h, args.size))
     cuts = 0
+    unreadable = False
     for k in range(1, args.cuts + 1):
         if args.deadline and time.monotonic() - started > args.deadline:
             print("powercut %s: deadline of %d s reached after %d cuts" %
@@ -325,27 +360,48 @@ def main():
         if os.path.exists(image):
             shutil.copyfile(image, saved)
         lfs = arm()
-        h = srv.start()
+        h, refusal = srv.try_start()
+        was_refused = h is None
+        if was_refused:  # a cache that power loss made unusable: flushed data is gone with it
+            print("POWER CUT %d (%s, flush=%s, driver seed %d): nbdkit REFUSED the cache after "
+                  "the cut: %s\n  the cut: %s\n  restarting with discard-bad-cache=true" %
+                  (k, args.name, args.flush, args.seed, refusal.strip(), report),
+                  file=sys.stderr)
+            refused += 1
+            h, refusal = srv.try_start(["discard-bad-cache=true"])
+            if h is None:
+                sys.exit("nbdkit refused to start with discard-bad-cache=true:\n" + refusal)
         t3 = time.monotonic()
-        data = read_all(h, args.size)
+        try:
+            data = read_all(h, args.size)
+        except nbd.Error as e:
+            print("POWER CUT %d (%s, flush=%s, driver seed %d): reading the volume after the "
+                  "restart failed: %s\n  the cut: %s\n  nbdkit's messages since the restart:\n%s"
+                  % (k, args.name, args.flush, args.seed, e, report,
+                     last_start_messages(srv.log)), file=sys.stderr)
+            bad_cuts += 1
+            unreadable = True
+            break
         t4 = time.monotonic()
         for key, dt in (("t_run", t1 - t0), ("t_settle", t2 - t1), ("t_start", t3 - t2),
                         ("t_read", t4 - t3)):
             stats[key] = stats.get(key, 0) + dt
         lost, bad, desc, bad_blocks = lost_bytes(model, data, args.block_size)
-        if bad:
+        if bad or was_refused:
             bad_cuts += 1
             lost_total += lost
-            print("POWER CUT %d (%s, flush=%s, driver seed %d) LOST DATA: %d bad sectors, %d bytes "
-                  "differ from the flushed content (last acknowledged FLUSH: epoch %d); the cut: %s"
-                  % (k, args.name, args.flush, args.seed, bad, lost, model.epoch - 1, report),
-                  file=sys.stderr)
+            if bad:
+                print("POWER CUT %d (%s, flush=%s, driver seed %d) LOST DATA: %d bad sectors, %d "
+                      "bytes differ from the flushed content (last acknowledged FLUSH: epoch %d); "
+                      "the cut: %s" % (k, args.name, args.flush, args.seed, bad, lost,
+                                       model.epoch - 1, report), file=sys.stderr)
             for line in desc[:12]:
                 print("  " + line, file=sys.stderr)
             kept = os.path.join(args.dir, "crash-image.cut-%d" % k)
             if bad_cuts <= 20 and os.path.exists(saved):
                 os.rename(saved, kept)
-                print("\n".join(cache_records(kept, set(bad_blocks[:4]))), file=sys.stderr)
+                if bad:
+                    print("\n".join(cache_records(kept, set(bad_blocks[:4]))), file=sys.stderr)
                 print("    (the crash image is kept as %s)" % kept, file=sys.stderr)
             print("  nbdkit's messages since the restart:\n" + last_start_messages(srv.log),
                   file=sys.stderr)
@@ -354,16 +410,17 @@ def main():
         h.flush()
         model.flushed_ok()
         model.adopt(data)
-    h.shutdown()  # nbdkit waits for connected clients before it exits on SIGTERM
-    srv.stop()
-    lfs.unmount()
-    print("cuts=%d lost_bytes=%d bad_cuts=%d interrupted=%d cuts_with_torn_writes=%d flushes=%d "
-          "writes=%d zeroes=%d trims=%d seconds=%d (per cut: workload+cut %.2fs, settle %.2fs, "
-          "restart %.2fs, read %.2fs)" %
-          (cuts, lost_total, bad_cuts, stats["interrupted"], torn_cuts, stats["flushes"],
+    if not unreadable:  # else the cleanup kills what is left
+        h.shutdown()  # nbdkit waits for connected clients before it exits on SIGTERM
+        srv.stop()
+        lfs.unmount()
+    print("cuts=%d lost_bytes=%d bad_cuts=%d refused_caches=%d interrupted=%d "
+          "cuts_with_torn_writes=%d flushes=%d writes=%d zeroes=%d trims=%d seconds=%d "
+          "(per cut: workload+cut %.2fs, settle %.2fs, restart %.2fs, read %.2fs)" %
+          (cuts, lost_total, bad_cuts, refused, stats["interrupted"], torn_cuts, stats["flushes"],
            stats["writes"], stats["zeroes"], stats["trims"], time.monotonic() - started,
            *(stats.get(t, 0) / max(cuts, 1) for t in ("t_run", "t_settle", "t_start", "t_read"))))
-    sys.exit(1 if lost_total or bad_cuts else 0)
+    sys.exit(1 if lost_total or bad_cuts else 0)  # bad_cuts counts refused and unreadable too
 
 
 _CHILDREN = []  # [Server, LazyFs]: whatever is left running when the driver stops early

@@ -77,6 +77,7 @@ for name in $SCENARIOS; do
   cuts=$(sed -n 's/^cuts=\([0-9]*\) .*/\1/p' <<<"$out")
   nlost=$(sed -n 's/.* lost_bytes=\([0-9]*\) .*/\1/p' <<<"$out")
   nbad=$(sed -n 's/.* bad_cuts=\([0-9]*\) .*/\1/p' <<<"$out")
+  nref=$(sed -n 's/.* refused_caches=\([0-9]*\) .*/\1/p' <<<"$out")
   if [ -z "$cuts" ] || [ -z "$nlost" ] || [ -z "$nbad" ]; then
     bad+=("$name: the driver stopped (rc $rc) before its summary")
     continue
@@ -84,7 +85,8 @@ for name in $SCENARIOS; do
   log "$name (flush=$flush): $out"
   survived=$((survived + cuts - nbad))
   lost=$((lost + nlost))
-  [ "$rc" -eq 0 ] || bad+=("$name: $nlost bytes lost in $nbad of $cuts cuts")
+  [ "$rc" -eq 0 ] ||
+    bad+=("$name: $nlost bytes lost in $nbad of $cuts cuts, ${nref:-?} refused caches")
 done
 figure power_cuts_survived "$survived"
 figure bytes_lost "$lost"
