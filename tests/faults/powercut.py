@@ -26,6 +26,7 @@ Prints one line "cuts=N lost_bytes=N bad_cuts=N refused_caches=N ..." at the end
 import argparse
 import os
 import random
+import re
 import shutil
 import signal
 import struct
@@ -368,6 +369,12 @@ def main():
                   (k, args.name, args.flush, args.seed, refusal.strip(), report),
                   file=sys.stderr)
             refused += 1
+            named = {int(b) for b in re.findall(r"block (\d+) slot", refusal)}
+            if named and os.path.exists(saved):
+                print("\n".join(cache_records(saved, named)), file=sys.stderr)
+            if refused <= 20 and os.path.exists(saved):
+                shutil.copyfile(saved, os.path.join(args.dir, "crash-image.cut-%d" % k))
+                print("    (the crash image is kept as crash-image.cut-%d)" % k, file=sys.stderr)
             h, refusal = srv.try_start(["discard-bad-cache=true"])
             if h is None:
                 sys.exit("nbdkit refused to start with discard-bad-cache=true:\n" + refusal)
