@@ -37,6 +37,7 @@ import time
 
 import nbd
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from crash_matrix import (MAGIC, SECTOR, Model, Server, parse, read_all,  # noqa: E402
                           sector_data, tail)

@@ -3,11 +3,12 @@
 # file system that keeps every write not yet fsync'ed/fdatasync'ed in memory. At a random moment
 # of a mixed workload (whole-block and partial writes, WRITE_ZEROES, TRIM, FLUSH) nbdkit is
 # stopped, lazyfs cuts power (every later operation fails EIO; the cache file becomes its synced
-# bytes plus none, all, or a seeded random prefix per 512-byte sector of its unsynced writes:
-# torn and reordered writes), nbdkit is killed, lazyfs remounted and nbdkit restarted on the
-# same cache file and bucket (tests/faults/powercut.py). Every sector must then hold its last
-# FLUSH-acknowledged content or a later issued write (a FLUSH acknowledged after the cut began
-# does not count). Scenarios: flush=remote and flush=local, each straight to S3 and through a
+# bytes plus none, all, an in-order prefix, or a seeded random prefix per 512-byte sector of its
+# unsynced writes: torn and reordered writes), nbdkit is killed, lazyfs remounted and nbdkit
+# restarted on the same cache file and bucket (tests/faults/powercut.py). Every sector must then
+# hold its last FLUSH-acknowledged content or a later issued write (a FLUSH acknowledged after
+# the cut began does not count); a cache refused as corrupt, or a volume that cannot be read,
+# fails the cut too. Scenarios: flush=remote and flush=local, each straight to S3 and through a
 # delay front (every upload 1..POWERCUT_DELAY_MS ms late: dirty data durable in the cache but
 # not uploaded at the cut; held requests land before the restart, late writes after a takeover
 # are test-partition's concern). Crash model (lazyfs.cc's head): namespace and size changes are
