@@ -435,13 +435,19 @@ _CHILDREN = []  # [Server, LazyFs]: whatever is left running when the driver sto
 
 
 def cleanup():
-    for c in _CHILDREN:
-        proc = c.proc if c is not None else None
-        if proc is not None and proc.poll() is None:
-            proc.kill()  # a stopped nbdkit takes SIGKILL too
-            proc.wait()
-    if len(_CHILDREN) > 1 and _CHILDREN[1] is not None and os.path.ismount(_CHILDREN[1].args.mount):
-        subprocess.run(["umount", "-l", _CHILDREN[1].args.mount], stderr=subprocess.DEVNULL)
+    srv, fs = (_CHILDREN + [None, None])[:2]
+    if srv is not None and srv.proc is not None and srv.proc.poll() is None:
+        srv.proc.kill()  # a stopped nbdkit takes SIGKILL too
+        srv.proc.wait()
+    if fs is not None and fs.proc.poll() is None:
+        subprocess.run(["fusermount3", "-u", "-z", fs.args.mount], stderr=subprocess.DEVNULL)
+        try:
+            fs.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            fs.proc.kill()
+            fs.proc.wait()
+    if fs is not None:  # a dead FUSE mount is not os.path.ismount(): unmount regardless
+        subprocess.run(["umount", "-l", fs.args.mount], stderr=subprocess.DEVNULL)
 
 
 if __name__ == "__main__":
