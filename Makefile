@@ -16,7 +16,7 @@ WERROR ?= $(if $(CI),ON,ON)
 JOBS ?= $(shell nproc)
 
 .PHONY: all deps build unit-tests check check-unit check-asan check-integration check-e2e check-fuzz fuzzers \
-        check-faults check-fuzz-xml \
+        check-faults check-fuzz-xml faults-tools \
         demo clean install man check-units \
         bench bench-deps bench-build bench-smoke
 
@@ -81,7 +81,11 @@ check-fuzz: fuzzers
 check-fuzz-xml:
 	@$(MAKE) --no-print-directory check-fuzz FUZZ_TARGETS=s3_xml
 
-check-faults: deps build check-fuzz-xml
+# the reliability suite's own tools (the power-cut test's FUSE file system; needs libfuse3-dev)
+faults-tools: $(BUILD)/Makefile
+	@$(MAKE) --no-print-directory -C $(BUILD) -j$(JOBS) s3nbd-test-lazyfs
+
+check-faults: deps build faults-tools check-fuzz-xml
 	bash tests/faults/run-faults.sh
 
 check: deps
