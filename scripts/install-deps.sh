@@ -7,6 +7,10 @@ PKGS=(
   g++ make cmake pkg-config
   nbdkit-plugin-dev libcurl4-openssl-dev libssl-dev liburing-dev libzstd-dev libxxhash-dev
   libgtest-dev libgmock-dev libnbd-dev
+  # s3nbd exporter's HTTP server
+  libcpp-httplib-dev
+  # make deb: the Debian package and its check
+  dpkg-dev debhelper lintian
   # fuzzing (make check-fuzz): clang with libFuzzer
   clang libclang-rt-14-dev
   # run and test
