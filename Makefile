@@ -1,23 +1,35 @@
 # s3nbd — entry points. CMake builds underneath; see README.md.
 #   make            build build/nbdkit-s3nbd-plugin.so and build/s3nbd
 #   make deps       install the Debian packages (idempotent, root)
-#   make check      the whole test suite: unit, ASan/UBSan unit, integration against Ceph RGW
+#   make check      the whole test suite: unit, ASan/UBSan unit, fuzz, units, the .deb,
+#                   integration against Ceph RGW
 #   make check-e2e  end-to-end: kernel nbd driver in a qemu guest, qemu's NBD disk, qemu-img
 #   make check-fuzz build the libFuzzer targets (clang) and run each FUZZ_RUNS times
 #   make check-faults  reliability suite: S3 faults, outages, crashes, full disks, hostile input
 #   make demo       the main job: local S3 server, a volume, ext4 on it, files written and read
 #   make man        the man pages (docs/*.pod -> build/man/)
-#   make install    plugin, CLI, man pages, systemd units, /etc/s3nbd/example.conf.sample
+#   make install    plugin (into nbdkit's plugindir), CLI, man pages, systemd units,
+#                   /etc/s3nbd/example.conf.sample (DESTDIR=, PLUGINDIR= to override)
+#   make deb        the Debian package: build-deb/s3nbd_VERSION_amd64.deb (dpkg-buildpackage
+#                   from debian/ in a copy of the tree under build-deb/; lintian runs on it)
+#   make check-deb  builds the .deb and checks its contents and 'nbdkit s3nbd --help' from it
 #   make bench      s3nbd next to nbdkit memory/file, s3backer and raw S3 (BENCH_QUICK=1: ~3 min)
 #   make bench-smoke  a tiny bench run (<60 s): does the harness work?
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 WERROR ?= $(if $(CI),ON,ON)
 JOBS ?= $(shell nproc)
+# one version: the top entry of debian/changelog
+VERSION := $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' debian/changelog)
+# nbdkit finds plugins by short name ('nbdkit s3nbd') in its compiled-in plugin directory
+PLUGINDIR ?= $(shell pkg-config --variable=plugindir nbdkit 2>/dev/null || \
+               echo /usr/lib/$$(dpkg-architecture -qDEB_HOST_MULTIARCH)/nbdkit/plugins)
+UNITDIR ?= /lib/systemd/system
+DEB_BUILD ?= build-deb
 
 .PHONY: all deps build unit-tests check check-unit check-asan check-integration check-e2e check-fuzz fuzzers \
-        check-faults check-fuzz-xml \
-        demo clean install man check-units \
+        check-faults check-fuzz-xml faults-tools \
+        demo clean install install-files man check-units deb check-deb \
         bench bench-deps bench-build bench-smoke
 
 all: build
@@ -53,15 +65,18 @@ check-integration: build
 FUZZ_BUILD ?= build-fuzz
 FUZZ_RUNS ?= 20000
 FUZZ_CXX ?= clang++
-FUZZ_TARGETS := block_decoder descriptor s3_xml
+FUZZ_TARGETS := block_decoder descriptor s3_xml credential_docs
 FUZZ_SOURCES := cache/block_codec.cc cache/aes_gcm.cc cache/volume_key.cc cache/volume_descriptor.cc cache/block_key.cc \
-                cache/s3/s3_xml.cc
+                cache/s3/s3_xml.cc cache/s3/flat_json.cc cache/s3/credentials.cc \
+                cache/s3/process_credential_provider.cc cache/s3/imds_credential_provider.cc \
+                cache/s3/sts_client.cc cache/s3/credential_http.cc cache/s3/env_credential_provider.cc \
+                cache/s3/sigv4.cc cache/s3/s3_url.cc cache/s3/curl_handle_pool.cc
 FUZZ_HEADERS := $(wildcard cache/*.h cache/s3/*.h)
 
 $(FUZZ_BUILD)/%_fuzz: tests/fuzz/%_fuzz.cc $(FUZZ_SOURCES) $(FUZZ_HEADERS)
 	@mkdir -p $(FUZZ_BUILD)
 	$(FUZZ_CXX) -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -I. \
-	  $< $(FUZZ_SOURCES) -o $@ $$(pkg-config --libs openssl libzstd libxxhash)
+	  $< $(FUZZ_SOURCES) -o $@ $$(pkg-config --libs openssl libzstd libxxhash libcurl)
 
 fuzzers: $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/%_fuzz)
 
@@ -78,12 +93,16 @@ check-fuzz: fuzzers
 check-fuzz-xml:
 	@$(MAKE) --no-print-directory check-fuzz FUZZ_TARGETS=s3_xml
 
-check-faults: deps build check-fuzz-xml
+# the reliability suite's own tools (the power-cut test's FUSE file system; needs libfuse3-dev)
+faults-tools: $(BUILD)/Makefile
+	@$(MAKE) --no-print-directory -C $(BUILD) -j$(JOBS) s3nbd-test-lazyfs
+
+check-faults: deps build faults-tools check-fuzz-xml
 	bash tests/faults/run-faults.sh
 
 check: deps
 	@$(MAKE) --no-print-directory build unit-tests
-	@$(MAKE) --no-print-directory check-unit check-asan check-fuzz check-units check-integration
+	@$(MAKE) --no-print-directory check-unit check-asan check-fuzz check-units check-deb check-integration
 
 check-e2e: deps
 	@$(MAKE) --no-print-directory build
@@ -99,12 +118,12 @@ man: $(MANPAGES)
 $(BUILD)/man/%.8: docs/%.pod
 	@mkdir -p $(dir $@)
 	@podchecker -warnings $<
-	pod2man --section=8 --center="s3nbd" --release="s3nbd 0.1.0" --name=$(shell echo $* | tr a-z A-Z) $< $@
+	pod2man --section=8 --center="s3nbd" --release="s3nbd $(VERSION)" --name=$(shell echo $* | tr a-z A-Z) $< $@
 
 $(BUILD)/man/%.1: docs/%.pod
 	@mkdir -p $(dir $@)
 	@podchecker -warnings $<
-	pod2man --section=1 --center="s3nbd" --release="s3nbd 0.1.0" --name=$(shell echo $* | tr a-z A-Z) $< $@
+	pod2man --section=1 --center="s3nbd" --release="s3nbd $(VERSION)" --name=$(shell echo $* | tr a-z A-Z) $< $@
 
 demo: deps build
 	bash scripts/demo.sh
@@ -124,13 +143,34 @@ bench-smoke: bench-deps
 	BENCH_SMOKE=1 bash bench/run.sh
 
 install: build man
-	install -D -m 0755 $(BUILD)/nbdkit-s3nbd-plugin.so $(DESTDIR)/usr/lib/x86_64-linux-gnu/nbdkit/plugins/nbdkit-s3nbd-plugin.so
+	@$(MAKE) --no-print-directory install-files
+
+# the files alone, from an existing build (debian/rules calls this with its own BUILD)
+install-files:
+	install -D -m 0644 $(BUILD)/nbdkit-s3nbd-plugin.so $(DESTDIR)$(PLUGINDIR)/nbdkit-s3nbd-plugin.so
 	install -D -m 0755 $(BUILD)/s3nbd $(DESTDIR)/usr/bin/s3nbd
 	install -D -m 0644 $(BUILD)/man/s3nbd.8 $(DESTDIR)/usr/share/man/man8/s3nbd.8
 	install -D -m 0644 $(BUILD)/man/nbdkit-s3nbd-plugin.1 $(DESTDIR)/usr/share/man/man1/nbdkit-s3nbd-plugin.1
-	install -D -m 0644 systemd/s3nbd@.service $(DESTDIR)/lib/systemd/system/s3nbd@.service
-	install -D -m 0644 systemd/s3nbd-attach@.service $(DESTDIR)/lib/systemd/system/s3nbd-attach@.service
+	for u in systemd/*.service; do install -D -m 0644 $$u $(DESTDIR)$(UNITDIR)/$$(basename $$u); done
 	install -D -m 0644 systemd/example.conf.sample $(DESTDIR)/etc/s3nbd/example.conf.sample
 
+# dpkg-buildpackage writes its results into the parent of the source tree: build in a copy
+# of the tree (tracked and untracked-but-not-ignored files) under $(DEB_BUILD)/, so the
+# checkout stays clean and the .deb lands at $(DEB_BUILD)/s3nbd_$(VERSION)_amd64.deb.
+deb:
+	@rm -rf $(DEB_BUILD)/src $(DEB_BUILD)/*.deb $(DEB_BUILD)/*.changes $(DEB_BUILD)/*.buildinfo
+	@mkdir -p $(DEB_BUILD)/src
+	git ls-files -z --cached --others --exclude-standard | \
+	  xargs -0 -I{} sh -c 'test ! -e "{}" || cp -a --parents "{}" $(DEB_BUILD)/src/'
+	cd $(DEB_BUILD)/src && dpkg-buildpackage -us -uc -b -J$(JOBS) >../dpkg-buildpackage.log 2>&1 || \
+	  { tail -n 40 ../dpkg-buildpackage.log; exit 1; }
+	@rm -rf $(DEB_BUILD)/src
+	@if command -v lintian >/dev/null; then lintian --fail-on error,warning \
+	  $(DEB_BUILD)/s3nbd_$(VERSION)_*.changes; else echo "deb: lintian not installed (make deps)"; fi
+	@ls -l $(DEB_BUILD)/*.deb
+
+check-deb: deps
+	bash scripts/check-deb.sh
+
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(DEB_BUILD)

@@ -12,8 +12,10 @@ import subprocess
 import sys
 
 TARGETS = ["s3nbd-cache", "s3nbd-cache-fit", "s3nbd", "nbdkit-memory", "nbdkit-file", "s3backer", "raw-s3"]
-NUMERATORS = ["s3nbd-cache", "s3nbd-cache-fit", "s3nbd"]
-DENOMINATORS = ["nbdkit-memory", "raw-s3", "s3backer"]
+NUMERATORS = ["s3nbd-cache", "s3nbd-cache-fit", "s3nbd-cache-local", "s3nbd"]
+DENOMINATORS = ["nbdkit-memory", "raw-s3", "s3backer", "nbdkit-file"]
+# nbdkit file (a local disk) is the ceiling of write+FLUSH only; elsewhere it is context.
+DENOMINATOR_JOBS = {"nbdkit-file": ("fsync4k",)}
 
 
 def fmt(x, digits=1):
@@ -68,7 +70,7 @@ def metric(row):
     job = row["job"]
     if job.startswith("seq"):
         return num(row["MBps"]), "MB/s"
-    if job.startswith(("rand", "mixed")):
+    if job.startswith(("rand", "mixed", "fsync")):
         return num(row["IOPS"]), "IOPS"
     s = num(row["seconds"])
     return (1.0 / s if s else None), "1/s"
@@ -109,8 +111,10 @@ def cmd_finalize(tsv, outdir, mode, elapsed, delay_ms):
             a = None
         for den in DENOMINATORS:
             d = by.get((sc, den, job))
-            if d is None or (den == "raw-s3" and not job.startswith("seq")):
+            if d is None or (den == "raw-s3" and not job.startswith(("seq", "fsync"))):
                 continue  # raw 4 KiB objects are context, not the same job as 4 KiB reads of 1 MiB blocks
+            if den in DENOMINATOR_JOBS and job not in DENOMINATOR_JOBS[den]:
+                continue
             b, _ = metric(d)
             if "FAILED" in d["note"]:
                 b = None

@@ -35,13 +35,13 @@ MODE=full
 [ "${BENCH_QUICK:-0}" = 1 ] && MODE=quick
 [ "${BENCH_SMOKE:-0}" = 1 ] && MODE=smoke
 case $MODE in # seq size (MiB), its time cap, random job time, blocks written before TRIM, mkfs and TRIM volume sizes, jobs
-  full)  SEQ_MB=1024; SEQ_TIME=60; RAND_TIME=10; TRIM_BLOCKS=256; MKFS_GB=10; TRIM_GB=100
+  full)  SEQ_MB=1024; SEQ_TIME=60; RAND_TIME=10; TRIM_BLOCKS=256; MKFS_GB=10; TRIM_GB=100; FSYNC_TIME=10
          JOBS="seqwrite seqread-cold seqread-warm randread-cold randread-warm randwrite mixed"
-         DELAY_JOBS="seqwrite seqread-cold randread-cold"; EXTRA="mkfs trim delay" ;;
-  quick) SEQ_MB=128; SEQ_TIME=15; RAND_TIME=1; TRIM_BLOCKS=32; MKFS_GB=1; TRIM_GB=4
+         DELAY_JOBS="seqwrite seqread-cold randread-cold"; EXTRA="mkfs trim fsync delay" ;;
+  quick) SEQ_MB=128; SEQ_TIME=15; RAND_TIME=1; TRIM_BLOCKS=32; MKFS_GB=1; TRIM_GB=4; FSYNC_TIME=3
          JOBS="seqwrite seqread-cold seqread-warm randread-cold randread-warm randwrite mixed"
-         DELAY_JOBS="seqwrite randread-cold"; EXTRA="mkfs trim delay" ;;
-  smoke) SEQ_MB=32; SEQ_TIME=10; RAND_TIME=1; TRIM_BLOCKS=8; MKFS_GB=1; TRIM_GB=1
+         DELAY_JOBS="seqwrite randread-cold"; EXTRA="mkfs trim fsync delay" ;;
+  smoke) SEQ_MB=32; SEQ_TIME=10; RAND_TIME=1; TRIM_BLOCKS=8; MKFS_GB=1; TRIM_GB=1; FSYNC_TIME=1
          JOBS="seqwrite seqread-cold randread-warm"; DELAY_JOBS=""; EXTRA="" ;;
 esac
 VOL_MB=$((SEQ_MB * 2))
@@ -179,6 +179,8 @@ fio_job() { # JOB: the job's fio arguments
     randread-*)     echo "${common[@]} --rw=randread --bs=4k --iodepth=32 --runtime=$RAND_TIME --time_based" ;;
     randwrite)      echo "${common[@]} --rw=randwrite --bs=4k --iodepth=32 --runtime=$RAND_TIME --time_based --end_fsync=1" ;;
     mixed)          echo "${common[@]} --rw=randrw --rwmixread=70 --bs=4k --iodepth=32 --runtime=$RAND_TIME --time_based --end_fsync=1" ;;
+    # a database's commit pattern: each 4 KiB write followed by a FLUSH, queue depth 1
+    fsync4k)        echo "${common[@]} --rw=randwrite --bs=4k --iodepth=1 --fsync=1 --runtime=$FSYNC_TIME --time_based" ;;
   esac
 }
 run_fio() { # JOB: fio against the current target (MOUT is set by measure)
@@ -228,6 +230,11 @@ stop_s3nbd-cache() { nbd_stop; }
 # working set fits as it does in s3backer's default 1000-block cache
 start_s3nbd-cache-fit() { start_s3nbd-cache "$1" "$2" cache-size="${2}M"; }
 stop_s3nbd-cache-fit() { nbd_stop; }
+# fsync4k only: the default cache with flush=local (FLUSH = the cache file is durable)
+start_s3nbd-cache-local() { start_s3nbd-cache "$1" "$2" flush=local; }
+stop_s3nbd-cache-local() { nbd_stop; }
+cold_s3nbd-cache-local() { cold_s3nbd-cache; }
+drain_s3nbd-cache-local() { :; }
 cold_s3nbd-cache-fit() { cold_s3nbd-cache; }
 drain_s3nbd-cache-fit() { :; }
 # cold: the process exits (flushing its write-back to S3), the cache file is removed
@@ -319,6 +326,9 @@ raw_target() { # SCENARIO JOBS...: s3load PUT then GET of block-sized objects, T
       randwrite) measure "$sc" raw-s3 "$j" s3load "PUT 4 KiB objects, 32 threads" \
                   "$S3LOAD" put --endpoint "$EP" --bucket s3nbd-bench --prefix "raw4k-$sc" --object-size 4096 \
                   --count 1000000 --threads 32 --seconds "$RAND_TIME" ;;
+      fsync4k) measure "$sc" raw-s3 "$j" s3load "PUT 4 KiB objects, 1 thread (queue depth 1)" \
+                  "$S3LOAD" put --endpoint "$EP" --bucket s3nbd-bench --prefix "raw4k-$sc" --object-size 4096 \
+                  --count 1000000 --threads 1 --seconds "$FSYNC_TIME" ;;
       randread-cold) measure "$sc" raw-s3 "$j" s3load "GET 4 KiB objects, 32 threads" \
                   "$S3LOAD" get --endpoint "$EP" --bucket s3nbd-bench --prefix "raw4k-$sc" \
                   --count "$(grep -o 'objects=[0-9]*' "$W/out/$sc.raw-s3.randwrite.out" 2>/dev/null | cut -d= -f2 || echo 0)" \
@@ -385,6 +395,16 @@ if [[ " $EXTRA " == *" mkfs "* ]]; then
 fi
 if [[ " $EXTRA " == *" trim "* ]]; then
   for tg in $TARGETS; do [ "$tg" = raw-s3 ] || trim_target "$tg"; done
+fi
+if [[ " $EXTRA " == *" fsync "* ]]; then   # 4 KiB write + FLUSH at queue depth 1
+  for tg in $TARGETS s3nbd-cache-local; do
+    case $tg in
+      raw-s3) raw_target local fsync4k ;;
+      s3nbd-cache-fit|nbdkit-memory) ;;   # the same as s3nbd-cache here / no durability at all
+      s3nbd-cache-local) has s3nbd-cache && fio_target local "$tg" fsync4k ;;
+      *) fio_target local "$tg" fsync4k ;;
+    esac
+  done
 fi
 if [[ " $EXTRA " == *" delay "* ]]; then
   EP=$DELAY_EP

@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "cache/s3/credential_chain.h"
 #include "cache/s3/s3_client.h"
 
 namespace {
@@ -136,7 +137,7 @@ int Clean(const Args& a, s3nbd::S3Client& client) {
 int main(int argc, char** argv) {
   Args a;
   if (!ParseArgs(argc, argv, &a)) return Usage();
-  auto creds = s3nbd::ResolveCredentials("", "", false);
+  auto creds = s3nbd::OpenCredentials(s3nbd::CredentialOptions{});
   if (!creds.ok()) {
     std::fprintf(stderr, "s3load: %s\n", creds.status().message().c_str());
     return 1;
@@ -144,7 +145,7 @@ int main(int argc, char** argv) {
   s3nbd::S3Config cfg;
   cfg.endpoint = a.endpoint;
   cfg.bucket = a.bucket;
-  cfg.credentials = *creds;
+  cfg.credential_source = *creds;
   cfg.max_connections = a.threads;
   cfg.retry_seconds = 30;
   auto client = s3nbd::S3Client::Create(cfg);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 
@@ -93,7 +94,10 @@ Status SavePresentMap(const std::string& path, const PresentMapImage& image) {
   std::string bytes = EncodePresentMap(image);
   std::string tmp = path + ".tmp";
   {
-    Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+    // A fresh file, never through a symlink or into an existing file someone planted there
+    // (an unlink that fails shows as the create's error below).
+    (void)::unlink(tmp.c_str());
+    Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
     if (fd.get() < 0) return Errno("save present map " + tmp);
     size_t done = 0;
     while (done < bytes.size()) {
@@ -111,7 +115,7 @@ Status SavePresentMap(const std::string& path, const PresentMapImage& image) {
 Result<PresentMapImage> TakePresentMap(const std::string& path) {
   std::string bytes;
   {
-    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    Fd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));  // ELOOP for a symlink
     if (fd.get() < 0) return Errno("load present map " + path);
     char buf[1 << 16];
     for (;;) {

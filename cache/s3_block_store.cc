@@ -12,18 +12,32 @@ Status S3BlockStore::Read(uint64_t block, std::string* data) {
   return client_->Get(keys_.BlockKey(block), data).Wrap(BlockContext(block));
 }
 
+Result<S3Deadline> S3BlockStore::Deadline(uint64_t block) const {
+  if (fence_ == nullptr) return S3Deadline{};
+  Result<int64_t> at = fence_->WriteDeadline(block);
+  if (!at.ok()) return at.status();
+  return S3Deadline{*at, kLeaseExpiredCause};
+}
+
 Status S3BlockStore::Write(uint64_t block, std::string_view data) {
-  return client_->Put(keys_.BlockKey(block), data).Wrap(BlockContext(block));
+  S3PutOptions put;
+  Result<S3Deadline> deadline = Deadline(block);
+  if (!deadline.ok()) return deadline.status();  // names the block already
+  put.deadline = std::move(*deadline);
+  return client_->Put(keys_.BlockKey(block), data, put).Wrap(BlockContext(block));
 }
 
 Status S3BlockStore::Erase(std::span<const uint64_t> blocks) {
   if (blocks.empty()) return Status::Ok();
-  if (blocks.size() == 1) return client_->Delete(keys_.BlockKey(blocks[0])).Wrap(BlockContext(blocks[0]));
+  Result<S3Deadline> deadline = Deadline(blocks[0]);
+  if (!deadline.ok()) return deadline.status();
+  if (blocks.size() == 1)
+    return client_->Delete(keys_.BlockKey(blocks[0]), *deadline).Wrap(BlockContext(blocks[0]));
   std::vector<std::string> keys;
   keys.reserve(blocks.size());
   for (uint64_t b : blocks) keys.push_back(keys_.BlockKey(b));
-  return client_->DeleteMany(keys).Wrap("blocks " + std::to_string(blocks.front()) + ".." +
-                                        std::to_string(blocks.back()));
+  return client_->DeleteMany(keys, *deadline)
+      .Wrap("blocks " + std::to_string(blocks.front()) + ".." + std::to_string(blocks.back()));
 }
 
 Status S3BlockStore::List(const std::function<void(uint64_t)>& fn) {

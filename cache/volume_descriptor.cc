@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdint>
 #include <cstdio>
 #include <ctime>
 #include <set>
@@ -161,8 +162,10 @@ Status ValidateGeometry(uint64_t size, uint64_t block_size) {
   if (size == 0 || size % 512 != 0)
     return Status::Error(EINVAL, "volume size " + std::to_string(size) +
                                      " is not a positive multiple of 512 bytes");
-  if (size > (uint64_t{1} << 63))
-    return Status::Error(EINVAL, "volume size " + std::to_string(size) + " is larger than 2^63");
+  // NBD sizes are signed 64-bit (nbdkit's get_size returns int64_t): 2^63 would turn negative.
+  if (size > static_cast<uint64_t>(INT64_MAX))
+    return Status::Error(EINVAL, "volume size " + std::to_string(size) + " is larger than 2^63 - 1 (" +
+                                     std::to_string(INT64_MAX) + "), the largest size NBD can serve");
   return Status::Ok();
 }
 

@@ -18,11 +18,23 @@
 
 namespace s3nbd {
 
+Result<std::shared_ptr<RefreshingCredentials>> CredentialsFor(const VolumeOptions& options,
+                                                              bool allow_anonymous) {
+  CredentialOptions c;
+  c.credentials_file = options.credentials_file;
+  c.profile = options.profile;
+  c.allow_anonymous = allow_anonymous;
+  c.region = options.s3.region;
+  c.ca_file = options.s3.ca_file;
+  return OpenCredentials(c);
+}
+
 Result<std::unique_ptr<S3Client>> ConnectBucket(const VolumeOptions& options) {
   S3Config config = options.s3;
-  auto creds = ResolveCredentials(options.credentials_file, options.profile, options.readonly);
+  auto creds = CredentialsFor(options, options.readonly);
   if (!creds.ok()) return creds.status();
-  config.credentials = *creds;
+  LogDebug("credentials: from " + (*creds)->source());
+  config.credential_source = *creds;
   auto client = S3Client::Create(config);
   if (!client.ok()) return client.status();
   if (Status s = (*client)->HeadBucket(); !s.ok()) return s;
@@ -150,7 +162,14 @@ Result<CodecIdentity> CodecFor(const VolumeOptions& o, const VolumeDescriptor& d
 
 Result<std::unique_ptr<OpenedVolume>> OpenedVolume::Open(const VolumeOptions& options) {
   std::unique_ptr<OpenedVolume> v(new OpenedVolume());
-  if (Status s = v->OpenSteps(options); !s.ok()) {
+  Status s;
+  try {
+    s = v->OpenSteps(options);
+  } catch (...) {  // bad_alloc (a huge present map) or any other: the lease goes all the same
+    v->ReleaseLease();
+    throw;
+  }
+  if (!s.ok()) {
     v->ReleaseLease();  // a refused open must not keep others out
     return s;
   }
@@ -183,7 +202,17 @@ Status OpenedVolume::OpenSteps(const VolumeOptions& options) {
     if (!lease.ok()) return lease.status();
     v->lease_ = std::move(*lease);
   }
-  auto s3 = std::make_unique<S3BlockStore>(v->client_.get(), keys, desc.block_count());
+  // Renewed while the open goes on (a long listing must not let it lapse: a lapsed lease is
+  // lost); stopped before nbdkit forks, whatever way this returns.
+  struct RenewDuringOpen {
+    WriterLease* lease;
+    ~RenewDuringOpen() {
+      if (lease) lease->StopRenewal();
+    }
+  } renew_during_open{v->lease_.get()};
+  if (v->lease_) v->lease_->RenewInBackground();
+  // Every block PUT and DELETE is bounded by the lease's validity (the fence).
+  auto s3 = std::make_unique<S3BlockStore>(v->client_.get(), keys, desc.block_count(), v->lease_.get());
   auto codec = std::make_unique<BlockCodec>(std::move(*id), std::move(s3));
   auto zero = std::make_unique<ZeroElidingStore>(desc.block_count(), desc.block_size, std::move(codec));
   v->zero_ = zero.get();
@@ -277,7 +306,11 @@ Status OpenedVolume::Shutdown() {
   }
   Status s = cache_->Shutdown(shutdown_timeout_);
   if (!s.ok()) s = s.Wrap("shutdown: volume " + name_ + ": dirty data left in the cache file for the next start");
-  if (!present_map_path_.empty()) {
+  if (!present_map_path_.empty() && zero_->unsure_count() > 0) {
+    // A saved map would call those blocks present for sure; a 404 for them would then be EIO.
+    LogInfo("shutdown: volume " + name_ + ": " + std::to_string(zero_->unsure_count()) +
+            " blocks whose last write failed; the present map is not saved (the next open lists the bucket)");
+  } else if (!present_map_path_.empty()) {
     // The map reflects what this writer stored (pending cache versions update it when they
     // are uploaded after the next start), so it is valid even when the drain timed out.
     PresentMapImage image{descriptor_.uuid, writer_token_, descriptor_.block_count(), zero_->SnapshotWords()};

@@ -13,6 +13,7 @@
 #include "cache/block_codec.h"
 #include "cache/block_key.h"
 #include "cache/local/cache_options.h"
+#include "cache/s3/credential_chain.h"
 #include "cache/s3/s3_client.h"
 #include "cache/thread_pool.h"
 #include "cache/volume.h"
@@ -95,7 +96,12 @@ class OpenedVolume {
   std::unique_ptr<WriterLease> lease_;  // writable opens only; destroyed after volume_
 };
 
-// Connects with resolved credentials and checks that the bucket is reachable.
+// The credential chain (credential_chain.h) for these options: credentials-file, profile,
+// the S3 region and CA file.
+Result<std::shared_ptr<RefreshingCredentials>> CredentialsFor(const VolumeOptions& options,
+                                                              bool allow_anonymous);
+
+// Connects with the chain's credentials and checks that the bucket is reachable.
 Result<std::unique_ptr<S3Client>> ConnectBucket(const VolumeOptions& options);
 
 // The codec of a volume: checks the codec options against the descriptor and unwraps the data

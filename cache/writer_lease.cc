@@ -24,6 +24,13 @@ int64_t SteadyNs() {
       .count();
 }
 int64_t WallSeconds() { return static_cast<int64_t>(std::time(nullptr)); }
+// The expiry we record, rounded UP to whole seconds: others take over once their wall clock
+// reaches it, which must never be sooner than `seconds` after now (the margin between our
+// local validity and their takeover would otherwise lose up to 1 s to the truncation).
+int64_t ExpiryFromNow(int seconds) {
+  auto now = std::chrono::system_clock::now().time_since_epoch();
+  return std::chrono::ceil<std::chrono::seconds>(now).count() + seconds;
+}
 
 std::string Iso(int64_t t) {
   std::time_t tt = static_cast<std::time_t>(t);
@@ -191,7 +198,7 @@ Result<std::unique_ptr<WriterLease>> WriterLease::Acquire(S3Client* client, std:
 
 // Create-only PUT of our record, then GET to check that the stored lease is ours.
 Status WriterLease::TryCreate(int64_t started_ns) {
-  mine_.expires = WallSeconds() + seconds_;
+  mine_.expires = ExpiryFromNow(seconds_);
   S3PutOptions put;
   put.if_none_match = true;
   if (Status s = client_->Put(key_, EncodeLease(mine_), put); !s.ok()) return s;
@@ -214,8 +221,17 @@ Status WriterLease::RenewOnce() {
   const std::string what = "lease renewal: volume " + volume_;
   if (lost_) return Status::Error(EROFS, what + ": the lease was lost");
   int64_t started = SteadyNs();
+  const S3Deadline deadline{valid_until_ns_.load(), kLeaseExpiredCause};
+  if (started >= deadline.steady_ns) {
+    // Not renewed in time. Whoever took the volume over after the expiry may have written and
+    // even released it since: neither a blind PUT nor a fresh create is safe. Stay read-only.
+    lost_ = true;
+    return Status::Error(EROFS, what + ": the lease lapsed " + std::to_string((started - deadline.steady_ns) / 1000000) +
+                                    " ms ago before it could be renewed; another writer may have taken the volume "
+                                    "over since, so writes are refused until this server restarts");
+  }
   std::string text;
-  Status g = client_->Get(key_, &text);
+  Status g = client_->Get(key_, &text, nullptr, deadline);
   auto check = [&](Status got) -> Status {
     if (!got.ok() && got.err() != ENOENT) return got.Wrap(what);
     auto r = got.ok() ? DecodeLease(text) : Result<LeaseRecord>(Status::Error(ENOENT, "lease object is gone"));
@@ -227,9 +243,11 @@ Status WriterLease::RenewOnce() {
                                     "); writes are refused from now on");
   };
   if (Status s = check(g); !s.ok()) return s;
-  mine_.expires = WallSeconds() + seconds_;
-  if (Status s = client_->Put(key_, EncodeLease(mine_)); !s.ok()) return s.Wrap(what);
-  if (Status s = check(client_->Get(key_, &text)); !s.ok()) return s;
+  mine_.expires = ExpiryFromNow(seconds_);
+  S3PutOptions put;
+  put.deadline = deadline;  // never lands after the validity it extends
+  if (Status s = client_->Put(key_, EncodeLease(mine_), put); !s.ok()) return s.Wrap(what);
+  if (Status s = check(client_->Get(key_, &text, nullptr, deadline)); !s.ok()) return s;
   SetValidFrom(started);
   return Status::Ok();
 }
@@ -245,6 +263,11 @@ void WriterLease::StartRenewal() {
   if (Status s = RenewOnce(); !s.ok()) LogWarning(s.message() + " (retrying)");
   std::lock_guard lock(mu_);
   thread_ = std::thread([this] { RenewLoop(); });
+}
+
+void WriterLease::RenewInBackground() {
+  std::lock_guard lock(mu_);
+  if (!thread_.joinable()) thread_ = std::thread([this] { RenewLoop(); });
 }
 
 void WriterLease::RenewLoop() {
@@ -267,17 +290,22 @@ void WriterLease::RenewLoop() {
     LogWarning(s.message() + " (retrying)");
     period = std::chrono::milliseconds(1000);
     if (!warned_lapse && SteadyNs() >= valid_until_ns_.load()) {
-      LogError("lease: volume " + volume_ + ": lease could not be renewed before it expired; writes are refused "
-               "until a renewal succeeds");
+      LogError("lease: volume " + volume_ + ": lease could not be renewed before it expired; writes are refused");
       warned_lapse = true;
     }
   }
 }
 
+Result<int64_t> WriterLease::WriteDeadline(uint64_t block) const {
+  const int64_t until = valid_until_ns_.load();
+  if (Status s = CheckWritable(block); !s.ok()) return s;
+  return until;
+}
+
 Status WriterLease::CheckWritable(uint64_t block) const {
   if (lost_)
-    return Status::Error(EROFS, "block " + std::to_string(block) + ": the writer lease was lost to another writer; "
-                                "writes are refused");
+    return Status::Error(EROFS, "block " + std::to_string(block) + ": the writer lease was lost (to another writer, "
+                                "or it lapsed before a renewal); writes are refused");
   if (SteadyNs() >= valid_until_ns_.load())
     return Status::Error(EROFS, "block " + std::to_string(block) + ": the writer lease expired (renewal failed); "
                                 "writes are refused");
@@ -286,12 +314,15 @@ Status WriterLease::CheckWritable(uint64_t block) const {
 
 void WriterLease::Release() {
   StopRenewal();
-  if (lost_) return;
+  // Past its validity the lease may be another writer's by the time a DELETE lands: leave it
+  // to expire.
+  const S3Deadline deadline{valid_until_ns_.load(), kLeaseExpiredCause};
+  if (lost_ || SteadyNs() >= deadline.steady_ns) return;
   std::string text;
-  if (!client_->Get(key_, &text).ok()) return;
+  if (!client_->Get(key_, &text, nullptr, deadline).ok()) return;
   auto r = DecodeLease(text);
   if (!r.ok() || r->token != mine_.token) return;  // not ours any more: leave it alone
-  Status s = client_->Delete(key_);
+  Status s = client_->Delete(key_, deadline);
   if (s.ok()) LogInfo("lease: volume " + volume_ + ": released");
   else LogWarning(s.Wrap("lease: volume " + volume_ + ": releasing").message());
 }
@@ -303,6 +334,8 @@ void WriterLease::StopRenewal() {
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+  std::lock_guard lock(mu_);
+  stop_ = false;  // may be started again (after the fork)
 }
 
 WriterLease::~WriterLease() {

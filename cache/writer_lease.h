@@ -2,8 +2,10 @@
 // lease"). Taken with a create-only PUT (If-None-Match: *); an expired lease is taken over
 // by delete + create-only PUT + re-GET; renewed by a background thread (GET: still ours? then
 // overwrite, then GET again) and deleted on clean shutdown. Writes are allowed only while the
-// lease is known valid locally (steady clock). Lock rule: mu_ guards the thread state and
-// holder_; valid_until_ns_ and lost_ are atomics read lock-free on every write.
+// lease is known valid locally (steady clock), and every request that changes the volume (block
+// PUT/DELETE, the renewal itself) is bounded by that validity (WriteFence); a lease that lapsed
+// locally is lost for good (docs/design.md, "Partitions and takeovers"). Lock rule: mu_ guards
+// the thread state; valid_until_ns_ and lost_ are atomics read lock-free on every write.
 #pragma once
 
 #include <atomic>
@@ -18,6 +20,7 @@
 
 #include "cache/block_store.h"
 #include "cache/s3/s3_client.h"
+#include "cache/write_fence.h"
 
 namespace s3nbd {
 
@@ -43,24 +46,34 @@ Result<LeaseRecord> DecodeLease(std::string_view text);
 // "host H pid P (started S), expires at T (in N s)" for messages.
 std::string DescribeLease(const LeaseRecord& r, int64_t now);
 
-class WriterLease {
+class WriterLease : public WriteFence {
  public:
   // Takes the lease at `key` or fails: EBUSY naming the holder and its expiry if another
   // writer holds an unexpired lease (unless force). `client` must outlive the lease.
   // token: empty for a random one (tests pass a fixed one).
   static Result<std::unique_ptr<WriterLease>> Acquire(S3Client* client, std::string key, std::string volume,
                                                       int seconds, bool force, std::string token = "");
-  ~WriterLease();  // stops renewing; deletes the lease if this process serves and still holds it
+  ~WriterLease() override;  // stops renewing; deletes the lease if this process serves and still holds it
   WriterLease(const WriterLease&) = delete;
   WriterLease& operator=(const WriterLease&) = delete;
 
   // Starts the renewal thread; call in the process that serves (after nbdkit forks).
   void StartRenewal();
+  // Renews from a thread until StopRenewal, for the rest of a long open (listing a large
+  // bucket) before nbdkit forks: a lease that lapsed then would be lost. The caller stops it
+  // before the fork (fork kills threads); StartRenewal may follow.
+  void RenewInBackground();
+  // Stops the renewal thread (joins it); renewal may be started again.
+  void StopRenewal();
   // OK while the lease is valid; EROFS with a message once it lapsed or was lost.
   Status CheckWritable(uint64_t block) const;
+  // The lease's local validity for a write of `block` starting now, or CheckWritable's error.
+  Result<int64_t> WriteDeadline(uint64_t block) const override;
   const LeaseRecord& record() const { return mine_; }
 
-  // One renewal step (tests call it directly).
+  // One renewal step (tests call it directly). Its requests are bounded by the current
+  // validity; one that starts after the lease lapsed locally declares the lease lost (EROFS)
+  // and sends nothing: another writer may have taken the volume over, written and left since.
   Status RenewOnce();
   // Stops renewing and deletes the lease object if it is still ours. The serving process
   // calls it at clean shutdown, and a failed open calls it; never the destructor.
@@ -71,7 +84,6 @@ class WriterLease {
       : client_(client), key_(std::move(key)), volume_(std::move(volume)), seconds_(seconds) {}
   Status TryCreate(int64_t started_ns);
   void RenewLoop();
-  void StopRenewal();
   void SetValidFrom(int64_t started_ns);
 
   S3Client* client_;

@@ -25,13 +25,21 @@ Status ZeroElidingStore::Load() {
   return inner_->List([this](uint64_t block) { present_.Set(block); });
 }
 
+Status ZeroElidingStore::Missing(uint64_t block, const Status& not_found) const {
+  if (unsure_.Contains(block)) return Status::Ok();  // our own failed write may never have landed
+  return Status::Error(EIO, "block " + std::to_string(block) + ": object vanished: present at open (or written since), "
+                                "GET returned 404; something other than this writer deleted it (" +
+                                not_found.message() + ")");
+}
+
 Status ZeroElidingStore::Read(uint64_t block, std::string* data) {
   if (!present_.Test(block)) {
     data->assign(block_size_, '\0');
     return Status::Ok();
   }
   Status s = inner_->Read(block, data);
-  if (s.err() == ENOENT) {  // deleted meanwhile, or a failed write left the bit set
+  if (s.err() == ENOENT) {
+    if (Status m = Missing(block, s); !m.ok()) return m;
     data->assign(block_size_, '\0');
     return Status::Ok();
   }
@@ -44,7 +52,8 @@ Status ZeroElidingStore::ReadRange(uint64_t block, uint32_t offset, uint32_t len
     return Status::Ok();
   }
   Status s = inner_->ReadRange(block, offset, len, dest);
-  if (s.err() == ENOENT) {  // as in Read: deleted meanwhile, or a failed write left the bit set
+  if (s.err() == ENOENT) {  // as in Read
+    if (Status m = Missing(block, s); !m.ok()) return m;
     std::memset(dest, 0, len);
     return Status::Ok();
   }
@@ -57,7 +66,10 @@ Status ZeroElidingStore::Write(uint64_t block, std::string_view data) {
     return Erase(one);
   }
   present_.Set(block);  // before the PUT: over-report rather than under-report
-  return inner_->Write(block, data);
+  Status s = inner_->Write(block, data);
+  if (s.ok()) unsure_.Remove(block);
+  else unsure_.Add(block);  // it may have landed or not (a timeout after the server stored it)
+  return s;
 }
 
 Status ZeroElidingStore::Erase(std::span<const uint64_t> blocks) {
@@ -65,8 +77,14 @@ Status ZeroElidingStore::Erase(std::span<const uint64_t> blocks) {
   for (uint64_t b : blocks)
     if (present_.Test(b)) present.push_back(b);
   if (present.empty()) return Status::Ok();
-  if (Status s = inner_->Erase(present); !s.ok()) return s;
-  for (uint64_t b : present) present_.Clear(b);
+  if (Status s = inner_->Erase(present); !s.ok()) {
+    for (uint64_t b : present) unsure_.Add(b);  // some DELETEs may have landed
+    return s;
+  }
+  for (uint64_t b : present) {
+    present_.Clear(b);
+    unsure_.Remove(b);
+  }
   return Status::Ok();
 }
 

@@ -1,15 +1,49 @@
 // ZeroElidingStore: keeps the volume maximally sparse. An all-zero block is never stored
 // (its write becomes an erase); an absent block reads as zeros without any request; the
-// PresentMap built from one List at Load() answers Probe() and BLOCK_STATUS.
-// Lock rule: none of its own; PresentMap is atomic and callers serialise writers per block.
+// PresentMap built from one List at Load() answers Probe() and BLOCK_STATUS. A block the map
+// says is present whose object is gone (GET 404) is EIO, never zeros, unless this writer's own
+// last write or erase of it failed (then the object may or may not exist: unsure_).
+// Lock rule: PresentMap is atomic; UnsureBlocks has its own mutex; callers serialise writers
+// per block.
 #pragma once
 
+#include <atomic>
 #include <memory>
+#include <mutex>
+#include <unordered_set>
 
 #include "cache/block_store.h"
 #include "cache/present_map.h"
 
 namespace s3nbd {
+
+// Blocks whose last write or erase failed. Rare, so a locked set rather than a second bitmap;
+// the common path (a write that succeeds while the set is empty) reads one atomic. Lock rule:
+// mu_ guards set_; n_ mirrors its size. A block's Add and Remove come from its (serialised)
+// writers.
+class UnsureBlocks {
+ public:
+  void Add(uint64_t b) {
+    std::lock_guard lock(mu_);
+    if (set_.insert(b).second) n_.fetch_add(1, std::memory_order_release);
+  }
+  void Remove(uint64_t b) {
+    if (n_.load(std::memory_order_acquire) == 0) return;
+    std::lock_guard lock(mu_);
+    if (set_.erase(b)) n_.fetch_sub(1, std::memory_order_release);
+  }
+  bool Contains(uint64_t b) const {
+    if (n_.load(std::memory_order_acquire) == 0) return false;
+    std::lock_guard lock(mu_);
+    return set_.count(b) != 0;
+  }
+  uint64_t size() const { return n_.load(std::memory_order_acquire); }
+
+ private:
+  mutable std::mutex mu_;
+  std::unordered_set<uint64_t> set_;  // guarded by mu_
+  std::atomic<uint64_t> n_{0};
+};
 
 class ZeroElidingStore : public BlockStore {
  public:
@@ -34,10 +68,16 @@ class ZeroElidingStore : public BlockStore {
   }
 
   uint64_t present_count() const { return present_.Count(); }
+  // Blocks whose last write or erase failed: a saved map would call them present for sure.
+  uint64_t unsure_count() const { return unsure_.size(); }
 
  private:
+  // ENOENT from below for a block the map calls present: zeros if unsure_, else EIO.
+  Status Missing(uint64_t block, const Status& not_found) const;
+
   uint32_t block_size_;
   PresentMap present_;
+  UnsureBlocks unsure_;  // a failed write or erase: the object may or may not exist
   std::unique_ptr<BlockStore> inner_;
 };
 

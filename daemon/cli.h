@@ -57,5 +57,6 @@ int CmdStats(int argc, char** argv);
 int CmdFsck(int argc, char** argv);
 int CmdAttach(int argc, char** argv);
 int CmdDetach(int argc, char** argv);
+int CmdExporter(int argc, char** argv);
 
 }  // namespace s3nbd::cli

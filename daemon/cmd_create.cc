@@ -27,7 +27,8 @@ constexpr const char* kUsage =
     "                       not shrink is stored raw)\n"
     "  --encrypt            AES-256-GCM: a random data key wrapped by a key derived (scrypt)\n"
     "                       from the passphrase in --passphrase-file F (first line or all bytes)\n"
-    "Credentials: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, --credentials-file, or ~/.aws/credentials.\n";
+    "Credentials: --credentials-file, else the AWS chain (environment, --profile/AWS_PROFILE in\n"
+    "~/.aws/config and credentials, web identity, container, EC2 instance metadata); see s3nbd(8).\n";
 
 }  // namespace
 
@@ -78,9 +79,9 @@ int CmdCreate(int argc, char** argv) {
   }
 
   S3Config config = options.s3;
-  auto creds = ResolveCredentials(options.credentials_file, options.profile, false);
+  auto creds = CredentialsFor(options, false);
   if (!creds.ok()) return Error("create", creds.status());
-  config.credentials = *creds;
+  config.credential_source = *creds;
   auto client = S3Client::Create(config);
   if (!client.ok()) return Error("create", client.status());
   if (args.values.count("create-bucket")) {

@@ -1,11 +1,13 @@
 // s3nbd destroy: deletes a volume while holding its writer lease (so no writer serves it
 // meanwhile) — its block objects (batched DeleteObjects), its writer token, its descriptor,
 // and the lease last; an interrupted destroy leaves a volume that still opens (as partly
-// zeroed) and can be destroyed again. Asks on a terminal unless --yes. Refused where the
-// endpoint ignores create-only PUT (the lease keeps no writer out) unless --unsafe-single-host.
+// zeroed) and can be destroyed again. Asks on a terminal unless --yes. Refused while another
+// writer holds the lease (unless --force), and where the endpoint ignores create-only PUT (the
+// lease keeps no writer out) unless --unsafe-single-host.
 #include <unistd.h>
 
 #include <cstdio>
+#include <ctime>
 #include <iostream>
 #include <vector>
 
@@ -13,6 +15,7 @@
 #include "cache/volume_config.h"
 #include "cache/writer_lease.h"
 #include "daemon/cli.h"
+#include "daemon/lease_check.h"
 #include "daemon/progress.h"
 #include "daemon/server_paths.h"
 
@@ -20,14 +23,15 @@ namespace s3nbd::cli {
 namespace {
 
 constexpr const char* kUsage =
-    "usage: s3nbd destroy [VOLUME] [--endpoint URL --bucket NAME [--prefix P]] [--yes]\n"
+    "usage: s3nbd destroy [VOLUME] [--endpoint URL --bucket NAME [--prefix P]] [--yes] [--force]\n"
     "                     [--unsafe-single-host]\n"
     "Takes the volume's writer lease, deletes every block object, the descriptor and finally\n"
     "the lease. Other objects under the prefix (see 's3nbd fsck') are left alone. Without --yes\n"
     "it asks for the volume name on the terminal; without a terminal and without --yes it\n"
     "refuses (exit 2). Refused while the volume is served (its pid file names a live process,\n"
-    "or another writer holds the lease), and where the S3 endpoint ignores If-None-Match: *\n"
-    "(the lease could not keep a writer out) unless --unsafe-single-host.\n";
+    "or any writer, on any host, holds the lease; --force goes ahead anyway, for a dead writer),\n"
+    "and where the S3 endpoint ignores If-None-Match: * (the lease could not keep a writer out)\n"
+    "unless --unsafe-single-host.\n";
 
 constexpr size_t kBatch = 1000;  // DeleteObjects' limit per request
 
@@ -35,7 +39,7 @@ constexpr size_t kBatch = 1000;  // DeleteObjects' limit per request
 
 int CmdDestroy(int argc, char** argv) {
   Args args;
-  if (!ParseArgs(argc, argv, {"yes", "unsafe-single-host"}, &args)) return kExitUsage;
+  if (!ParseArgs(argc, argv, {"yes", "force", "unsafe-single-host"}, &args)) return kExitUsage;
   if (args.help) {
     std::fputs(kUsage, stdout);
     std::fputs(kVolumeSelectionHelp, stdout);
@@ -44,7 +48,7 @@ int CmdDestroy(int argc, char** argv) {
   if (args.positional.size() > 1) return Usage("destroy", kUsage, "unexpected argument");
   VolumeConf conf;
   VolumeOptions options;
-  if (int rc = SelectVolume("destroy", args, {"yes"}, false, &conf, &options)) return rc;
+  if (int rc = SelectVolume("destroy", args, {"yes", "force"}, false, &conf, &options)) return rc;
   std::string name = VolumeName(options), vol = "volume " + name;
   bool yes = args.values.count("yes");
   if (!yes && isatty(STDIN_FILENO) != 1)
@@ -64,9 +68,12 @@ int CmdDestroy(int argc, char** argv) {
     std::fprintf(stderr, "s3nbd %s\n", s.message().c_str());
     return kExitFailure;
   }
+  const bool force = args.values.count("force") > 0;
+  if (Status l = RefuseWhileLeased(**client, keys, vol, force, std::time(nullptr)); !l.ok())
+    return Error("destroy", l);
   // Held to the end: no writer opens the volume while its blocks go.
   auto lease = WriterLease::Acquire(client->get(), keys.LeaseKey(), name, options.lease_seconds,
-                                    options.force_takeover);
+                                    options.force_takeover || force);
   if (!lease.ok()) return Error("destroy", lease.status().Wrap(vol));
   (*lease)->StartRenewal();
   std::vector<std::string> blocks;

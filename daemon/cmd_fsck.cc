@@ -1,15 +1,18 @@
 // s3nbd fsck: lists every object under a volume's prefix, verifies each block object in
 // parallel (GET + DecodeBlock), reports orphans, blocks beyond the volume, corrupt and all-zero
-// objects, and with --repair deletes what is safe. Workers share only an atomic index and
-// write disjoint slots of the result vector.
+// objects, and with --repair deletes what is safe — never another volume's objects (a nested
+// volume's subtree), never while a writer holds the lease. Workers share only an atomic index
+// and write disjoint slots of the result vector.
 #include <atomic>
 #include <cstdio>
+#include <ctime>
 #include <thread>
 #include <vector>
 
 #include "cache/volume_config.h"
 #include "daemon/cli.h"
 #include "daemon/fsck_check.h"
+#include "daemon/lease_check.h"
 #include "daemon/progress.h"
 #include "daemon/server_paths.h"
 
@@ -18,14 +21,17 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: s3nbd fsck [VOLUME] [--endpoint URL --bucket NAME [--prefix P]] [--repair]\n"
-    "                  [--delete-corrupt] [--jobs N]\n"
+    "                  [--delete-corrupt] [--force] [--jobs N]\n"
     "Checks every object under the volume's prefix: each block object is read and decoded\n"
     "(header, volume tag, checksum) by N parallel workers (default 8). Reports on stdout, one\n"
     "line each: 'orphan: KEY' (not a key s3nbd writes), 'out-of-range: block N ...' (beyond\n"
     "the volume size), 'corrupt: block N ...: CAUSE', 'zero: block N ...' (an all-zero block\n"
-    "that should be absent), 'unreadable: block N ...: CAUSE' (the GET failed).\n"
-    "  --repair          delete orphans, out-of-range and all-zero objects (not while served)\n"
+    "that should be absent), 'unreadable: block N ...: CAUSE' (the GET failed), and\n"
+    "'other-volume: PREFIX' for a volume nested under the prefix (its objects are left alone).\n"
+    "  --repair          delete orphans, out-of-range and all-zero objects; refused while the\n"
+    "                    volume is served here or any writer holds its lease\n"
     "  --delete-corrupt  with --repair, also delete corrupt blocks (they then read as zeros)\n"
+    "  --force           with --repair, go ahead although a writer holds the lease (it is dead)\n"
     "Exit status: 0 nothing wrong (or everything found was repaired), 1 problems remain.\n";
 
 struct Problem {
@@ -39,7 +45,7 @@ struct Problem {
 
 int CmdFsck(int argc, char** argv) {
   Args args;
-  if (!ParseArgs(argc, argv, {"repair", "delete-corrupt"}, &args)) return kExitUsage;
+  if (!ParseArgs(argc, argv, {"repair", "delete-corrupt", "force"}, &args)) return kExitUsage;
   if (args.help) {
     std::fputs(kUsage, stdout);
     std::fputs(kVolumeSelectionHelp, stdout);
@@ -48,6 +54,8 @@ int CmdFsck(int argc, char** argv) {
   if (args.positional.size() > 1) return Usage("fsck", kUsage, "unexpected argument");
   bool repair = args.values.count("repair"), delete_corrupt = args.values.count("delete-corrupt");
   if (delete_corrupt && !repair) return Usage("fsck", kUsage, "--delete-corrupt needs --repair");
+  bool force = args.values.count("force");
+  if (force && !repair) return Usage("fsck", kUsage, "--force needs --repair");
   int jobs = 8;
   if (args.values.count("jobs")) {
     jobs = std::atoi(args.values["jobs"].c_str());
@@ -55,7 +63,7 @@ int CmdFsck(int argc, char** argv) {
   }
   VolumeConf conf;
   VolumeOptions options;
-  if (int rc = SelectVolume("fsck", args, {"repair", "delete-corrupt", "jobs"}, !repair, &conf,
+  if (int rc = SelectVolume("fsck", args, {"repair", "delete-corrupt", "force", "jobs"}, !repair, &conf,
                             &options))
     return rc;
   std::string vol = "volume " + VolumeName(options);
@@ -71,25 +79,37 @@ int CmdFsck(int argc, char** argv) {
   auto d = ReadDescriptor(**client, options);
   if (!d.ok()) return Error("fsck", d.status());
   BlockKeys keys(*NormalizePrefix(options.prefix), d->key_layout);
+  if (repair)
+    if (Status l = RefuseWhileLeased(**client, keys, vol, force, std::time(nullptr)); !l.ok())
+      return Error("fsck", l.Wrap("--repair"));
 
-  std::vector<Problem> problems;
-  std::vector<std::pair<uint64_t, std::string>> blocks;  // in range: block, key
-  uint64_t objects = 0;
+  // All keys first: a nested volume's descriptor may be listed after its other objects.
+  std::vector<std::string> listed;
   Status s = (*client)->List(keys.prefix(), [&](const S3ObjectInfo& o) {
-    objects++;
-    KeyClass c = ClassifyKey(keys, o.key, d->block_count());
-    if (c.kind == KeyKind::kBlock) blocks.emplace_back(c.block, o.key);
-    if (c.kind == KeyKind::kOrphan)
-      problems.push_back(
-          {"orphan", o.key, "orphan: " + o.key + " (not an object of this volume)", true});
-    if (c.kind == KeyKind::kOutOfRange)
-      problems.push_back({"out-of-range", o.key,
-                          "out-of-range: block " + std::to_string(c.block) + " (" + o.key +
-                              "): the volume has " + std::to_string(d->block_count()) + " blocks",
-                          true});
+    listed.push_back(o.key);
     return Status::Ok();
   });
   if (!s.ok()) return Error("fsck", s.Wrap(vol + ": listing"));
+  const std::vector<std::string> others = OtherVolumePrefixes(keys, listed);
+  std::vector<Problem> problems;
+  std::vector<std::pair<uint64_t, std::string>> blocks;  // in range: block, key
+  uint64_t objects = 0;
+  for (const std::string& key : listed) {
+    KeyClass c = ClassifyKey(keys, key, d->block_count(), others);
+    if (c.kind == KeyKind::kOtherVolume) continue;
+    objects++;
+    if (c.kind == KeyKind::kBlock) blocks.emplace_back(c.block, key);
+    if (c.kind == KeyKind::kOrphan)
+      problems.push_back({"orphan", key, "orphan: " + key + " (not an object of this volume)", true});
+    if (c.kind == KeyKind::kOutOfRange)
+      problems.push_back({"out-of-range", key,
+                          "out-of-range: block " + std::to_string(c.block) + " (" + key +
+                              "): the volume has " + std::to_string(d->block_count()) + " blocks",
+                          true});
+  }
+  for (const std::string& p : others)
+    std::printf("other-volume: %s (a volume nested under this prefix; its objects are left alone)\n",
+                p.empty() ? "(bucket root)" : p.c_str());
 
   auto codec = CodecFor(options, *d, VolumeName(options));  // encrypted: needs passphrase-file
   if (!codec.ok()) return Error("fsck", codec.status());

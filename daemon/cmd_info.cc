@@ -11,13 +11,28 @@ constexpr const char* kUsage =
     "usage: s3nbd info [VOLUME] [--endpoint URL --bucket NAME [--prefix P]] [--no-count]\n"
     "Prints the volume descriptor as 'key: value' lines, then the number of stored block\n"
     "objects, their bytes and the compression ratio (plaintext bytes of the stored blocks /\n"
-    "stored bytes, headers included; one listing of the volume; --no-count skips it).\n";
+    "stored bytes, headers included; one listing of the volume; --no-count skips it).\n"
+    "--show-credential-source: resolves the AWS credential chain only and prints which source\n"
+    "won ('credential-source: ...', and 'credential-expiration: ...' for temporary credentials);\n"
+    "never a key, secret or token. The bucket is not contacted.\n";
+
+int ShowCredentialSource(const VolumeOptions& options) {
+  auto holder = CredentialsFor(options, /*allow_anonymous=*/true);
+  if (!holder.ok()) return Error("info", holder.status());
+  auto creds = (*holder)->Get();
+  if (!creds.ok()) return Error("info", creds.status());
+  std::printf("credential-source: %s\n", (*holder)->source().c_str());
+  if ((*creds)->expiration) {
+    std::printf("credential-expiration: %s\n", FormatIso8601(*(*creds)->expiration).c_str());
+  }
+  return kExitOk;
+}
 
 }  // namespace
 
 int CmdInfo(int argc, char** argv) {
   Args args;
-  if (!ParseArgs(argc, argv, {"no-count"}, &args)) return kExitUsage;
+  if (!ParseArgs(argc, argv, {"no-count", "show-credential-source"}, &args)) return kExitUsage;
   if (args.help) {
     std::fputs(kUsage, stdout);
     std::fputs(kVolumeSelectionHelp, stdout);
@@ -27,7 +42,11 @@ int CmdInfo(int argc, char** argv) {
   VolumeConf conf;
   VolumeOptions options;
   // info never writes: anonymous access is fine
-  if (int rc = SelectVolume("info", args, {"no-count"}, true, &conf, &options)) return rc;
+  if (int rc = SelectVolume("info", args, {"no-count", "show-credential-source"}, true, &conf,
+                            &options)) {
+    return rc;
+  }
+  if (args.values.count("show-credential-source")) return ShowCredentialSource(options);
   auto client = ConnectBucket(options);
   if (!client.ok()) return Error("info", client.status());
   auto d = ReadDescriptor(**client, options);

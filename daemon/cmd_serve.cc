@@ -25,7 +25,7 @@ constexpr const char* kServeUsage =
     "the pid file RUN_DIR/VOLUME.pid, or in the foreground with --foreground. The plugin writes\n"
     "RUN_DIR/VOLUME.stats (see 's3nbd stats'). Every other --KEY VALUE (and every key of the\n"
     "config file) is passed to the plugin as KEY=VALUE. Secrets are never passed: use\n"
-    "credentials-file or the AWS_* environment.\n"
+    "credentials-file, a profile or the AWS credential chain (s3nbd(8), CREDENTIALS).\n"
     "  --tls                 require TLS (nbdkit --tls=require); implied by the next two\n"
     "  --tls-certificates D  X.509 certificates directory; --tls-psk F  PSK file\n"
     "  --plugin PATH         the plugin .so (else $S3NBD_PLUGIN, beside s3nbd, the installed one)\n"

@@ -5,7 +5,24 @@
 
 namespace s3nbd::cli {
 
-KeyClass ClassifyKey(const BlockKeys& keys, std::string_view key, uint64_t block_count) {
+namespace {
+constexpr std::string_view kDescriptorName = "volume.s3nbd";
+}  // namespace
+
+std::vector<std::string> OtherVolumePrefixes(const BlockKeys& keys, const std::vector<std::string>& listed) {
+  std::vector<std::string> out;
+  for (const std::string& key : listed) {
+    if (key == keys.DescriptorKey() || key.size() < kDescriptorName.size()) continue;
+    if (key.compare(key.size() - kDescriptorName.size(), kDescriptorName.size(), kDescriptorName) != 0) continue;
+    std::string prefix = key.substr(0, key.size() - kDescriptorName.size());
+    if (!prefix.empty() && prefix.back() != '/') continue;  // "xvolume.s3nbd": not a descriptor name
+    out.push_back(std::move(prefix));
+  }
+  return out;
+}
+
+KeyClass ClassifyKey(const BlockKeys& keys, std::string_view key, uint64_t block_count,
+                     const std::vector<std::string>& others) {
   KeyClass c;
   if (key == keys.DescriptorKey()) {
     c.kind = KeyKind::kDescriptor;
@@ -14,6 +31,8 @@ KeyClass ClassifyKey(const BlockKeys& keys, std::string_view key, uint64_t block
   } else if (auto b = keys.ParseBlockKey(key)) {
     c.block = *b;
     c.kind = *b < block_count ? KeyKind::kBlock : KeyKind::kOutOfRange;
+  } else if (std::any_of(others.begin(), others.end(), [&](const std::string& p) { return key.starts_with(p); })) {
+    c.kind = KeyKind::kOtherVolume;
   }
   return c;
 }
@@ -41,6 +60,8 @@ const char* KeyKindName(KeyKind kind) {
       return "block";
     case KeyKind::kOutOfRange:
       return "out-of-range";
+    case KeyKind::kOtherVolume:
+      return "other-volume";
     case KeyKind::kOrphan:
       return "orphan";
   }

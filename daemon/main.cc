@@ -16,6 +16,7 @@ constexpr const char* kUsage =
     "  stop      flush and stop the server of a volume\n"
     "  flush     make everything written to a served volume durable in S3 (NBD FLUSH)\n"
     "  stats     show a served volume's statistics (table or --prometheus)\n"
+    "  exporter  serve /metrics over HTTP for Prometheus: every served volume of the host\n"
     "  attach    attach a volume to /dev/nbdN (serves it if needed; nbd-client)\n"
     "  detach    detach /dev/nbdN\n"
     "  fsck      verify every object of a volume; --repair removes what is safe\n"
@@ -37,7 +38,7 @@ constexpr Command kCommands[] = {
     {"flush", s3nbd::cli::CmdFlush},   {"stats", s3nbd::cli::CmdStats},
     {"attach", s3nbd::cli::CmdAttach}, {"detach", s3nbd::cli::CmdDetach},
     {"fsck", s3nbd::cli::CmdFsck},     {"destroy", s3nbd::cli::CmdDestroy},
-    {"passwd", s3nbd::cli::CmdPasswd},
+    {"passwd", s3nbd::cli::CmdPasswd}, {"exporter", s3nbd::cli::CmdExporter},
 };
 
 }  // namespace

@@ -12,8 +12,10 @@
 
 namespace s3nbd::cli {
 
-const char* const kInstalledPlugin =
-    "/usr/lib/x86_64-linux-gnu/nbdkit/plugins/nbdkit-s3nbd-plugin.so";
+#ifndef S3NBD_PLUGINDIR  // CMakeLists.txt sets it from pkg-config's nbdkit plugindir
+#error "S3NBD_PLUGINDIR must name nbdkit's plugin directory"
+#endif
+const char* const kInstalledPlugin = S3NBD_PLUGINDIR "/nbdkit-s3nbd-plugin.so";
 
 Status ParseListen(const std::string& text, std::string* host, std::string* port) {
   auto bad = [&](const char* why) {

@@ -119,6 +119,21 @@ const Metric kMetrics[] = {
      "Blocks queued for writeback to S3.",
      "",
      {{"writeback_queue", ""}}},
+    {"uploads_in_flight",
+     "gauge",
+     "Dirty block versions being uploaded to S3 now.",
+     "",
+     {{"uploads_in_flight", ""}}},
+    {"cache_write_waits_total",
+     "counter",
+     "Writes that waited for room in the cache (backpressure).",
+     "",
+     {{"cache_write_waits", ""}}},
+    {"cache_write_wait_milliseconds_total",
+     "counter",
+     "Time writes spent waiting for room in the cache (backpressure).",
+     "",
+     {{"cache_write_wait_ms", ""}}},
     {"uptime_seconds", "gauge", "Seconds since the server started.", "", {{"uptime_seconds", ""}}},
     {"stats_updated_timestamp_seconds",
      "gauge",
@@ -219,6 +234,15 @@ std::string FormatStatsTable(const std::string& volume, const StatsMap& s, uint6
   line("hit ratio", ratio);
   line("dirty", Bytes(g("cache_dirty_bytes")));
   line("writeback queue", Num(g("writeback_queue")));
+  line("uploading now", Num(g("uploads_in_flight")));
+  line("writes waited", Num(g("cache_write_waits")));
+  if (auto ms = g("cache_write_wait_ms")) {
+    char wait[32];
+    std::snprintf(wait, sizeof wait, "%.3f s", static_cast<double>(*ms) / 1000.0);
+    line("time waiting for room", wait);
+  } else {
+    line("time waiting for room", "-");
+  }
   CostEstimate c = EstimateRequestCost(s);
   char buf[160];
   std::snprintf(buf, sizeof buf,
@@ -231,29 +255,52 @@ std::string FormatStatsTable(const std::string& volume, const StatsMap& s, uint6
 }
 
 std::string FormatPrometheus(const std::string& volume, const StatsMap& s) {
-  std::string out, vol = "volume=\"" + EscapeLabel(volume) + "\"";
+  return FormatPrometheus(std::vector<VolumeStats>{{volume, s, true}}, false);
+}
+
+std::string FormatPrometheus(const std::vector<VolumeStats>& volumes, bool with_up) {
+  // One # HELP / # TYPE per family, then its samples for every volume (the exposition
+  // format wants a family's samples together).
+  std::string out;
+  auto family = [&](const std::string& name, const char* type, const char* help,
+                    const std::string& samples) {
+    if (samples.empty()) return;
+    out += "# HELP s3nbd_" + name + " " + help + "\n";
+    out += "# TYPE s3nbd_" + name + " " + type + "\n";
+    out += samples;
+  };
+  auto vol = [](const VolumeStats& v) { return "volume=\"" + EscapeLabel(v.volume) + "\""; };
+  if (with_up) {
+    std::string samples;
+    for (const VolumeStats& v : volumes)
+      samples += "s3nbd_up{" + vol(v) + "} " + (v.up ? "1" : "0") + "\n";
+    family("up", "gauge",
+           "1 if the volume's server rewrote its stats file in the last 5 s, else 0.", samples);
+  }
   for (const Metric& m : kMetrics) {
     std::string samples;
-    for (const auto& k : m.keys) {
-      if (!k.stats_key) break;
-      auto v = Get(s, k.stats_key);
-      if (!v) continue;
-      samples += std::string("s3nbd_") + m.name + "{" + vol;
-      if (*m.label) samples += std::string(",") + m.label + "=\"" + k.label_value + "\"";
-      samples += "} " + std::to_string(*v) + "\n";
+    for (const VolumeStats& v : volumes) {
+      if (!v.up && std::string_view(m.name) != "stats_updated_timestamp_seconds") continue;
+      for (const auto& k : m.keys) {
+        if (!k.stats_key) break;
+        auto val = Get(v.stats, k.stats_key);
+        if (!val) continue;
+        samples += std::string("s3nbd_") + m.name + "{" + vol(v);
+        if (*m.label) samples += std::string(",") + m.label + "=\"" + k.label_value + "\"";
+        samples += "} " + std::to_string(*val) + "\n";
+      }
     }
-    if (samples.empty()) continue;
-    out += std::string("# HELP s3nbd_") + m.name + " " + m.help + "\n";
-    out += std::string("# TYPE s3nbd_") + m.name + " " + m.type + "\n";
-    out += samples;
+    family(m.name, m.type, m.help, samples);
   }
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.6f", EstimateRequestCost(s).requests_usd);
-  out +=
-      "# HELP s3nbd_estimated_request_cost_usd S3 request cost since start at S3 Standard list "
-      "prices.\n";
-  out += "# TYPE s3nbd_estimated_request_cost_usd gauge\n";
-  out += "s3nbd_estimated_request_cost_usd{" + vol + "} " + buf + "\n";
+  std::string samples;
+  for (const VolumeStats& v : volumes) {
+    if (!v.up) continue;
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.6f", EstimateRequestCost(v.stats).requests_usd);
+    samples += "s3nbd_estimated_request_cost_usd{" + vol(v) + "} " + buf + "\n";
+  }
+  family("estimated_request_cost_usd", "gauge",
+         "S3 request cost since start at S3 Standard list prices.", samples);
   return out;
 }
 

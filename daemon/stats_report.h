@@ -1,6 +1,7 @@
 // StatsReport: reading the plugin's stats file (docs/stats.md) and presenting it — the human
-// table of `s3nbd stats`, the Prometheus text exposition of `--prometheus`, and the S3
-// request cost estimate at list prices. Pure functions; no state.
+// table of `s3nbd stats`, the Prometheus text exposition of `--prometheus` and of `s3nbd
+// exporter` (many volumes), and the S3 request cost estimate at list prices. Pure
+// functions; no state.
 #pragma once
 
 #include <cstdint>
@@ -8,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "cache/status.h"
 
@@ -35,5 +37,16 @@ double StorageUsdPerMonth(uint64_t stored_bytes);
 std::string FormatStatsTable(const std::string& volume, const StatsMap& stats, uint64_t now_unix);
 // Prometheus text format 0.0.4: # HELP / # TYPE, s3nbd_* names, label volume="...".
 std::string FormatPrometheus(const std::string& volume, const StatsMap& stats);
+
+// The stats of one volume of a host (s3nbd exporter): `up` is false for a stats file its
+// server no longer rewrites; such a volume shows only s3nbd_up 0 and its last update time.
+struct VolumeStats {
+  std::string volume;
+  StatsMap stats;
+  bool up = true;
+};
+// Every volume in one exposition, one # HELP / # TYPE per metric family; with `with_up`
+// also s3nbd_up{volume} for each.
+std::string FormatPrometheus(const std::vector<VolumeStats>& volumes, bool with_up);
 
 }  // namespace s3nbd::cli

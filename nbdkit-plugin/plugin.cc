@@ -67,6 +67,8 @@ void SampleStats(s3nbd::plugin::StatsValues* out) {
     add("cache_evictions", k.evictions);
     add("cache_errors", k.errors);
     add("cache_write_waits", k.write_waits);
+    add("cache_write_wait_ms", k.write_wait_ms);
+    add("uploads_in_flight", k.uploads_in_flight);
     add("cache_writes_in_place", k.writes_in_place);
   }
 }

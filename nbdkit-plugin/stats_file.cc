@@ -40,7 +40,10 @@ Status StatsFileWriter::WriteOnce() {
     return Status::Error(err,
                          "statsfile: " + std::string(what) + " " + tmp + ": " + std::strerror(err));
   };
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  // A fresh file, never through a symlink or into an existing file someone planted there
+  // (an unlink that fails shows as the create's error below).
+  (void)::unlink(tmp.c_str());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
   if (fd < 0) return fail("cannot create");
   size_t done = 0;
   while (done < text.size()) {

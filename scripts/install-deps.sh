@@ -7,6 +7,10 @@ PKGS=(
   g++ make cmake pkg-config
   nbdkit-plugin-dev libcurl4-openssl-dev libssl-dev liburing-dev libzstd-dev libxxhash-dev
   libgtest-dev libgmock-dev libnbd-dev
+  # s3nbd exporter's HTTP server
+  libcpp-httplib-dev
+  # make deb: the Debian package and its check
+  dpkg-dev debhelper lintian
   # fuzzing (make check-fuzz): clang with libFuzzer
   clang libclang-rt-14-dev
   # run and test
@@ -16,6 +20,8 @@ PKGS=(
   nbd-client perl systemd
   # the reliability suite (make check-faults): HAProxy fault front, libFuzzer target
   haproxy clang libclang-rt-14-dev
+  # the power-cut test's FUSE file system (tests/faults/lazyfs/; fuse3 gives fusermount3)
+  libfuse3-dev fuse3
   # the embedded S3 server (Ceph RADOS Gateway, single node)
   ceph-mon ceph-osd radosgw
   # end-to-end tests (make check-e2e): a guest of Debian's kernel under qemu, its initramfs holds

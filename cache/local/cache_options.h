@@ -90,6 +90,8 @@ struct CacheCounters {
   std::atomic<uint64_t> erases{0};           // blocks erased in the inner store
   std::atomic<uint64_t> errors{0};           // failed inner operations and bad slots
   std::atomic<uint64_t> write_waits{0};      // writes that waited for dirty space
+  std::atomic<uint64_t> write_wait_ms{0};    // total time writes waited for room (backpressure)
+  std::atomic<uint64_t> uploads_in_flight{0};  // versions being uploaded now (gauge)
   std::atomic<uint64_t> writes_in_place{0};  // partial writes into a cached slot (no copy)
 };
 

@@ -179,6 +179,13 @@ Status LocalCacheStore::Format(const std::string& why) {
   }
   if (Status s = SyncFile(); !s.ok()) return s.Wrap(where);  // writes the new header first
   std::lock_guard lock(mu_);
+  // A refused recovery (discard_bad_cache) may have filled these: start from nothing.
+  blocks_.clear();
+  queue_.clear();
+  pending_epochs_.clear();
+  pending_seqs_.clear();
+  quarantine_.clear();
+  dirty_bytes_ = 0;
   records_.assign(header_.record_count, CacheRecord{});
   slots_.assign(header_.record_count, SlotState{});
   verified_ = std::make_unique<std::atomic<uint8_t>[]>(header_.slot_count);

@@ -96,6 +96,7 @@ Result<uint64_t> LocalCacheStore::AllocateSlot(bool wait,
       continue;
     }
     if (!wait) return Status::Error(ENOSPC, "no evictable cache slot");
+    WaitClock clock(&counters_);
     space_waiters_++;
     work_cv_.notify_all();  // writeback becomes urgent
     space_cv_.wait_until(lock, StallDeadlineLocked(since));
@@ -108,6 +109,7 @@ Result<uint64_t> LocalCacheStore::AllocateSlot(bool wait,
 
 Result<uint64_t> LocalCacheStore::AllocateTomb(std::chrono::steady_clock::time_point since) {
   std::unique_lock lock(mu_);
+  WaitClock clock(&counters_);
   while (free_tombs_.empty()) {
     space_waiters_++;
     work_cv_.notify_all();

@@ -21,6 +21,13 @@ bool AllZero(std::string_view d) {
 
 }  // namespace
 
+LocalCacheStore::WaitClock::~WaitClock() {
+  const auto waited = std::chrono::steady_clock::now() - start_;
+  if (waited > std::chrono::microseconds(100))  // it really waited (not just checked)
+    counters_->write_wait_ms += static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(waited).count() + 500) / 1000;
+}
+
 int64_t LocalCacheStore::NowNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
@@ -289,6 +296,7 @@ void LocalCacheStore::PostponeLocked(uint64_t block, Version* v) {
 Status LocalCacheStore::ReserveDirtyLocked(std::unique_lock<std::mutex>& lock, uint64_t block,
                                            std::chrono::steady_clock::time_point since) {
   if (dirty_bytes_ + block_size_ > max_dirty_) counters_.write_waits++;
+  WaitClock clock(&counters_);
   while (dirty_bytes_ + block_size_ > max_dirty_) {  // backpressure
     space_waiters_++;
     work_cv_.notify_all();

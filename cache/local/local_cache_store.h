@@ -220,6 +220,20 @@ class LocalCacheStore : public BlockStore {
   Version* FindVersionLocked(uint64_t block, uint64_t seq);  // REQUIRES(mu_)
   void StopThreads();
   static int64_t NowNs();
+  // Adds the time from its construction to its destruction to counters->write_wait_ms when
+  // that was a real wait (the backpressure figure of `s3nbd stats`).
+  class WaitClock {
+   public:
+    explicit WaitClock(CacheCounters* counters)
+        : counters_(counters), start_(std::chrono::steady_clock::now()) {}
+    ~WaitClock();
+    WaitClock(const WaitClock&) = delete;
+    WaitClock& operator=(const WaitClock&) = delete;
+
+   private:
+    CacheCounters* counters_;
+    std::chrono::steady_clock::time_point start_;
+  };
   std::string Where(uint64_t block) const;
 
   const CacheOptions options_;

@@ -143,6 +143,7 @@ bool LocalCacheStore::PickLocked(bool ignore_delay,
       early_uploads_++;
     }
     it = queue_.erase(it);
+    counters_.uploads_in_flight++;
     batch->emplace_back(block, seq);
     erases = v.erase;
     if (!v.erase || batch->size() >= kEraseBatch) break;
@@ -207,6 +208,7 @@ void LocalCacheStore::Complete(const std::vector<std::pair<uint64_t, uint64_t>>&
       BlockEntry& e = blocks_.at(block);
       Version& v = e.versions.front();
       v.uploading = false;
+      counters_.uploads_in_flight--;
       if (v.early) {
         v.early = false;
         early_uploads_--;
@@ -249,6 +251,10 @@ void LocalCacheStore::Complete(const std::vector<std::pair<uint64_t, uint64_t>>&
         dirty_bytes_ -= block_size_;
         if (e.versions.empty()) {  // the newest data is now in the inner store: CLEAN
           e.clean = static_cast<int64_t>(done.rec);
+          // Until a sync covers this CLEAN rewrite, the durable record may still be the hashed
+          // DIRTY one of a flushed write: patching the slot in place before then could leave
+          // that record over patched bytes, which recovery takes for corruption.
+          slots_[done.rec].data_sync = syncs_started_;
           CacheRecord& r = records_[done.rec];
           if (r.flags & kRecordOpen) r.hash = hash;  // unchanged since the read (mods)
           r.flags = 0;

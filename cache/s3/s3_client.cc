@@ -45,6 +45,12 @@ Result<std::unique_ptr<S3Client>> S3Client::Create(S3Config config) {
   if (config.credentials.anonymous() != config.credentials.secret_key.empty()) {
     return Status::Error(EINVAL, "credentials: access key and secret key must both be given");
   }
+  if (!config.credential_source) {
+    config.credential_source = std::make_shared<RefreshingCredentials>(
+        std::make_unique<StaticCredentialProvider>(
+            config.credentials, config.credentials.anonymous() ? "anonymous" : "static keys"),
+        config.credentials);
+  }
   if (config.max_connections < 1) config.max_connections = 1;
   if (config.retry_seconds < 0) config.retry_seconds = 0;
   auto impl = std::make_unique<Impl>(std::move(config), std::move(*ep));
@@ -57,9 +63,10 @@ S3Client::~S3Client() = default;
 const S3Config& S3Client::config() const { return impl_->config_; }
 const S3Counters& S3Client::counters() const { return impl_->counters_; }
 
-Status S3Client::Get(const std::string& key, std::string* body, std::string* etag) {
+Status S3Client::Get(const std::string& key, std::string* body, std::string* etag,
+                     const S3Deadline& deadline) {
   impl_->counters_.get.fetch_add(1, std::memory_order_relaxed);
-  S3Request req{"GET", key, {}, {}, {}};
+  S3Request req{"GET", key, {}, {}, {}, deadline};
   S3Response resp;
   // The body is received into the caller's buffer: a caller that reuses one string for
   // every block GET pays no allocation and no page faults for a 1 MiB body.
@@ -69,7 +76,7 @@ Status S3Client::Get(const std::string& key, std::string* body, std::string* eta
   body->swap(resp.body);
   if (!s.ok()) {
     body->clear();  // an error document, not the object
-    if (resp.http_status == 404 && resp.s3_code != "NoSuchBucket") {
+    if (resp.http_status == 404 && resp.s3_code != "NoSuchBucket" && !resp.abandoned) {
       return Status::Error(ENOENT, "GET " + impl_->transport_.Label(key) + ": not found");
     }
     return s;
@@ -81,12 +88,12 @@ Status S3Client::Get(const std::string& key, std::string* body, std::string* eta
 Status S3Client::Put(const std::string& key, std::string_view body, const S3PutOptions& options,
                      std::string* etag) {
   impl_->counters_.put.fetch_add(1, std::memory_order_relaxed);
-  S3Request req{"PUT", key, {}, body, {}};
+  S3Request req{"PUT", key, {}, body, {}, options.deadline};
   if (options.if_none_match) req.headers.emplace_back("If-None-Match", "*");
   S3Response resp;
   Status s = impl_->Run(req, &resp, options.if_none_match ? EEXIST : 0);
   if (!s.ok()) {
-    if (options.if_none_match && (resp.http_status == 412 || resp.http_status == 409)) {
+    if (options.if_none_match && !resp.abandoned && (resp.http_status == 412 || resp.http_status == 409)) {
       return Status::Error(EEXIST, "PUT " + impl_->transport_.Label(key) +
                                        ": already exists (create-only PUT, HTTP " +
                                        std::to_string(resp.http_status) + ")");
@@ -97,16 +104,16 @@ Status S3Client::Put(const std::string& key, std::string_view body, const S3PutO
   return Status::Ok();
 }
 
-Status S3Client::Delete(const std::string& key) {
+Status S3Client::Delete(const std::string& key, const S3Deadline& deadline) {
   impl_->counters_.del.fetch_add(1, std::memory_order_relaxed);
-  S3Request req{"DELETE", key, {}, {}, {}};
+  S3Request req{"DELETE", key, {}, {}, {}, deadline};
   S3Response resp;
   Status s = impl_->Run(req, &resp, ENOENT);
-  if (!s.ok() && resp.http_status == 404 && resp.s3_code != "NoSuchBucket") return Status::Ok();
+  if (!s.ok() && resp.http_status == 404 && resp.s3_code != "NoSuchBucket" && !resp.abandoned) return Status::Ok();
   return s;
 }
 
-Status S3Client::DeleteMany(const std::vector<std::string>& keys) {
+Status S3Client::DeleteMany(const std::vector<std::string>& keys, const S3Deadline& deadline) {
   for (size_t first = 0; first < keys.size(); first += kMaxDeleteKeys) {
     const size_t last = std::min(keys.size(), first + kMaxDeleteKeys);
     impl_->counters_.multi_delete.fetch_add(1, std::memory_order_relaxed);
@@ -116,7 +123,8 @@ Status S3Client::DeleteMany(const std::vector<std::string>& keys) {
     }
     xml += "</Delete>";
     S3Request req{"POST", "", {{"delete", ""}}, xml,
-                  {{"Content-MD5", Md5Base64(xml)}, {"Content-Type", "application/xml"}}};
+                  {{"Content-MD5", Md5Base64(xml)}, {"Content-Type", "application/xml"}},
+                  deadline};
     S3Response resp;
     const std::string what = "DELETE " + impl_->config_.bucket + " (multi-delete of " +
                              std::to_string(last - first) + " keys)";

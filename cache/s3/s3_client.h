@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "cache/s3/credentials.h"
+#include "cache/s3/refreshing_credentials.h"
 #include "cache/status.h"
 
 namespace s3nbd {
@@ -23,7 +24,10 @@ struct S3Config {
   std::string bucket;
   bool virtual_host = false;        // false: path-style URLs (http://host/bucket/key)
   std::string ca_file;              // empty: system CA store
-  Credentials credentials;          // empty access key: anonymous (unsigned) requests
+  Credentials credentials;          // static keys; empty access key: anonymous (unsigned)
+  // Where each request gets its credentials (credential_chain.h); Create() wraps `credentials`
+  // in one when this is null. Shared: the CLI may ask it which source won.
+  std::shared_ptr<RefreshingCredentials> credential_source;
   int max_connections = 32;         // size of the handle pool
   double retry_seconds = 60;        // total time budget for retries of one call
   long connect_timeout_ms = 10000;
@@ -36,8 +40,18 @@ struct S3ObjectInfo {
   std::string etag;
 };
 
+// A bound on one call's attempts, for requests that must not outlive the writer lease: no
+// attempt starts at or after steady_ns, each attempt's timeout is cut to the time left, and a
+// call stopped by it fails with EROFS "<op>: abandoned: <cause> ...". The connection of a cut
+// attempt is reset, not closed, so the kernel drops what it had not sent (S3Transport).
+struct S3Deadline {
+  int64_t steady_ns = 0;            // std::chrono::steady_clock, ns since its epoch; 0: none
+  std::string cause;                // e.g. "writer lease expired"
+};
+
 struct S3PutOptions {
   bool if_none_match = false;       // create-only: "If-None-Match: *" (412 -> EEXIST)
+  S3Deadline deadline;
 };
 
 // Counters for the stats file; monotonically increasing, relaxed atomics.
@@ -59,15 +73,16 @@ class S3Client {
   // GET. A missing key is ENOENT with message "GET <bucket>/<key>: not found"; a missing
   // bucket is ENOENT "GET <bucket>/<key>: bucket '<bucket>' does not exist at <endpoint>".
   // *body's memory is reused for the new body; on failure *body is empty.
-  Status Get(const std::string& key, std::string* body, std::string* etag = nullptr);
+  Status Get(const std::string& key, std::string* body, std::string* etag = nullptr,
+             const S3Deadline& deadline = {});
   // PUT. With if_none_match and an existing key: EEXIST.
   Status Put(const std::string& key, std::string_view body, const S3PutOptions& options = {},
              std::string* etag = nullptr);
   // DELETE of one key; deleting a missing key is success (S3 semantics).
-  Status Delete(const std::string& key);
+  Status Delete(const std::string& key, const S3Deadline& deadline = {});
   // Multi-object delete (POST ?delete), split into calls of at most 1000 keys; fails if any key
   // failed to delete.
-  Status DeleteMany(const std::vector<std::string>& keys);
+  Status DeleteMany(const std::vector<std::string>& keys, const S3Deadline& deadline = {});
   // ListObjectsV2 over all pages; fn is called per object in key order; a non-OK from fn stops.
   Status List(const std::string& prefix, const std::function<Status(const S3ObjectInfo&)>& fn);
   // HEAD bucket: checks that the bucket exists and that the credentials are accepted.

@@ -1,6 +1,9 @@
-// S3Transport: one signed HTTP exchange per attempt, retried with backoff. Per-call state
-// lives on the stack; the pool has its own lock; counters are relaxed atomics.
+// S3Transport: one signed HTTP exchange per attempt, retried with backoff and bounded by the
+// request's deadline. Per-call state lives on the stack; the pool has its own lock; counters
+// are relaxed atomics.
 #include "cache/s3/s3_transport.h"
+
+#include <sys/socket.h>
 
 #include <chrono>
 #include <cstdio>
@@ -58,6 +61,22 @@ double Uniform01() {
   return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
 }
 
+int64_t SteadyNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
+}
+
+// Every socket closes with a reset (SO_LINGER {1, 0}): curl closes a connection after its
+// exchange ended, when nothing is left unsent, or when it gave up on an attempt (a timeout cut
+// at a deadline). Then the kernel must drop the bytes it still holds rather than deliver them
+// after the writer lost its lease, and the server must see an aborted request, not a late one.
+int ResetOnClose(void* /*user*/, curl_socket_t fd, curlsocktype purpose) {
+  if (purpose == CURLSOCKTYPE_IPCXN) {
+    struct linger l = {1, 0};
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);  // best effort: a plain close otherwise
+  }
+  return CURL_SOCKOPT_OK;
+}
+
 std::string FormatSeconds(double s) {
   char buf[32];
   std::snprintf(buf, sizeof(buf), "%.1f", s);
@@ -81,16 +100,42 @@ std::string S3Transport::Label(const std::string& key) const {
 void S3Transport::Execute(const S3Request& request, S3Response* response) {
   const std::string payload_hash = Sha256Hex(request.body);
   const Clock::time_point start = Clock::now();
+  const int64_t deadline = request.deadline.steady_ns;
+  auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - start).count(); };
   for (int attempt = 1;; ++attempt) {
-    Attempt(request, payload_hash, response);
+    long timeout_ms = config_.request_timeout_ms;
+    bool cut = false;  // this attempt's timeout is the deadline's, not request-timeout
+    if (deadline != 0) {
+      const int64_t left_ms = (deadline - SteadyNs()) / 1000000;
+      if (left_ms <= 0) {  // no attempt starts at or after the deadline
+        response->abandoned = true;
+        response->abandon_cause = request.deadline.cause;
+        response->elapsed_seconds = elapsed();
+        return;
+      }
+      cut = left_ms < timeout_ms;
+      timeout_ms = std::min<long>(timeout_ms, static_cast<long>(left_ms));
+    }
+    Attempt(request, payload_hash, timeout_ms, response);
     response->attempts = attempt;
-    response->elapsed_seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    response->elapsed_seconds = elapsed();
     if (response->ok()) return;
     AttemptOutcome outcome{response->curl_code, response->http_status, response->s3_code};
-    if (!IsRetryable(outcome)) return;
+    if (!IsRetryable(outcome)) return;                 // a definite answer, even a late one
+    // Cut at the deadline (curl's timer may fire a little before it), or failed just then.
+    if ((cut && response->curl_code == CURLE_OPERATION_TIMEDOUT) || (deadline != 0 && SteadyNs() >= deadline)) {
+      response->abandoned = true;
+      response->abandon_cause = request.deadline.cause;
+      return;
+    }
     std::optional<double> delay = NextRetryDelay(retry_, attempt, response->elapsed_seconds,
                                                  response->retry_after, Uniform01());
     if (!delay) return;
+    if (deadline != 0 && SteadyNs() + static_cast<int64_t>(*delay * 1e9) >= deadline) {
+      response->abandoned = true;  // the retry could not start before the deadline
+      response->abandon_cause = request.deadline.cause;
+      return;
+    }
     counters_->retries.fetch_add(1, std::memory_order_relaxed);
     LogDebug(request.method + " " + Label(request.key) + ": attempt " + std::to_string(attempt) +
              " failed (" + Describe(request.method + " " + Label(request.key), *response, /*final=*/false).message() + "); retrying in " +
@@ -99,7 +144,7 @@ void S3Transport::Execute(const S3Request& request, S3Response* response) {
   }
 }
 
-void S3Transport::Attempt(const S3Request& request, const std::string& payload_hash,
+void S3Transport::Attempt(const S3Request& request, const std::string& payload_hash, long timeout_ms,
                           S3Response* response) {
   std::string body = std::move(response->body);  // keep the caller's buffer (see S3Client::Get)
   body.clear();
@@ -112,22 +157,28 @@ void S3Transport::Attempt(const S3Request& request, const std::string& payload_h
     response->curl_error = "cannot allocate a curl handle";
     return;
   }
+  // Asked per attempt: a retry after a refresh signs with the new credentials.
+  Result<std::shared_ptr<const Credentials>> creds = config_.credential_source->Get();
+  if (!creds.ok()) {
+    response->curl_code = CURLE_LOGIN_DENIED;  // no request was sent; see Describe
+    response->curl_error = creds.status().message();
+    return;
+  }
+  const Credentials& cred = **creds;
   const S3Target target =
       BuildTarget(endpoint_, config_.bucket, config_.virtual_host, request.key, request.query);
   HeaderList headers = {{"Host", target.host},
                         {"x-amz-date", AmzDate(std::time(nullptr))},
                         {"x-amz-content-sha256", payload_hash}};
-  if (!config_.credentials.session_token.empty()) {
-    headers.emplace_back("x-amz-security-token", config_.credentials.session_token);
-  }
+  if (!cred.session_token.empty()) headers.emplace_back("x-amz-security-token", cred.session_token);
   for (const auto& h2 : request.headers) headers.push_back(h2);
 
   CurlHeaderList list;
   for (const auto& [name, value] : headers) list.Append(name + ": " + value);
-  if (!config_.credentials.anonymous()) {
+  if (!cred.anonymous()) {
     SigV4Request sig{request.method, target.canonical_uri, request.query, headers, payload_hash,
                      config_.region, "s3", headers[1].second};
-    list.Append("Authorization: " + SignV4(sig, config_.credentials).authorization);
+    list.Append("Authorization: " + SignV4(sig, cred).authorization);
   }
   list.Append("Expect:");        // no 100-continue round trip (not signed: never sent)
   bool has_content_type = false;
@@ -143,7 +194,8 @@ void S3Transport::Attempt(const S3Request& request, const std::string& payload_h
   curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
   curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
   curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, config_.connect_timeout_ms);
-  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, config_.request_timeout_ms);
+  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
+  curl_easy_setopt(h, CURLOPT_SOCKOPTFUNCTION, ResetOnClose);
   curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
   if (!config_.ca_file.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, config_.ca_file.c_str());
   char errbuf[CURL_ERROR_SIZE] = {0};
@@ -184,27 +236,34 @@ void S3Transport::Attempt(const S3Request& request, const std::string& payload_h
   }
 }
 
+// What one attempt produced, e.g. "HTTP 503 SlowDown: <message>".
+std::string S3Transport::AttemptMessage(const S3Response& r) const {
+  if (r.curl_code == CURLE_LOGIN_DENIED) return r.curl_error;  // no credentials to sign with (Attempt)
+  if (r.curl_code != 0) return "cannot reach " + config_.endpoint + ": " + r.curl_error;
+  if (r.s3_code == "NoSuchBucket") return "bucket '" + config_.bucket + "' does not exist at " + config_.endpoint;
+  std::string msg = "HTTP " + std::to_string(r.http_status);
+  if (!r.s3_code.empty()) msg += " " + r.s3_code;
+  if (!r.s3_message.empty()) msg += ": " + r.s3_message;
+  std::string hint = HintForS3Code(r.s3_code);
+  if (hint.empty() && r.http_status == 403 && r.s3_code.empty()) hint = "access denied: check the credentials";
+  if (!hint.empty()) msg += " (" + hint + ")";
+  return msg;
+}
+
 Status S3Transport::Describe(const std::string& operation, const S3Response& r, bool final) const {
-  AttemptOutcome outcome{r.curl_code, r.http_status, r.s3_code};
-  std::string msg;
-  if (r.curl_code != 0) {
-    msg = "cannot reach " + config_.endpoint + ": " + r.curl_error;
-  } else if (r.s3_code == "NoSuchBucket") {
-    msg = "bucket '" + config_.bucket + "' does not exist at " + config_.endpoint;
-  } else {
-    msg = "HTTP " + std::to_string(r.http_status);
-    if (!r.s3_code.empty()) msg += " " + r.s3_code;
-    if (!r.s3_message.empty()) msg += ": " + r.s3_message;
-    std::string hint = HintForS3Code(r.s3_code);
-    if (hint.empty() && r.http_status == 403 && r.s3_code.empty()) {
-      hint = "access denied: check the credentials";
-    }
-    if (!hint.empty()) msg += " (" + hint + ")";
+  if (r.abandoned) {
+    std::string msg = operation + ": abandoned: " + (r.abandon_cause.empty() ? "deadline passed" : r.abandon_cause);
+    if (r.attempts == 0) return Status::Error(EROFS, msg + " (no attempt started)");
+    return Status::Error(EROFS, msg + " (after " + std::to_string(r.attempts) + " attempt" +
+                                    (r.attempts > 1 ? "s" : "") + " in " + FormatSeconds(r.elapsed_seconds) +
+                                    " s; the last: " + AttemptMessage(r) + ")");
   }
+  std::string msg = AttemptMessage(r);
   if (final && r.attempts > 1) {
     msg += " (gave up after " + std::to_string(r.attempts) + " attempts in " +
            FormatSeconds(r.elapsed_seconds) + " s)";
   }
+  AttemptOutcome outcome{r.curl_code, r.http_status, r.s3_code};
   return Status::Error(ErrnoForOutcome(outcome), operation + ": " + msg);
 }
 

@@ -21,6 +21,7 @@ struct S3Request {
   QueryList query;
   std::string_view body;   // must outlive Execute; re-sent from the start on each attempt
   HeaderList headers;      // extra headers; all are signed
+  S3Deadline deadline = {};  // none by default (see S3Deadline)
 };
 
 struct S3Response {
@@ -32,6 +33,8 @@ struct S3Response {
   std::string s3_code;     // from an <Error> body
   std::string s3_message;
   double retry_after = 0;
+  bool abandoned = false;  // stopped by the request's deadline (the fields tell the last attempt)
+  std::string abandon_cause;
   int attempts = 0;
   double elapsed_seconds = 0;
   bool ok() const { return curl_code == 0 && http_status >= 200 && http_status < 300; }
@@ -54,7 +57,9 @@ class S3Transport {
   std::string Label(const std::string& key) const;  // "bucket/key" or "bucket"
 
  private:
-  void Attempt(const S3Request& request, const std::string& payload_hash, S3Response* response);
+  std::string AttemptMessage(const S3Response& response) const;
+  void Attempt(const S3Request& request, const std::string& payload_hash, long timeout_ms,
+               S3Response* response);
 
   const S3Config& config_;
   const S3Endpoint endpoint_;

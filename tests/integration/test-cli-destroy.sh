@@ -1,7 +1,8 @@
 #!/bin/bash
 # s3nbd destroy: refuses without --yes when there is no terminal (exit 2, nothing deleted),
-# refuses while the volume is served, and with --yes deletes every block and the descriptor
-# (volume selected by flags only) while leaving other volumes alone.
+# refuses while the volume is served, or while a writer on another host holds its lease (until
+# --force), and with --yes deletes every block and the descriptor (volume selected by flags
+# only) while leaving other volumes alone.
 set -euo pipefail
 # shellcheck source=tests/lib/common.sh
 source "$(dirname "$0")/../lib/common.sh"
@@ -26,7 +27,19 @@ assert_grep "refusing to delete without --yes \(no terminal" "$T/out" "destroy w
 assert_eq 10 "$(count_blocks "$B" d1)" "blocks after the refused destroy"
 object_exists "$B" d1/volume.s3nbd || fail "descriptor deleted by the refused destroy"
 
-expect_rc 0 run_s3nbd destroy --endpoint "$S3_ENDPOINT" --bucket "$B" --prefix d1 --yes </dev/null
+# a writer on another host: no local pid file can see it, its lease can
+now=$(date +%s)
+printf 's3nbd-lease 1\nhost far-host\npid 4242\nstarted 2026-01-01T00:00:00Z\ntoken 00ff\nexpires %s\nseconds 60\n' \
+  "$((now + 60))" >"$T/lease"
+put_object "$B" d1/lease.s3nbd "$T/lease"
+expect_rc 1 run_s3nbd destroy d1 --yes </dev/null
+assert_grep "volume $B/d1: a writer holds the lease: host far-host pid 4242 .*expires at .*\(in [0-9]+ s\).*--force" \
+  "$T/out" "destroy refused while another host holds the lease"
+assert_eq 10 "$(count_blocks "$B" d1)" "blocks after the destroy refused for the lease"
+object_exists "$B" d1/lease.s3nbd || fail "the refused destroy deleted the live lease"
+
+expect_rc 0 run_s3nbd destroy --endpoint "$S3_ENDPOINT" --bucket "$B" --prefix d1 --yes --force </dev/null
+assert_grep "going ahead \(--force\)" "$T/out" "destroy --force warns about the lease"
 assert_grep "destroyed volume $B/d1: 10 block objects" "$T/out" "destroy message"
 ! grep -q 'deleting .* blocks \[' "$T/out" || fail "a progress bar was drawn without a terminal"
 assert_eq 0 "$(count_keys "$B" d1/)" "objects left under d1/"

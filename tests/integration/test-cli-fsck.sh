@@ -2,7 +2,9 @@
 # s3nbd fsck: a clean volume passes (exit 0); planted problems — a garbage block object, an
 # orphan key, a block beyond the volume, an all-zero block encoded with the real codec — are each
 # reported (exit 1); --repair deletes the safe ones but keeps the corrupt block; --repair
-# --delete-corrupt deletes it; good blocks are untouched throughout.
+# --delete-corrupt deletes it; good blocks are untouched throughout. A volume nested under the
+# prefix (outer/inner) is never taken for orphans, and --repair is refused while a writer
+# (here: one on another host) holds the lease, until --force.
 set -euo pipefail
 # shellcheck source=tests/lib/common.sh
 source "$(dirname "$0")/../lib/common.sh"
@@ -58,4 +60,37 @@ expect_rc 0 run_s3nbd stop f1
 cmp <(head -c 65536 "$T/back") <(head -c 65536 "$T/data") || fail "block 0 changed"
 cmp <(head -c 131072 "$T/back" | tail -c 65536) <(head -c 65536 /dev/zero) || fail "block 1 is not zeros"
 cmp <(head -c 262144 "$T/back" | tail -c 131072) <(tail -c 131072 "$T/data") || fail "blocks 2-3 changed"
+# a volume nested under another one's prefix: fsck --repair of the outer one leaves it whole
+create_volume "$B" outer 1M 64K
+create_volume "$B" outer/inner 1M 64K --key-layout hashed
+start_server bucket="$B" prefix=outer/inner
+nbdcopy "$T/data" "$SERVER_URI" || fail "nbdcopy into outer/inner failed"
+stop_server
+inner_before=$(count_keys "$B" outer/inner/)
+[ "$inner_before" -ge 5 ] || fail "outer/inner holds only $inner_before objects"
+put_object "$B" outer/stray "$T/garbage"                          # a real orphan of outer
+expect_rc 1 run_s3nbd fsck --endpoint "$S3_ENDPOINT" --bucket "$B" --prefix outer
+assert_grep "^other-volume: outer/inner/" "$T/out" "nested volume reported as such"
+! grep -q "^orphan: outer/inner/" "$T/out" || fail "fsck calls the nested volume's objects orphans"
+assert_grep "^orphan: outer/stray" "$T/out" "outer's own orphan"
+expect_rc 0 run_s3nbd fsck --endpoint "$S3_ENDPOINT" --bucket "$B" --prefix outer --repair
+assert_grep "repaired: deleted 1 objects" "$T/out" "only outer's orphan deleted"
+assert_eq "$inner_before" "$(count_keys "$B" outer/inner/)" "objects of outer/inner after fsck --repair of outer"
+expect_rc 0 run_s3nbd fsck --endpoint "$S3_ENDPOINT" --bucket "$B" --prefix outer/inner
+assert_grep "4 blocks checked, 0 problems found" "$T/out" "the nested volume is intact"
+
+# --repair while a writer on another host holds the lease: refused, until --force
+now=$(date +%s)
+printf 's3nbd-lease 1\nhost far-host\npid 4242\nstarted 2026-01-01T00:00:00Z\ntoken 00ff\nexpires %s\nseconds 60\n' \
+  "$((now + 60))" >"$T/lease"
+put_object "$B" outer/lease.s3nbd "$T/lease"
+put_object "$B" outer/stray "$T/garbage"
+expect_rc 1 run_s3nbd fsck --endpoint "$S3_ENDPOINT" --bucket "$B" --prefix outer --repair
+assert_grep "a writer holds the lease: host far-host pid 4242 .*expires at .*--force" "$T/out" "repair refused for the lease"
+object_exists "$B" outer/stray || fail "the refused repair deleted something"
+expect_rc 1 run_s3nbd fsck --endpoint "$S3_ENDPOINT" --bucket "$B" --prefix outer
+assert_grep "^orphan: outer/stray" "$T/out" "a check (no --repair) runs under a live lease"
+expect_rc 0 run_s3nbd fsck --endpoint "$S3_ENDPOINT" --bucket "$B" --prefix outer --repair --force
+! object_exists "$B" outer/stray || fail "--repair --force did not delete the orphan"
+object_exists "$B" outer/lease.s3nbd || fail "fsck deleted the lease"
 log "ok"

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Damaged objects fail the read with EIO and a log line naming volume, block and cause — never
 # zeros, never garbage: garbage, a truncated copy, another block's object, another volume's
-# object, a flipped payload bit; on a plain and on a zstd volume. The same block's OLDER
+# object, a flipped payload bit, an object deleted while served (never zeros); on a plain and on
+# a zstd volume. The same block's OLDER
 # object is not detected yet (needs the cache's generation index): the test checks that the
 # header generations that will detect it increase.
 set -euo pipefail
@@ -64,6 +65,9 @@ for p in plain zstd; do
       fail "$p block $blk: an undamaged block does not read"
     dd if="$IMG" bs=$BS skip=$blk count=1 status=none | cmp - "$T/got" || fail "$p block $blk: wrong data"
   done
+  # an object that vanishes while served (present at open, then deleted behind the server's back)
+  delete_object "$B" "$(key "$p" 12)" || fail "delete block 12"
+  expect_eio "$SERVER_URI" "$SERVER_LOG" "$p" 12 "object vanished: present at open.*GET returned 404"
   stop_server
 done
 

@@ -19,6 +19,13 @@ export AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID:-AKIATEST}
 export AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY:-testsecret}
 export AWS_DEFAULT_REGION=${AWS_DEFAULT_REGION:-us-east-1}
 unset AWS_SESSION_TOKEN AWS_PROFILE AWS_SHARED_CREDENTIALS_FILE AWS_CONFIG_FILE
+# The credential chain's other sources: tests never reach the real metadata addresses
+# (169.254.169.254, 169.254.170.2); test-credential-chain.sh points them at loopback servers.
+unset AWS_WEB_IDENTITY_TOKEN_FILE AWS_ROLE_ARN AWS_ROLE_SESSION_NAME AWS_ENDPOINT_URL_STS \
+      AWS_CONTAINER_CREDENTIALS_RELATIVE_URI AWS_CONTAINER_CREDENTIALS_FULL_URI \
+      AWS_CONTAINER_AUTHORIZATION_TOKEN AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE \
+      AWS_EC2_METADATA_SERVICE_ENDPOINT
+export AWS_EC2_METADATA_DISABLED=true
 
 # ---- failing and asserting ----------------------------------------------------------------
 fail() { echo "FAIL [$TEST_NAME]: $*" >&2; exit 1; }

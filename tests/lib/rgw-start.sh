@@ -114,6 +114,10 @@ osd op num threads per shard = 2
 # tcp_nodelay: without it small GETs wait ~44 ms for delayed ACKs
 rgw frontends = beast endpoint=127.0.0.1:$RGW_PORT tcp_nodelay=1
 rgw dns name = localhost
+# STS (AssumeRole, temporary credentials with a session token) for test-credential-chain.sh;
+# plain S3 keys work as before
+rgw sts key = s3nbdtststskey01
+rgw s3 auth use sts = true
 rgw thread pool size = 128
 debug rgw = ${RGW_DEBUG:-0}/5
 debug ms = 0/0

@@ -1,12 +1,8 @@
-// Tests of credentials parsing and resolution order (explicit file, environment, shared file).
-// Each test saves and restores the AWS_* environment it touches.
+// Tests of the credential file formats: INI profiles of ~/.aws/config and ~/.aws/credentials,
+// static keys of one profile, ISO 8601 expirations.
 #include "cache/s3/credentials.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
-#include <unistd.h>
-
-#include <fstream>
 
 namespace s3nbd {
 namespace {
@@ -18,43 +14,16 @@ constexpr char kIni[] =
     "aws_secret_access_key=secretdefault \n"
     "\n"
     "[profile other]\n"
-    "aws_access_key_id=AKIAOTHER\n"
+    "AWS_Access_Key_Id=AKIAOTHER\n"
     "aws_secret_access_key = secret=with=equals\n"
     "aws_session_token = tok\n"
+    "s3 =\n"
+    "  max_concurrent_requests = 20\n"
     "[broken]\n"
-    "aws_access_key_id=AKIABROKEN\n";
-
-class EnvGuard {
- public:
-  EnvGuard() {
-    for (const char* n : kNames) {
-      const char* v = getenv(n);
-      saved_.emplace_back(n, v ? std::optional<std::string>(v) : std::nullopt);
-      unsetenv(n);
-    }
-  }
-  ~EnvGuard() {
-    for (auto& [n, v] : saved_) {
-      if (v) setenv(n, v->c_str(), 1);
-      else unsetenv(n);
-    }
-  }
-
- private:
-  static constexpr const char* kNames[] = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-                                           "AWS_SESSION_TOKEN", "AWS_PROFILE",
-                                           "AWS_SHARED_CREDENTIALS_FILE", "HOME"};
-  std::vector<std::pair<const char*, std::optional<std::string>>> saved_;
-};
-
-std::string WriteTemp(const std::string& text) {
-  char name[] = "/tmp/s3nbd-creds-XXXXXX";
-  int fd = mkstemp(name);
-  EXPECT_GE(fd, 0);
-  close(fd);
-  std::ofstream(name) << text;
-  return name;
-}
+    "aws_access_key_id=AKIABROKEN\n"
+    "[sso-session corp]\n"
+    "sso_region = eu-west-1\n"
+    "[empty]\n";
 
 TEST(CredentialsTest, ParsesProfiles) {
   Result<Credentials> d = ParseCredentialsFile(kIni, "default", "f");
@@ -62,11 +31,23 @@ TEST(CredentialsTest, ParsesProfiles) {
   EXPECT_EQ(d->access_key, "AKIADEFAULT");
   EXPECT_EQ(d->secret_key, "secretdefault");
   EXPECT_TRUE(d->session_token.empty());
+  EXPECT_FALSE(d->expiration);
   Result<Credentials> o = ParseCredentialsFile(kIni, "other", "f");
   ASSERT_TRUE(o.ok()) << o.status().message();
   EXPECT_EQ(o->access_key, "AKIAOTHER");
   EXPECT_EQ(o->secret_key, "secret=with=equals");
   EXPECT_EQ(o->session_token, "tok");
+}
+
+TEST(CredentialsTest, IniKeepsSectionsAndSkipsNestedSettings) {
+  Result<IniProfiles> ini = ParseIni(kIni, "f");
+  ASSERT_TRUE(ini.ok());
+  EXPECT_EQ(ini->count("other"), 1u);
+  EXPECT_EQ(ini->at("other").count("max_concurrent_requests"), 0u);
+  EXPECT_EQ(ini->at("other").at("s3"), "");
+  EXPECT_EQ(ini->count("sso-session corp"), 1u);
+  EXPECT_EQ(ini->count("empty"), 1u);
+  EXPECT_TRUE(ini->at("empty").empty());
 }
 
 TEST(CredentialsTest, ErrorsNameFileAndProfile) {
@@ -82,58 +63,22 @@ TEST(CredentialsTest, ErrorsNameFileAndProfile) {
   EXPECT_FALSE(ParseCredentialsFile("", "default", "f").ok());
 }
 
-TEST(CredentialsTest, ExplicitFileWinsAndHonoursAwsProfile) {
-  EnvGuard guard;
-  std::string file = WriteTemp(kIni);
-  setenv("AWS_ACCESS_KEY_ID", "AKIAENV", 1);
-  setenv("AWS_SECRET_ACCESS_KEY", "envsecret", 1);
-  setenv("AWS_PROFILE", "other", 1);
-  Result<Credentials> r = ResolveCredentials(file, "", false);
-  ASSERT_TRUE(r.ok()) << r.status().message();
-  EXPECT_EQ(r->access_key, "AKIAOTHER");
-  r = ResolveCredentials(file, "default", false);  // explicit profile beats AWS_PROFILE
-  ASSERT_TRUE(r.ok());
-  EXPECT_EQ(r->access_key, "AKIADEFAULT");
-  Result<Credentials> missing = ResolveCredentials("/nonexistent/creds", "", true);
-  ASSERT_FALSE(missing.ok());
-  EXPECT_NE(missing.status().message().find("/nonexistent/creds"), std::string::npos);
-  unlink(file.c_str());
-}
-
-TEST(CredentialsTest, EnvironmentThenSharedFileThenAnonymous) {
-  EnvGuard guard;
-  setenv("HOME", "/nonexistent-home", 1);
-  setenv("AWS_ACCESS_KEY_ID", "AKIAENV", 1);
-  setenv("AWS_SECRET_ACCESS_KEY", "envsecret", 1);
-  setenv("AWS_SESSION_TOKEN", "envtoken", 1);
-  Result<Credentials> r = ResolveCredentials("", "", false);
-  ASSERT_TRUE(r.ok());
-  EXPECT_EQ(r->access_key, "AKIAENV");
-  EXPECT_EQ(r->session_token, "envtoken");
-
-  unsetenv("AWS_ACCESS_KEY_ID");
-  unsetenv("AWS_SECRET_ACCESS_KEY");
-  unsetenv("AWS_SESSION_TOKEN");
-  std::string file = WriteTemp(kIni);
-  setenv("AWS_SHARED_CREDENTIALS_FILE", file.c_str(), 1);
-  r = ResolveCredentials("", "other", false);
-  ASSERT_TRUE(r.ok()) << r.status().message();
-  EXPECT_EQ(r->access_key, "AKIAOTHER");
-
-  setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/shared", 1);
-  r = ResolveCredentials("", "", true);
-  ASSERT_TRUE(r.ok());
-  EXPECT_TRUE(r->anonymous());
-  r = ResolveCredentials("", "", false);
-  ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.status().message().find("no credentials found"), std::string::npos);
-  unlink(file.c_str());
-}
-
-TEST(CredentialsTest, HalfSetEnvironmentIsAnError) {
-  EnvGuard guard;
-  setenv("AWS_ACCESS_KEY_ID", "AKIAENV", 1);
-  EXPECT_FALSE(ResolveCredentials("", "", true).ok());
+TEST(CredentialsTest, Iso8601) {
+  Result<WallTime> t = ParseIso8601("2026-12-01T20:15:00Z");
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(std::chrono::system_clock::to_time_t(*t), 1796156100);
+  EXPECT_EQ(FormatIso8601(*t), "2026-12-01T20:15:00Z");
+  Result<WallTime> frac = ParseIso8601("2026-12-01T20:15:00.123Z");
+  ASSERT_TRUE(frac.ok());
+  EXPECT_EQ(*frac, *t);
+  Result<WallTime> off = ParseIso8601("2026-12-01T21:15:00+01:00");
+  ASSERT_TRUE(off.ok());
+  EXPECT_EQ(*off, *t);
+  EXPECT_FALSE(ParseIso8601("").ok());
+  EXPECT_FALSE(ParseIso8601("tomorrow").ok());
+  EXPECT_FALSE(ParseIso8601("2026-12-01T20:15:00Zjunk").ok());
+  EXPECT_FALSE(ParseIso8601("4052-12-01T20:15:00Z").ok());  // beyond system_clock (fuzzer find)
+  EXPECT_FALSE(ParseIso8601("1900-01-01T00:00:00Z").ok());
 }
 
 }  // namespace

@@ -72,7 +72,9 @@ inline Status PowerOff(const std::string& what) {
 class FaultDisk {
  public:
   static constexpr uint64_t kSector = 512;
-  enum class Loss { kDropAll, kKeepAll, kRandomSectors };
+  // kMetadataOnly keeps the unsynced metadata writes (header, records) and drops the unsynced
+  // data writes: the reordering that most often breaks "data before record" designs.
+  enum class Loss { kDropAll, kKeepAll, kRandomSectors, kMetadataOnly };
 
   FaultDisk(PowerSwitch* power, std::vector<uint8_t> image = {})
       : power_(power), current_(image), durable_(std::move(image)) {}
@@ -87,12 +89,12 @@ class FaultDisk {
     current_.resize(bytes);
     durable_.resize(bytes);
   }
-  Status Write(uint64_t off, const uint8_t* p, size_t len) {
+  Status Write(uint64_t off, const uint8_t* p, size_t len, bool meta = false) {
     std::lock_guard lock(mu_);
     if (!power_->Tick()) return PowerOff("write at offset " + std::to_string(off));
     if (off + len > current_.size()) current_.resize(off + len), durable_.resize(off + len);
     std::memcpy(current_.data() + off, p, len);
-    pending_.push_back({off, std::vector<uint8_t>(p, p + len)});
+    pending_.push_back({off, std::vector<uint8_t>(p, p + len), meta});
     writes_++;
     return Status::Ok();
   }
@@ -120,6 +122,7 @@ class FaultDisk {
     std::vector<uint8_t> img = durable_;
     if (loss == Loss::kDropAll) return img;
     for (const Pending& w : pending_) {
+      if (loss == Loss::kMetadataOnly && !w.meta) continue;
       for (uint64_t s = w.off / kSector * kSector; s < w.off + w.data.size(); s += kSector) {
         if (loss == Loss::kRandomSectors && (rng() & 1)) continue;
         const uint64_t from = std::max(s, w.off), to = std::min(s + kSector, w.off + w.data.size());
@@ -137,6 +140,7 @@ class FaultDisk {
   struct Pending {
     uint64_t off;
     std::vector<uint8_t> data;
+    bool meta;  // written through WriteMeta (header, index records)
   };
   PowerSwitch* power_;
   mutable std::mutex mu_;
@@ -160,20 +164,21 @@ class FaultCacheFile : public CacheFile {
   Status ReadMeta(uint64_t offset, uint8_t* buf, size_t len) override {
     return disk_->Read(offset, buf, len);
   }
-  Status WriteMeta(std::span<IoOp> ops) override { return RunData(ops); }
-  Status RunData(std::span<IoOp> ops) override {
+  Status WriteMeta(std::span<IoOp> ops) override { return Run(ops, true); }
+  Status RunData(std::span<IoOp> ops) override { return Run(ops, false); }
+  Status Sync() override { return disk_->Sync(); }
+
+ private:
+  Status Run(std::span<IoOp> ops, bool meta) {
     Status first;
     for (IoOp& op : ops) {  // like io_uring: every op is tried, the first error wins
       Status s = op.kind == IoOp::Kind::kRead    ? disk_->Read(op.offset, op.buf, op.len)
-                 : op.kind == IoOp::Kind::kWrite ? disk_->Write(op.offset, op.buf, op.len)
+                 : op.kind == IoOp::Kind::kWrite ? disk_->Write(op.offset, op.buf, op.len, meta)
                                                  : disk_->Sync();
       if (!s.ok() && first.ok()) first = s;
     }
     return first;
   }
-  Status Sync() override { return disk_->Sync(); }
-
- private:
   std::string path_;
   std::shared_ptr<FaultDisk> disk_;
 };

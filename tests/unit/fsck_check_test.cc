@@ -33,6 +33,37 @@ TEST(FsckCheckTest, ClassifiesHashedKeys) {
   EXPECT_STREQ(KeyKindName(KeyKind::kOutOfRange), "out-of-range");
 }
 
+TEST(FsckCheckTest, NestedVolumesAreNotOrphans) {
+  BlockKeys keys("outer/", KeyLayout::kFlat);
+  BlockKeys inner("outer/inner/", KeyLayout::kHashed);
+  // listed in key order: the nested descriptor comes after its blocks
+  std::vector<std::string> listed = {"outer/b/0000000000000000", inner.BlockKey(0),        inner.LeaseKey(),
+                                     inner.DescriptorKey(),      "outer/inner/notes.txt",  "outer/lease.s3nbd",
+                                     "outer/innerx/file",        "outer/other/volume.s3nbd", "outer/other/b/x",
+                                     "outer/volume.s3nbd",       "outer/xvolume.s3nbd"};
+  std::vector<std::string> others = OtherVolumePrefixes(keys, listed);
+  EXPECT_EQ(others, (std::vector<std::string>{"outer/inner/", "outer/other/"}));
+  EXPECT_EQ(ClassifyKey(keys, inner.BlockKey(0), 16, others).kind, KeyKind::kOtherVolume);
+  EXPECT_EQ(ClassifyKey(keys, inner.DescriptorKey(), 16, others).kind, KeyKind::kOtherVolume);
+  EXPECT_EQ(ClassifyKey(keys, "outer/inner/notes.txt", 16, others).kind, KeyKind::kOtherVolume);
+  EXPECT_EQ(ClassifyKey(keys, "outer/other/b/x", 16, others).kind, KeyKind::kOtherVolume);
+  EXPECT_EQ(ClassifyKey(keys, "outer/innerx/file", 16, others).kind, KeyKind::kOrphan) << "not under outer/inner/";
+  EXPECT_EQ(ClassifyKey(keys, "outer/xvolume.s3nbd", 16, others).kind, KeyKind::kOrphan);
+  EXPECT_EQ(ClassifyKey(keys, "outer/b/0000000000000000", 16, others).kind, KeyKind::kBlock);
+  EXPECT_EQ(ClassifyKey(keys, "outer/volume.s3nbd", 16, others).kind, KeyKind::kDescriptor);
+  // at the bucket root: every other volume in the bucket is left alone
+  BlockKeys root("", KeyLayout::kFlat);
+  std::vector<std::string> bucket = {"a/volume.s3nbd", "a/b/0000000000000001", "b/0000000000000001",
+                                     "volume.s3nbd", "z/y/volume.s3nbd", "z/y/lease.s3nbd", "stray"};
+  std::vector<std::string> root_others = OtherVolumePrefixes(root, bucket);
+  EXPECT_EQ(root_others, (std::vector<std::string>{"a/", "z/y/"}));
+  EXPECT_EQ(ClassifyKey(root, "a/b/0000000000000001", 16, root_others).kind, KeyKind::kOtherVolume);
+  EXPECT_EQ(ClassifyKey(root, "z/y/lease.s3nbd", 16, root_others).kind, KeyKind::kOtherVolume);
+  EXPECT_EQ(ClassifyKey(root, "b/0000000000000001", 16, root_others).kind, KeyKind::kBlock);
+  EXPECT_EQ(ClassifyKey(root, "stray", 16, root_others).kind, KeyKind::kOrphan);
+  EXPECT_STREQ(KeyKindName(KeyKind::kOtherVolume), "other-volume");
+}
+
 TEST(FsckCheckTest, ChecksObjects) {
   CodecIdentity id;
   id.uuid.fill(7);

@@ -175,6 +175,17 @@ TEST_F(LocalRecoveryTest, FlushedDirtyDataFailingItsChecksumIsRefused) {
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("flushed dirty data fails its checksum"), std::string::npos)
       << r.status().message();
+  // discard-bad-cache: a fresh cache, with no version left over from the refused recovery.
+  o.discard_bad_cache = true;
+  r = TryOpen(o);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  c = std::move(r).value();
+  EXPECT_EQ(c->counters().dirty_bytes.load(), 0u);
+  EXPECT_EQ(c->counters().writeback_queue.load(), 0u);
+  ASSERT_TRUE(c->CheckInvariants().ok()) << c->CheckInvariants().message();
+  std::string got;
+  ASSERT_TRUE(c->Read(2, &got).ok());
+  EXPECT_EQ(got, std::string(4096, '\0'));  // never uploaded: the store has nothing
 }
 
 // Power loss can lose an unflushed write's data while its record survived: that write was

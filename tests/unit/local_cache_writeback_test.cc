@@ -32,10 +32,15 @@ TEST_F(LocalWritebackTest, WritesWaitAtMaxDirtyAndResume) {
   ASSERT_TRUE(WaitFor([&] { return c->counters().write_waits.load() >= 1; }));
   EXPECT_LT(done.load(), 12);
   EXPECT_LE(c->counters().dirty_bytes.load(), o.max_dirty);
+  EXPECT_EQ(c->counters().write_wait_ms.load(), 0u);  // counted when a wait ends
+  EXPECT_GE(c->counters().uploads_in_flight.load(), 1u);  // held at the gate
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
   gate_->Open();
   writer.join();
   EXPECT_EQ(done.load(), 12);
+  EXPECT_GE(c->counters().write_wait_ms.load(), 40u);  // the backpressure figure of s3nbd stats
   ASSERT_TRUE(c->Shutdown(std::chrono::milliseconds(10000)).ok());
+  EXPECT_EQ(c->counters().uploads_in_flight.load(), 0u);
   for (uint64_t b = 0; b < 12; b++) EXPECT_EQ(mem_.Get(b), Block(static_cast<char>('a' + b))) << b;
 }
 

@@ -57,5 +57,21 @@ TEST(PresentMapFileTest, TakeRemovesTheFile) {
   rmdir(dir);
 }
 
+TEST(PresentMapFileTest, NeverWritesOrReadsThroughASymlink) {
+  char dir[] = "/tmp/s3nbd-pm-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  std::string path = std::string(dir) + "/c.present", victim = std::string(dir) + "/victim";
+  std::ofstream(victim) << "precious";
+  ASSERT_EQ(symlink(victim.c_str(), (path + ".tmp").c_str()), 0);  // planted at the temp name
+  ASSERT_TRUE(SavePresentMap(path, Sample()).ok());
+  std::string back;
+  std::getline(std::ifstream(victim), back);
+  EXPECT_EQ(back, "precious") << "the save wrote through a symlink";
+  ASSERT_EQ(unlink(path.c_str()), 0);
+  ASSERT_EQ(symlink(victim.c_str(), path.c_str()), 0);  // and at the map's own name
+  EXPECT_EQ(TakePresentMap(path).status().err(), ELOOP);
+  std::system(("rm -rf '" + std::string(dir) + "'").c_str());
+}
+
 }  // namespace
 }  // namespace s3nbd

@@ -51,6 +51,16 @@ TEST_F(StatsFileTest, WriteOnceIsReadBackByTheCli) {
   EXPECT_EQ(stats->count("uptime_seconds"), 1u);
 }
 
+TEST_F(StatsFileTest, NeverWritesThroughASymlinkAtTheTempName) {
+  std::string path = dir_ + "/v.stats", victim = dir_ + "/victim";
+  std::ofstream(victim) << "precious";
+  ASSERT_EQ(symlink(victim.c_str(), (path + ".tmp").c_str()), 0);
+  StatsFileWriter w(path, [&](StatsValues* out) { out->emplace_back("requests_write", 1); });
+  ASSERT_TRUE(w.WriteOnce().ok());
+  EXPECT_EQ(ReadAll(victim), "precious");
+  EXPECT_NE(ReadAll(path).find("requests_write 1"), std::string::npos);
+}
+
 TEST_F(StatsFileTest, StopWritesTheFinalCounters) {
   std::string path = dir_ + "/v.stats";
   std::atomic<uint64_t> value{1};

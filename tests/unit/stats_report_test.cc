@@ -86,5 +86,34 @@ TEST(StatsReportTest, PrometheusExposition) {
   }
 }
 
+TEST(StatsReportTest, PrometheusManyVolumesOneFamilyHeader) {
+  auto s = ParseStatsFile(kSample, "v.stats");
+  std::vector<VolumeStats> vols = {{"a", *s, true}, {"b", *s, true}, {"gone", *s, false}};
+  std::string p = FormatPrometheus(vols, true);
+  auto count = [&](const std::string& needle) {
+    size_t n = 0;
+    for (size_t pos = p.find(needle); pos != std::string::npos; pos = p.find(needle, pos + 1)) n++;
+    return n;
+  };
+  EXPECT_EQ(count("# TYPE s3nbd_written_bytes_total counter\n"), 1u) << p;
+  EXPECT_EQ(count("# HELP s3nbd_up "), 1u);
+  EXPECT_NE(p.find("s3nbd_up{volume=\"a\"} 1\ns3nbd_up{volume=\"b\"} 1\n"
+                   "s3nbd_up{volume=\"gone\"} 0\n"),
+            std::string::npos)
+      << p;
+  EXPECT_NE(p.find("s3nbd_written_bytes_total{volume=\"a\"} 1048576\n"
+                   "s3nbd_written_bytes_total{volume=\"b\"} 1048576\n# HELP"),
+            std::string::npos)
+      << p;
+  // a stopped server's counters are not exported, only its last update time
+  EXPECT_EQ(p.find("s3nbd_requests_total{volume=\"gone\""), std::string::npos);
+  EXPECT_EQ(p.find("s3nbd_estimated_request_cost_usd{volume=\"gone\""), std::string::npos);
+  EXPECT_NE(p.find("s3nbd_stats_updated_timestamp_seconds{volume=\"gone\"} 1000\n"),
+            std::string::npos);
+  // the single-volume form (s3nbd stats --prometheus) has no s3nbd_up
+  EXPECT_EQ(FormatPrometheus("a", *s).find("s3nbd_up{"), std::string::npos);
+  EXPECT_EQ(FormatPrometheus({}, true), "");
+}
+
 }  // namespace
 }  // namespace s3nbd::cli

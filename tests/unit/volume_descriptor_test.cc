@@ -49,6 +49,11 @@ TEST(VolumeDescriptorTest, GeometryRules) {
   EXPECT_FALSE(ValidateGeometry(0, 4096).ok());
   EXPECT_FALSE(ValidateGeometry(1000, 4096).ok());
   EXPECT_NE(ValidateGeometry(1 << 20, 3000).message().find("power of two"), std::string::npos);
+  // NBD sizes are int64: 2^63 would be negative in nbdkit's get_size
+  EXPECT_TRUE(ValidateGeometry(uint64_t{INT64_MAX} - 511, 4096).ok());
+  Status big = ValidateGeometry(uint64_t{1} << 63, 4096);
+  EXPECT_FALSE(big.ok());
+  EXPECT_NE(big.message().find("larger than 2^63 - 1"), std::string::npos) << big.message();
 }
 
 std::string Replace(std::string s, const std::string& from, const std::string& to) {
@@ -66,6 +71,7 @@ TEST(VolumeDescriptorTest, RefusesBadInput) {
       {Replace(ok, "size 10737418240", "size -5"), "not a number"},
       {Replace(ok, "size 10737418240", "size 99999999999999999999999"), "not a number"},
       {Replace(ok, "size 10737418240", "size 1000"), "multiple of 512"},
+      {Replace(ok, "size 10737418240", "size 9223372036854775808"), "larger than 2^63 - 1"},
       {Replace(ok, "block-size 1048576", "block-size 1000"), "power of two"},
       {Replace(ok, "block-size 1048576", "block-size 99999999999"), "too large"},
       {Replace(ok, "key-layout hashed", "key-layout zigzag"), "key-layout"},

@@ -109,6 +109,65 @@ TEST(WriterLeaseTest, LosingTheLeaseStopsWritesForGood) {
   EXPECT_EQ(server.requests().size(), before);
 }
 
+TEST(WriterLeaseTest, RenewalAfterALocalLapseLosesTheLeaseAndSendsNothing) {
+  FakeS3Server server({{200, ""}, {200, Lease("tok1")}});  // later GETs would still say "ours"
+  auto client = Client(server.endpoint());
+  auto lease = WriterLease::Acquire(client.get(), "v/lease.s3nbd", "b/v", 3, false, "tok1");
+  ASSERT_TRUE(lease.ok()) << lease.status().message();
+  std::this_thread::sleep_for(std::chrono::milliseconds(2100));  // valid for 3 - 1 s
+  size_t before = server.requests().size();
+  Status renew = (*lease)->RenewOnce();
+  EXPECT_EQ(renew.err(), EROFS);
+  EXPECT_NE(renew.message().find("lapsed"), std::string::npos) << renew.message();
+  EXPECT_EQ((*lease)->CheckWritable(1).err(), EROFS);
+  EXPECT_EQ((*lease)->RenewOnce().err(), EROFS) << "lost for good";
+  (*lease)->Release();
+  EXPECT_EQ(server.requests().size(), before) << "no blind PUT, no DELETE of what may be another's lease";
+}
+
+TEST(WriterLeaseTest, RenewingInTheBackgroundKeepsALongOpenFromLapsing) {
+  FakeS3Server server({{200, ""}, {200, Lease("tok1")}});  // then every GET says "ours", PUTs succeed
+  auto client = Client(server.endpoint());
+  auto lease = WriterLease::Acquire(client.get(), "v/lease.s3nbd", "b/v", 3, false, "tok1");
+  ASSERT_TRUE(lease.ok()) << lease.status().message();
+  (*lease)->RenewInBackground();  // e.g. while the open lists a large bucket
+  std::this_thread::sleep_for(std::chrono::milliseconds(2600));  // past the first validity (2 s)
+  (*lease)->StopRenewal();  // before nbdkit forks
+  EXPECT_TRUE((*lease)->CheckWritable(0).ok()) << (*lease)->CheckWritable(0).message();
+  EXPECT_TRUE((*lease)->RenewOnce().ok()) << "still renewable after the long open";
+}
+
+TEST(WriterLeaseTest, TheRenewalPutIsBoundedByTheValidity) {
+  // create, verify; renewal GET says ours; its PUT is answered only after 2.5 s
+  FakeS3Server server({{200, ""}, {200, Lease("tok1")}, {200, Lease("tok1")}, {200, "", "", 2500}});
+  auto client = Client(server.endpoint());
+  auto lease = WriterLease::Acquire(client.get(), "v/lease.s3nbd", "b/v", 3, false, "tok1");
+  ASSERT_TRUE(lease.ok()) << lease.status().message();
+  Result<int64_t> deadline = (*lease)->WriteDeadline(9);
+  ASSERT_TRUE(deadline.ok());
+  auto t0 = std::chrono::steady_clock::now();
+  Status renew = (*lease)->RenewOnce();
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 3.0);
+  EXPECT_EQ(renew.err(), EROFS) << renew.message();
+  EXPECT_NE(renew.message().find("PUT bkt/v/lease.s3nbd: abandoned: writer lease expired"), std::string::npos)
+      << renew.message();
+  // curl's timer may fire a hair before the deadline: from the deadline on, no write may start
+  std::this_thread::sleep_until(std::chrono::steady_clock::time_point(std::chrono::nanoseconds(*deadline)));
+  EXPECT_EQ((*lease)->WriteDeadline(9).status().err(), EROFS);
+}
+
+TEST(WriterLeaseTest, TheRecordedExpiryIsNeverSoonerThanTheDuration) {
+  FakeS3Server server({{200, ""}, {200, Lease("tok1")}});
+  auto client = Client(server.endpoint());
+  double before = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  auto lease = WriterLease::Acquire(client.get(), "v/lease.s3nbd", "b/v", 10, false, "tok1");
+  ASSERT_TRUE(lease.ok()) << lease.status().message();
+  auto sent = DecodeLease(server.requests()[0].body);
+  ASSERT_TRUE(sent.ok());
+  // others take over at `expires` on their clock: rounded up, never before now + duration
+  EXPECT_GE(static_cast<double>(sent->expires), before + 10) << "truncated to whole seconds";
+}
+
 TEST(WriterLeaseTest, TakesOverAnExpiredLease) {
   std::string expired = EncodeLease({"ghost", 9, "2020-01-01T00:00:00Z", "old", 1600000000, 60});
   FakeS3Server server({{412, "<Error><Code>PreconditionFailed</Code></Error>"},
