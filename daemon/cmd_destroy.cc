@@ -76,6 +76,11 @@ int CmdDestroy(int argc, char** argv) {
                                     options.force_takeover || force);
   if (!lease.ok()) return Error("destroy", lease.status().Wrap(vol));
   (*lease)->StartRenewal();
+  // Released on every way out (the WriterLease destructor leaves it, for nbdkit's fork).
+  struct ReleaseOnExit {
+    WriterLease* lease;
+    ~ReleaseOnExit() { lease->Release(); }
+  } release{lease->get()};
   std::vector<std::string> blocks;
   Status s = (*client)->List(keys.BlockListPrefix(), [&](const S3ObjectInfo& o) {
     if (keys.ParseBlockKey(o.key)) blocks.push_back(o.key);
@@ -109,7 +114,6 @@ int CmdDestroy(int argc, char** argv) {
     return Error("destroy", del.Wrap(vol + ": deleting the writer session token"));
   if (Status del = (*client)->Delete(keys.DescriptorKey()); !del.ok())
     return Error("destroy", del.Wrap(vol + ": deleting the descriptor"));
-  (*lease)->Release();
   std::printf("destroyed %s: %zu block objects, lease and descriptor deleted\n", vol.c_str(),
               blocks.size());
   return kExitOk;
