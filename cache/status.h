@@ -1,4 +1,5 @@
-// Status and Result<T>: the one way errors travel between layers.
+// Status and Result<T>: the one way errors travel between layers. Both are [[nodiscard]]: a
+// dropped error does not compile (cast to void, with a comment, where dropping is meant).
 // A Status carries an errno value (what nbdkit will see) and a human message in the
 // form "operation: volume/block N: cause". Immutable value type; no locking needed.
 #pragma once
@@ -10,7 +11,7 @@
 
 namespace s3nbd {
 
-class Status {
+class [[nodiscard]] Status {
  public:
   Status() = default;  // OK
   static Status Ok() { return Status(); }
@@ -36,7 +37,7 @@ class Status {
 
 // Either a value or a non-OK Status.
 template <typename T>
-class Result {
+class [[nodiscard]] Result {
  public:
   Result(T value) : value_(std::move(value)) {}                  // NOLINT: implicit by design
   Result(Status status) : status_(std::move(status)) {            // NOLINT: implicit by design

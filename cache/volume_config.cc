@@ -26,6 +26,8 @@ const char* const kVolumeOptionHelp =
     "compress=zstd[:LEVEL] zstd level for writing (the algorithm is recorded at create)\n"
     "lease-time=SECONDS    writer lease duration, renewed every third of it (default 60)\n"
     "force-takeover=BOOL   take the writer lease even if unexpired: only when its holder is dead\n"
+    "unsafe-single-host=BOOL  serve writable even where the S3 endpoint ignores If-None-Match: *\n"
+    "                      (the writer lease cannot keep a second writer out): only if one host serves\n"
         "cache=PATH            persistent local cache file or block device (default: no cache)\n"
     "cache-size=SIZE       cache capacity (default 1/8 of the volume, at least 1G or the volume, at most 16G)\n"
     "cache-direct=BOOL     O_DIRECT for cache data (default false)\n"
@@ -240,6 +242,10 @@ Status SetVolumeOption(VolumeOptions* o, std::string_view key, std::string_view 
     auto b = ParseBool("force-takeover", v);
     if (!b.ok()) return b.status();
     o->force_takeover = *b;
+  } else if (key == "unsafe-single-host") {
+    auto b = ParseBool("unsafe-single-host", v);
+    if (!b.ok()) return b.status();
+    o->unsafe_single_host = *b;
   } else if (Status s = SetCacheOption(o, key, v); s.err() != ENOENT) {
     return s;
   } else {

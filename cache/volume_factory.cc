@@ -10,6 +10,7 @@
 #include "cache/log.h"
 #include "cache/present_map_file.h"
 #include "cache/read_only_store.h"
+#include "cache/s3/create_only_probe.h"
 #include "cache/s3_block_store.h"
 #include "cache/volume_config.h"
 #include "cache/volume_key.h"
@@ -73,12 +74,10 @@ Result<VolumeDescriptor> CreateVolume(S3Client& client, const VolumeOptions& opt
   if (!d.ok()) return d.status();
   if (Status s = ApplyCodecChoices(&*d, codec); !s.ok()) return s;
   BlockKeys keys(*prefix, layout);
-  S3PutOptions put;
-  put.if_none_match = true;
-  Status s = client.Put(keys.DescriptorKey(), EncodeDescriptor(*d), put);
+  Status s = CreateOnlyPut(client, keys.DescriptorKey(), EncodeDescriptor(*d));
   if (s.err() == EEXIST)
-    return Status::Error(EEXIST, "a volume already exists at s3://" + options.s3.bucket + "/" +
-                                     *prefix + " (see 's3nbd info')");
+    return Status::Error(EEXIST, "a volume already exists at s3://" + options.s3.bucket + "/" + *prefix +
+                                     " (see 's3nbd info'): " + s.message());
   if (!s.ok()) return s;
   return d;
 }
@@ -195,6 +194,9 @@ Status OpenedVolume::OpenSteps(const VolumeOptions& options) {
   if (!id.ok()) return id.status();
   BlockKeys keys(*prefix, desc.key_layout);
   if (!options.readonly) {
+    // The lease keeps a second writer out only where create-only PUT is honoured.
+    Status probe = RequireCreateOnly(*v->client_, *prefix, "open: volume " + v->name_, options.unsafe_single_host);
+    if (!probe.ok()) return probe;
     auto lease = WriterLease::Acquire(v->client_.get(), keys.LeaseKey(), v->name_, options.lease_seconds,
                                       options.force_takeover);
     if (!lease.ok()) return lease.status();

@@ -40,6 +40,9 @@ struct VolumeOptions {
   std::string compress;          // "": as recorded; else must name the recorded algorithm (level may differ)
   int lease_seconds = 60;        // writer lease duration (lease-time=)
   bool force_takeover = false;   // take the writer lease even if unexpired (dead holder)
+  // Go on where the endpoint ignores create-only PUT (the lease cannot keep a second writer
+  // out): the user guarantees a single serving host (unsafe-single-host=).
+  bool unsafe_single_host = false;
 };
 
 // Codec choices recorded by 's3nbd create'.
@@ -112,7 +115,8 @@ Result<VolumeDescriptor> ReadDescriptor(S3Client& client, const VolumeOptions& o
 // Records compression and encryption choices in a fresh descriptor (a new data key).
 Status ApplyCodecChoices(VolumeDescriptor* d, const CodecChoices& codec);
 
-// Writes a new descriptor (create-only); fails with EEXIST if a volume is already there.
+// Writes a new descriptor: looks first, then a create-only PUT, then reads it back (see
+// CreateOnlyPut), so it fails with EEXIST if a volume is already there on any provider.
 Result<VolumeDescriptor> CreateVolume(S3Client& client, const VolumeOptions& options,
                                       uint64_t size, uint32_t block_size, KeyLayout layout,
                                       const CodecChoices& codec = {});

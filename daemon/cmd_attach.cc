@@ -81,7 +81,7 @@ std::string SelfExe() {
 
 int CmdAttach(int argc, char** argv) {
   Args args;
-  if (!ParseArgs(argc, argv, {}, &args)) return kExitUsage;
+  if (!ParseArgs(argc, argv, {"unsafe-single-host"}, &args)) return kExitUsage;
   if (args.help) {
     std::fputs(kAttachUsage, stdout);
     std::fputs(kVolumeSelectionHelp, stdout);

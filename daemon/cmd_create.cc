@@ -1,6 +1,9 @@
-// s3nbd create: writes a new volume descriptor (create-only) under the prefix.
+// s3nbd create: writes a new volume descriptor under the prefix, refusing an existing one on
+// any provider (CreateVolume looks, PUTs create-only, reads back); warns where the provider
+// ignores create-only PUT, since serving the volume will then need unsafe-single-host.
 #include <cstdio>
 
+#include "cache/s3/create_only_probe.h"
 #include "cache/volume_config.h"
 #include "cache/volume_key.h"
 #include "daemon/cli.h"
@@ -93,6 +96,12 @@ int CmdCreate(int argc, char** argv) {
               VolumeName(options).c_str(), d->UuidString().c_str(),
               static_cast<unsigned long long>(d->size), d->block_size, KeyLayoutName(d->key_layout),
               CompressionName(*d).c_str(), d->encryption.c_str());
+  // Said now rather than at the first serve; a failed probe is left to the open to report.
+  auto support = CachedCreateOnlySupport(**client, *NormalizePrefix(options.prefix));
+  if (support.ok() && *support == CreateOnlySupport::kIgnored)
+    std::fprintf(stderr, "s3nbd create: warning: volume %s: %s; the writer lease cannot keep a second writer "
+                         "out, so a writable open is refused there unless unsafe-single-host=true\n",
+                 VolumeName(options).c_str(), IgnoredCreateOnlyMessage(**client).c_str());
   return kExitOk;
 }
 

@@ -1,7 +1,9 @@
-// s3nbd destroy: deletes a volume — its block objects (batched DeleteObjects), then its lease,
-// then its descriptor last, so an interrupted destroy leaves a volume that still opens (as
-// partly zeroed) and can be destroyed again. Asks on a terminal unless --yes. Refused while
-// any writer holds the lease (unless --force).
+// s3nbd destroy: deletes a volume while holding its writer lease (so no writer serves it
+// meanwhile) — its block objects (batched DeleteObjects), its writer token, its descriptor,
+// and the lease last; an interrupted destroy leaves a volume that still opens (as partly
+// zeroed) and can be destroyed again. Asks on a terminal unless --yes. Refused while another
+// writer holds the lease (unless --force), and where the endpoint ignores create-only PUT (the
+// lease keeps no writer out) unless --unsafe-single-host.
 #include <unistd.h>
 
 #include <cstdio>
@@ -9,7 +11,9 @@
 #include <iostream>
 #include <vector>
 
+#include "cache/s3/create_only_probe.h"
 #include "cache/volume_config.h"
+#include "cache/writer_lease.h"
 #include "daemon/cli.h"
 #include "daemon/lease_check.h"
 #include "daemon/progress.h"
@@ -20,11 +24,14 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: s3nbd destroy [VOLUME] [--endpoint URL --bucket NAME [--prefix P]] [--yes] [--force]\n"
-    "Deletes every block object of the volume, its lease and finally its descriptor. Other\n"
-    "objects under the prefix (see 's3nbd fsck') are left alone. Without --yes it asks for the\n"
-    "volume name on the terminal; without a terminal and without --yes it refuses (exit 2).\n"
-    "Refused while the volume is served (its pid file names a live process) or while any\n"
-    "writer, on any host, holds its lease; --force goes ahead anyway (for a dead writer).\n";
+    "                     [--unsafe-single-host]\n"
+    "Takes the volume's writer lease, deletes every block object, the descriptor and finally\n"
+    "the lease. Other objects under the prefix (see 's3nbd fsck') are left alone. Without --yes\n"
+    "it asks for the volume name on the terminal; without a terminal and without --yes it\n"
+    "refuses (exit 2). Refused while the volume is served (its pid file names a live process,\n"
+    "or any writer, on any host, holds the lease; --force goes ahead anyway, for a dead writer),\n"
+    "and where the S3 endpoint ignores If-None-Match: * (the lease could not keep a writer out)\n"
+    "unless --unsafe-single-host.\n";
 
 constexpr size_t kBatch = 1000;  // DeleteObjects' limit per request
 
@@ -32,7 +39,7 @@ constexpr size_t kBatch = 1000;  // DeleteObjects' limit per request
 
 int CmdDestroy(int argc, char** argv) {
   Args args;
-  if (!ParseArgs(argc, argv, {"yes", "force"}, &args)) return kExitUsage;
+  if (!ParseArgs(argc, argv, {"yes", "force", "unsafe-single-host"}, &args)) return kExitUsage;
   if (args.help) {
     std::fputs(kUsage, stdout);
     std::fputs(kVolumeSelectionHelp, stdout);
@@ -55,10 +62,25 @@ int CmdDestroy(int argc, char** argv) {
   if (!client.ok()) return Error("destroy", client.status());
   auto d = ReadDescriptor(**client, options);
   if (!d.ok()) return Error("destroy", d.status());
-  BlockKeys keys(*NormalizePrefix(options.prefix), d->key_layout);
-  if (Status l = RefuseWhileLeased(**client, keys, vol, args.values.count("force") > 0, std::time(nullptr));
-      !l.ok())
+  const std::string prefix = *NormalizePrefix(options.prefix);
+  BlockKeys keys(prefix, d->key_layout);
+  if (Status s = RequireCreateOnly(**client, prefix, "destroy: " + vol, options.unsafe_single_host); !s.ok()) {
+    std::fprintf(stderr, "s3nbd %s\n", s.message().c_str());
+    return kExitFailure;
+  }
+  const bool force = args.values.count("force") > 0;
+  if (Status l = RefuseWhileLeased(**client, keys, vol, force, std::time(nullptr)); !l.ok())
     return Error("destroy", l);
+  // Held to the end: no writer opens the volume while its blocks go.
+  auto lease = WriterLease::Acquire(client->get(), keys.LeaseKey(), name, options.lease_seconds,
+                                    options.force_takeover || force);
+  if (!lease.ok()) return Error("destroy", lease.status().Wrap(vol));
+  (*lease)->StartRenewal();
+  // Released on every way out (the WriterLease destructor leaves it, for nbdkit's fork).
+  struct ReleaseOnExit {
+    WriterLease* lease;
+    ~ReleaseOnExit() { lease->Release(); }
+  } release{lease->get()};
   std::vector<std::string> blocks;
   Status s = (*client)->List(keys.BlockListPrefix(), [&](const S3ObjectInfo& o) {
     if (keys.ParseBlockKey(o.key)) blocks.push_back(o.key);
@@ -88,8 +110,6 @@ int CmdDestroy(int argc, char** argv) {
       progress.Add(batch.size());
     }
   }
-  if (Status del = (*client)->Delete(keys.LeaseKey()); !del.ok())
-    return Error("destroy", del.Wrap(vol + ": deleting the lease"));
   if (Status del = (*client)->Delete(keys.WriterKey()); !del.ok())
     return Error("destroy", del.Wrap(vol + ": deleting the writer session token"));
   if (Status del = (*client)->Delete(keys.DescriptorKey()); !del.ok())

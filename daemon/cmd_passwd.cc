@@ -2,8 +2,11 @@
 // only the descriptor, and safely: the descriptor must be unchanged between the read and the
 // write (re-read just before), and the written one is read back and opened with the new
 // passphrase. S3 PUTs are atomic, so a crash leaves either the old or the new descriptor.
+// Refused where the endpoint ignores create-only PUT (nothing keeps a concurrent writer of the
+// volume out there) unless --unsafe-single-host.
 #include <cstdio>
 
+#include "cache/s3/create_only_probe.h"
 #include "cache/volume_config.h"
 #include "cache/volume_key.h"
 #include "daemon/cli.h"
@@ -14,8 +17,10 @@ namespace {
 constexpr const char* kUsage =
     "usage: s3nbd passwd --endpoint URL --bucket NAME [--prefix P] --passphrase-file OLD\n"
     "                    --new-passphrase-file NEW [--region R] [--credentials-file F]\n"
+    "                    [--unsafe-single-host]\n"
     "Changes the passphrase of an encrypted volume. The data key does not change, so no block\n"
-    "is rewritten and a running server keeps working; only P/volume.s3nbd is replaced.\n";
+    "is rewritten and a running server keeps working; only P/volume.s3nbd is replaced.\n"
+    "Refused where the S3 endpoint ignores If-None-Match: * unless --unsafe-single-host.\n";
 
 Status Change(S3Client& client, const VolumeOptions& options, const std::string& new_file) {
   auto prefix = NormalizePrefix(options.prefix);
@@ -52,7 +57,7 @@ Status Change(S3Client& client, const VolumeOptions& options, const std::string&
 
 int CmdPasswd(int argc, char** argv) {
   Args args;
-  if (!ParseArgs(argc, argv, {}, &args)) return kExitUsage;
+  if (!ParseArgs(argc, argv, {"unsafe-single-host"}, &args)) return kExitUsage;
   if (args.help) {
     std::fputs(kUsage, stdout);
     return kExitOk;
@@ -67,6 +72,12 @@ int CmdPasswd(int argc, char** argv) {
   if (!ApplyVolumeOptions(args, {"new-passphrase-file"}, &options)) return kExitUsage;
   auto client = ConnectBucket(options);
   if (!client.ok()) return Error("passwd", client.status());
+  if (Status s = RequireCreateOnly(**client, *NormalizePrefix(options.prefix), "passwd: volume " + VolumeName(options),
+                                   options.unsafe_single_host);
+      !s.ok()) {
+    std::fprintf(stderr, "s3nbd %s\n", s.message().c_str());
+    return kExitFailure;
+  }
   if (Status s = Change(**client, options, args.values["new-passphrase-file"]); !s.ok()) return Error("passwd", s);
   std::printf("passphrase changed for volume %s\n", VolumeName(options).c_str());
   return kExitOk;

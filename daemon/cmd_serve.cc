@@ -53,7 +53,7 @@ Status MakeDirFor(const std::string& path) {
 
 int CmdServe(int argc, char** argv) {
   Args args;
-  if (!ParseArgs(argc, argv, {"foreground", "tls"}, &args)) return kExitUsage;
+  if (!ParseArgs(argc, argv, {"foreground", "tls", "unsafe-single-host"}, &args)) return kExitUsage;
   if (args.help) {
     std::fputs(kServeUsage, stdout);
     std::fputs(kVolumeSelectionHelp, stdout);

@@ -14,6 +14,7 @@ Status RefuseWhileLeased(S3Client& client, const BlockKeys& keys, const std::str
   if (!g.ok()) return g.Wrap(volume + ": reading the writer lease");
   auto holder = DecodeLease(text);
   if (holder.ok() && holder->expires <= now) return Status::Ok();  // expired: nobody may write
+  if (holder.ok() && HolderIsDeadHere(*holder, now)) return Status::Ok();  // its process here is gone
   std::string why = holder.ok() ? "a writer holds the lease: " + DescribeLease(*holder, now)
                                 : "the lease object " + keys.LeaseKey() + " is unreadable (" +
                                       holder.status().message() + ")";

@@ -78,7 +78,7 @@ void StatsFileWriter::Stop() {
   }
   cv_.notify_all();
   thread_.join();
-  WriteOnce();  // the final counters; a failure was already reported by the loop
+  (void)WriteOnce();  // the final counters; a failure was already reported by the loop
 }
 
 void StatsFileWriter::Loop() {

@@ -32,6 +32,9 @@ missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# test-s3rver.sh installs npm's s3rver (a second S3 implementation); a node from elsewhere
+# (e.g. NodeSource, which bundles npm) is fine, so Debian's are installed only if npm is missing
+command -v npm >/dev/null || missing+=(nodejs npm)
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#PKGS[@]} packages present"
   exit 0

@@ -377,7 +377,8 @@ Status LocalCacheStore::Erase(std::span<const uint64_t> blocks) {
     if (!local_state && inner_->Probe(block) == BlockPresence::kAbsent) continue;
     auto tomb = AllocateTomb(since);
     if (!tomb.ok()) {
-      CommitRecords(to_write);  // the erases recorded so far stand
+      // The erases recorded so far stand (their records must reach the file).
+      if (Status w = CommitRecords(to_write); !w.ok()) return w.Wrap("erase: " + Where(block));
       std::lock_guard lock(mu_);
       return DirtyTimeout("erase", block);
     }

@@ -347,7 +347,7 @@ void LocalCacheStore::PrefetchLoop() {
     e.fetch = fetch;
     const uint64_t gen = e.write_gen;
     lock.unlock();
-    RunFetch(block, fetch, gen, nullptr, true);
+    (void)RunFetch(block, fetch, gen, nullptr, true);  // best effort: a reader fetches it again
     lock.lock();
   }
 }

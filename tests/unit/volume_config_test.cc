@@ -73,12 +73,15 @@ TEST(VolumeConfigTest, DataSafetyOptions) {
   EXPECT_EQ(o.compress, "zstd:7");
   EXPECT_EQ(o.lease_seconds, 5);
   EXPECT_TRUE(o.force_takeover);
+  EXPECT_FALSE(o.unsafe_single_host);
+  ASSERT_TRUE(SetVolumeOption(&o, "unsafe-single-host", "true").ok());
+  EXPECT_TRUE(o.unsafe_single_host);
   struct Case { const char* key; const char* value; const char* expect; };
   const Case cases[] = {
       {"compress", "lz4", "not supported"},     {"compress", "zstd:0", "from 1 to 19"},
       {"compress", "zstd:20", "from 1 to 19"},  {"lease-time", "2", "from 3"},
       {"lease-time", "1h", "whole number"},     {"force-takeover", "maybe", "boolean"},
-      {"passphrase-file", "", "empty"},
+      {"passphrase-file", "", "empty"},        {"unsafe-single-host", "maybe", "boolean"},
   };
   for (const Case& c : cases) {
     Status s = SetVolumeOption(&o, c.key, c.value);
