@@ -114,12 +114,6 @@ constexpr bool kAsan = true;
 constexpr bool kAsan = false;
 #endif
 
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kAsan = true;
-#else
-constexpr bool kAsan = false;
-#endif
-
 TEST(VolumeFactoryOpenTest, AThrowingOpenStillReleasesTheLease) {
   if (kAsan) GTEST_SKIP() << "ASan aborts on the 256 TiB allocation instead of throwing bad_alloc";
   // 2^63 - 512 bytes in 4 KiB blocks: the present map (2^51 bits) cannot be allocated
