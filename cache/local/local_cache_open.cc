@@ -8,6 +8,7 @@
 
 #include "cache/local/local_cache_store.h"
 #include "cache/log.h"
+#include "cache/s3/sigv4.h"  // HexEncode
 
 namespace s3nbd {
 namespace {
@@ -102,9 +103,7 @@ std::array<uint8_t, 16> TokenBytes(const std::string& hex) {
   return out;
 }
 std::string TokenHex(const std::array<uint8_t, 16>& t) {
-  char buf[33];
-  for (size_t i = 0; i < 16; i++) std::snprintf(buf + 2 * i, 3, "%02x", t[i]);
-  return std::string(buf, 32);
+  return HexEncode(std::string_view(reinterpret_cast<const char*>(t.data()), t.size()));
 }
 
 }  // namespace

@@ -132,9 +132,15 @@ constexpr char kSampleRecord[] =
     "534e435203000000050000000000000006000000000000000700000000000000"
     "0000000000000000000000000000000000000000000000000e7e269257dff02b";
 
-TEST(LocalCacheFormat, DecodesCheckedInV3Header) {
-  std::vector<uint8_t> h = Unhex(kSampleHeaderV3);
+// A checked-in header sample as the 4096 bytes of a header.
+std::vector<uint8_t> HeaderOf(const char* sample) {
+  std::vector<uint8_t> h = Unhex(sample);
   h.resize(kCacheHeaderSize, 0);
+  return h;
+}
+
+TEST(LocalCacheFormat, DecodesCheckedInV3Header) {
+  std::vector<uint8_t> h = HeaderOf(kSampleHeaderV3);
   CacheHeader d;
   auto st = DecodeHeader(h, &d);
   ASSERT_TRUE(st.ok()) << st.status().message();
@@ -148,8 +154,7 @@ TEST(LocalCacheFormat, DecodesCheckedInV3Header) {
 }
 
 TEST(LocalCacheFormat, OlderHeadersHaveNoWatermarkOrTokens) {
-  std::vector<uint8_t> h = Unhex(kSampleHeader);
-  h.resize(kCacheHeaderSize, 0);
+  std::vector<uint8_t> h = HeaderOf(kSampleHeader);
   CacheHeader d;
   d.uploaded_below = 5;
   ASSERT_TRUE(DecodeHeader(h, &d).ok());
@@ -159,8 +164,7 @@ TEST(LocalCacheFormat, OlderHeadersHaveNoWatermarkOrTokens) {
 
 TEST(LocalCacheFormat, DecodesCheckedInSamples) {
   for (const char* sample : {kSampleHeaderV1, kSampleHeader}) {
-    std::vector<uint8_t> h = Unhex(sample);
-    h.resize(kCacheHeaderSize, 0);
+    std::vector<uint8_t> h = HeaderOf(sample);
     CacheHeader d;
     auto st = DecodeHeader(h, &d);
     ASSERT_TRUE(st.ok()) << st.status().message();
