@@ -66,12 +66,12 @@ FUZZ_BUILD ?= build-fuzz
 FUZZ_RUNS ?= 20000
 FUZZ_CXX ?= clang++
 FUZZ_TARGETS := block_decoder descriptor s3_xml credential_docs
-FUZZ_SOURCES := cache/block_codec.cc cache/aes_gcm.cc cache/volume_key.cc cache/volume_descriptor.cc cache/block_key.cc \
+FUZZ_SOURCES := cache/codec/block_codec.cc cache/codec/aes_gcm.cc cache/codec/volume_key.cc cache/volume/volume_descriptor.cc cache/s3/block_key.cc \
                 cache/s3/s3_xml.cc cache/s3/flat_json.cc cache/s3/credentials.cc \
                 cache/s3/process_credential_provider.cc cache/s3/imds_credential_provider.cc \
                 cache/s3/sts_client.cc cache/s3/credential_http.cc cache/s3/env_credential_provider.cc \
                 cache/s3/sigv4.cc cache/s3/s3_url.cc cache/s3/curl_handle_pool.cc
-FUZZ_HEADERS := $(wildcard cache/*.h cache/s3/*.h)
+FUZZ_HEADERS := $(wildcard cache/*.h cache/*/*.h)
 
 $(FUZZ_BUILD)/%_fuzz: tests/fuzz/%_fuzz.cc $(FUZZ_SOURCES) $(FUZZ_HEADERS)
 	@mkdir -p $(FUZZ_BUILD)

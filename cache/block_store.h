@@ -1,5 +1,5 @@
 // BlockStore: the one small interface every storage layer implements and wraps.
-// The stack (assembled only in cache/volume_factory.cc), bottom to top:
+// The stack (assembled only in cache/volume/volume_factory.cc), bottom to top:
 //   S3BlockStore (one object per block) -> BlockCodec (header, checksum, later zstd/AES)
 //   -> ZeroElidingStore (present map, zeros never stored) -> [cache layer] -> Volume.
 // Every method may be called concurrently from many threads for DIFFERENT blocks; callers
@@ -14,7 +14,7 @@
 #include <string>
 #include <string_view>
 
-#include "cache/status.h"
+#include "cache/util/status.h"
 
 namespace s3nbd {
 
@@ -32,13 +32,7 @@ class BlockStore {
   // Reads bytes [offset, offset + len) of block `block` into dest. The default reads the
   // whole block; the local cache serves a hit with just those bytes.
   virtual Status ReadRange(uint64_t block, uint32_t offset, uint32_t len, char* dest) {
-    std::string data;
-    if (Status s = Read(block, &data); !s.ok()) return s;
-    if (data.size() < uint64_t{offset} + len)
-      return Status::Error(EIO, "block " + std::to_string(block) + ": read " + std::to_string(data.size()) +
-                                    " bytes, shorter than the block");
-    std::memcpy(dest, data.data() + offset, len);
-    return Status::Ok();
+    return ReadRangeByRead(block, offset, len, dest);
   }
 
   // Stores `data` as block `block`. Above the codec, data.size() is the block size.
@@ -48,10 +42,7 @@ class BlockStore {
   // is null. Callers serialise writers of the same block. The default reads the whole block,
   // patches it and writes it back; the local cache writes a cached block in place.
   virtual Status WriteRange(uint64_t block, uint32_t offset, uint32_t len, const char* src) {
-    std::string data;
-    if (Status s = Read(block, &data); !s.ok()) return s;
-    if (Status s = PatchBlock(block, &data, offset, len, src); !s.ok()) return s;
-    return Write(block, data);
+    return ReadPatchWrite(block, offset, len, src);
   }
 
   // Copies src (zeros when null) over bytes [offset, offset + len) of a block read into
@@ -81,6 +72,26 @@ class BlockStore {
   // Read-ahead hint: the caller expects to read these blocks soon. Layers that can fetch in
   // the background (the local cache) do; the default ignores it. Never blocks on I/O.
   virtual void Prefetch(std::span<const uint64_t> /*blocks*/) {}
+
+ protected:
+  // The defaults of ReadRange and WriteRange in terms of this layer's own Read and Write:
+  // a layer that transforms block content (the codec, zero elision) uses them, because
+  // forwarding a range to the layer below would bypass the transformation.
+  Status ReadRangeByRead(uint64_t block, uint32_t offset, uint32_t len, char* dest) {
+    std::string data;
+    if (Status s = Read(block, &data); !s.ok()) return s;
+    if (data.size() < uint64_t{offset} + len)
+      return Status::Error(EIO, "block " + std::to_string(block) + ": read " + std::to_string(data.size()) +
+                                    " bytes, shorter than the block");
+    std::memcpy(dest, data.data() + offset, len);
+    return Status::Ok();
+  }
+  Status ReadPatchWrite(uint64_t block, uint32_t offset, uint32_t len, const char* src) {
+    std::string data;
+    if (Status s = Read(block, &data); !s.ok()) return s;
+    if (Status s = PatchBlock(block, &data, offset, len, src); !s.ok()) return s;
+    return Write(block, data);
+  }
 };
 
 }  // namespace s3nbd

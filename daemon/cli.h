@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "cache/volume_factory.h"
+#include "cache/volume/volume_factory.h"
 #include "daemon/volume_conf.h"
 
 namespace s3nbd::cli {

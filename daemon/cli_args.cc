@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <cstdio>
 
-#include "cache/volume_config.h"
+#include "cache/volume/volume_config.h"
 #include "daemon/cli.h"
 
 namespace s3nbd::cli {

@@ -3,9 +3,9 @@
 // ignores create-only PUT, since serving the volume will then need unsafe-single-host.
 #include <cstdio>
 
+#include "cache/codec/volume_key.h"
 #include "cache/s3/create_only_probe.h"
-#include "cache/volume_config.h"
-#include "cache/volume_key.h"
+#include "cache/volume/volume_config.h"
 #include "daemon/cli.h"
 
 namespace s3nbd::cli {

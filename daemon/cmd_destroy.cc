@@ -11,9 +11,9 @@
 #include <iostream>
 #include <vector>
 
+#include "cache/lease/writer_lease.h"
 #include "cache/s3/create_only_probe.h"
-#include "cache/volume_config.h"
-#include "cache/writer_lease.h"
+#include "cache/volume/volume_config.h"
 #include "daemon/cli.h"
 #include "daemon/lease_check.h"
 #include "daemon/progress.h"

@@ -9,7 +9,7 @@
 #include <thread>
 #include <vector>
 
-#include "cache/volume_config.h"
+#include "cache/volume/volume_config.h"
 #include "daemon/cli.h"
 #include "daemon/fsck_check.h"
 #include "daemon/lease_check.h"

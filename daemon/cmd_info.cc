@@ -1,7 +1,7 @@
 // s3nbd info: prints a volume's descriptor and what is stored (object count, bytes).
 #include <cstdio>
 
-#include "cache/volume_config.h"
+#include "cache/volume/volume_config.h"
 #include "daemon/cli.h"
 
 namespace s3nbd::cli {

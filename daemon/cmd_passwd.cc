@@ -6,9 +6,9 @@
 // volume out there) unless --unsafe-single-host.
 #include <cstdio>
 
+#include "cache/codec/volume_key.h"
 #include "cache/s3/create_only_probe.h"
-#include "cache/volume_config.h"
-#include "cache/volume_key.h"
+#include "cache/volume/volume_config.h"
 #include "daemon/cli.h"
 
 namespace s3nbd::cli {

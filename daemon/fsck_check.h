@@ -9,8 +9,8 @@
 #include <string_view>
 #include <vector>
 
-#include "cache/block_codec.h"
-#include "cache/block_key.h"
+#include "cache/codec/block_codec.h"
+#include "cache/s3/block_key.h"
 
 namespace s3nbd::cli {
 

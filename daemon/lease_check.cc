@@ -1,8 +1,8 @@
 // LeaseCheck; see lease_check.h.
 #include "daemon/lease_check.h"
 
-#include "cache/log.h"
-#include "cache/writer_lease.h"
+#include "cache/lease/writer_lease.h"
+#include "cache/util/log.h"
 
 namespace s3nbd::cli {
 

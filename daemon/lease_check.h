@@ -6,9 +6,9 @@
 #include <cstdint>
 #include <string>
 
-#include "cache/block_key.h"
+#include "cache/s3/block_key.h"
 #include "cache/s3/s3_client.h"
-#include "cache/status.h"
+#include "cache/util/status.h"
 
 namespace s3nbd::cli {
 

@@ -8,7 +8,7 @@
 #include <cstdlib>
 #include <fstream>
 
-#include "cache/volume_config.h"
+#include "cache/volume/volume_config.h"
 
 namespace s3nbd::cli {
 

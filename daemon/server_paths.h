@@ -7,7 +7,7 @@
 
 #include <string>
 
-#include "cache/status.h"
+#include "cache/util/status.h"
 #include "daemon/cli.h"
 
 namespace s3nbd::cli {

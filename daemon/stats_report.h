@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-#include "cache/status.h"
+#include "cache/util/status.h"
 
 namespace s3nbd::cli {
 

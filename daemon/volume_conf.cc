@@ -5,7 +5,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "cache/volume_config.h"
+#include "cache/volume/volume_config.h"
 #include "daemon/cli.h"
 
 namespace s3nbd::cli {

@@ -10,8 +10,8 @@
 #include <utility>
 #include <vector>
 
-#include "cache/status.h"
-#include "cache/volume_factory.h"
+#include "cache/util/status.h"
+#include "cache/volume/volume_factory.h"
 
 namespace s3nbd::cli {
 

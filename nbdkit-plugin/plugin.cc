@@ -10,9 +10,9 @@
 #include <memory>
 
 #include "cache/local/local_cache_store.h"
-#include "cache/log.h"
-#include "cache/volume_config.h"
-#include "cache/volume_factory.h"
+#include "cache/util/log.h"
+#include "cache/volume/volume_config.h"
+#include "cache/volume/volume_factory.h"
 #include "nbdkit-plugin/stats_file.h"
 
 // PARALLEL: requests on all connections run concurrently; Volume serialises writers of
@@ -61,9 +61,12 @@ void SampleStats(s3nbd::plugin::StatsValues* out) {
     add("cache_hits", k.hits);
     add("cache_misses", k.misses);
     add("cache_readahead_hits", k.readahead_hits);
+    add("cache_absent_reads", k.absent_reads);
+    add("cache_coalesced_misses", k.coalesced_misses);
     add("cache_dirty_bytes", k.dirty_bytes);
     add("writeback_queue", k.writeback_queue);
     add("cache_uploads", k.uploads);
+    add("cache_erases", k.erases);
     add("cache_evictions", k.evictions);
     add("cache_errors", k.errors);
     add("cache_write_waits", k.write_waits);

@@ -9,7 +9,7 @@
 #include <cstring>
 #include <ctime>
 
-#include "cache/log.h"
+#include "cache/util/log.h"
 
 namespace s3nbd::plugin {
 

@@ -15,7 +15,7 @@
 #include <utility>
 #include <vector>
 
-#include "cache/status.h"
+#include "cache/util/status.h"
 
 namespace s3nbd::plugin {
 

@@ -1,6 +1,6 @@
 // CacheFile: the interface of the file (or block device) under the local cache, so that the
 // cache runs over the io_uring file in production (uring_file.h) and over a fault-injecting
-// in-memory disk in the power-loss tests (tests/unit/fault_cache_file.h). Implementations are
+// in-memory disk in the power-loss tests (tests/unit/local/fault_cache_file.h). Implementations are
 // called from many threads at once and document their own locking.
 #pragma once
 
@@ -11,7 +11,7 @@
 #include <span>
 #include <string>
 
-#include "cache/status.h"
+#include "cache/util/status.h"
 
 namespace s3nbd {
 

@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "cache/util/coding.h"
+
 namespace s3nbd {
 namespace {
 
@@ -20,20 +22,10 @@ constexpr size_t kRecordSumAt = 56;
 constexpr uint64_t kMinTombstones = 4096;
 
 template <typename T>
-void Put(uint8_t* p, T v) {
-  for (size_t i = 0; i < sizeof(T); i++)
-    p[i] = static_cast<uint8_t>(static_cast<uint64_t>(v) >> (8 * i));
-}
+void Put(uint8_t* p, T v) { PutLE(p, v); }
 template <typename T>
-T Get(const uint8_t* p) {
-  uint64_t v = 0;
-  for (size_t i = 0; i < sizeof(T); i++) v |= static_cast<uint64_t>(p[i]) << (8 * i);
-  return static_cast<T>(v);
-}
+T Get(const uint8_t* p) { return GetLE<T>(p); }
 uint64_t RoundUp(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
-bool AllZero(std::span<const uint8_t> b) {
-  return std::all_of(b.begin(), b.end(), [](uint8_t c) { return c == 0; });
-}
 
 }  // namespace
 
@@ -82,7 +74,7 @@ void EncodeHeader(const CacheHeader& h, std::span<uint8_t, kCacheHeaderSize> out
 Result<HeaderState> DecodeHeader(std::span<const uint8_t> in, CacheHeader* h) {
   if (in.size() < kCacheHeaderSize) return Status::Error(EINVAL, "header too short");
   const uint8_t* p = in.data();
-  if (AllZero(in.first(kCacheHeaderSize))) return HeaderState::kEmpty;
+  if (IsAllZero(in.first(kCacheHeaderSize))) return HeaderState::kEmpty;
   if (std::memcmp(p, kMagic, 8) != 0)
     return Status::Error(EINVAL, "not an s3nbd cache file (bad magic)");
   uint32_t version = Get<uint32_t>(p + 8);
@@ -131,7 +123,7 @@ void EncodeRecord(const CacheRecord& r, std::span<uint8_t, kCacheRecordSize> out
 Status DecodeRecord(std::span<const uint8_t> in, CacheRecord* r) {
   if (in.size() < kCacheRecordSize) return Status::Error(EINVAL, "record too short");
   const uint8_t* p = in.data();
-  if (AllZero(in.first(kCacheRecordSize))) {
+  if (IsAllZero(in.first(kCacheRecordSize))) {
     *r = CacheRecord{};
     return Status::Ok();
   }

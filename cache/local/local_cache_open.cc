@@ -7,8 +7,8 @@
 #include <cstring>
 
 #include "cache/local/local_cache_store.h"
-#include "cache/log.h"
 #include "cache/s3/sigv4.h"  // HexEncode
+#include "cache/util/log.h"
 
 namespace s3nbd {
 namespace {

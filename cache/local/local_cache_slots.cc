@@ -7,7 +7,7 @@
 #include <cstring>
 
 #include "cache/local/local_cache_store.h"
-#include "cache/log.h"
+#include "cache/util/log.h"
 
 namespace s3nbd {
 namespace {

@@ -7,7 +7,8 @@
 
 #include <algorithm>
 
-#include "cache/log.h"
+#include "cache/util/coding.h"
+#include "cache/util/log.h"
 
 namespace s3nbd {
 namespace {
@@ -15,9 +16,6 @@ namespace {
 constexpr size_t kMaxPrefetchQueue = 1024;
 constexpr size_t kEraseChunk = 256;  // erases recorded per index batch
 
-bool AllZero(std::string_view d) {
-  return std::all_of(d.begin(), d.end(), [](char c) { return c == 0; });
-}
 
 }  // namespace
 
@@ -26,12 +24,6 @@ LocalCacheStore::WaitClock::~WaitClock() {
   if (waited > std::chrono::microseconds(100))  // it really waited (not just checked)
     counters_->write_wait_ms += static_cast<uint64_t>(
         std::chrono::duration_cast<std::chrono::microseconds>(waited).count() + 500) / 1000;
-}
-
-int64_t LocalCacheStore::NowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
 }
 
 LocalCacheStore::Newest LocalCacheStore::NewestLocked(uint64_t block) {
@@ -167,7 +159,7 @@ Status LocalCacheStore::RunFetch(uint64_t block, const std::shared_ptr<Fetch>& f
       zero = true;
     } else if (s.ok()) {
       buf.resize(block_size_, '\0');
-      zero = AllZero(buf);
+      zero = IsAllZero(buf);
     } else {
       counters_.errors++;
       s = s.Wrap("read: " + Where(block));
@@ -232,7 +224,7 @@ void LocalCacheStore::AddVersionLocked(uint64_t block, uint64_t rec, uint64_t ha
     RetireLocked(static_cast<uint64_t>(e.clean), to_write);
   e.clean = -1;
   Version v{seq, epoch, rec, erase};
-  const int64_t now = NowNs();
+  const int64_t now = SteadyNowNs();
   v.dirty_ns = now;
   v.ready_ns = ReadyAfterWrite(now, now);
   if (!e.versions.empty() && e.versions.back().epoch == epoch && !e.versions.back().uploading) {
@@ -286,7 +278,7 @@ int64_t LocalCacheStore::ReadyAfterWrite(int64_t dirty_ns, int64_t now) const {
 
 void LocalCacheStore::PostponeLocked(uint64_t block, Version* v) {
   if (v->uploading || v->retrying) return;  // not queued, or keeping its backoff
-  const int64_t ready = std::max(v->ready_ns, ReadyAfterWrite(v->dirty_ns, NowNs()));
+  const int64_t ready = std::max(v->ready_ns, ReadyAfterWrite(v->dirty_ns, SteadyNowNs()));
   if (ready == v->ready_ns) return;
   queue_.erase({v->epoch, v->ready_ns, v->seq, block});
   v->ready_ns = ready;
@@ -315,7 +307,7 @@ Status LocalCacheStore::Write(uint64_t block, std::string_view data) {
   if (data.size() != block_size_)
     return Status::Error(EINVAL, "write: " + Where(block) + ": " + std::to_string(data.size()) +
                                      " bytes, block size is " + std::to_string(block_size_));
-  if (AllZero(data)) return Erase(std::span<const uint64_t>(&block, 1));
+  if (IsAllZero(data)) return Erase(std::span<const uint64_t>(&block, 1));
   const auto since = std::chrono::steady_clock::now();
   bool reserved = false;
   {

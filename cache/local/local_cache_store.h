@@ -219,7 +219,6 @@ class LocalCacheStore : public BlockStore {
   void KickWritebackLocked(int64_t ready_ns);                // REQUIRES(mu_)
   Version* FindVersionLocked(uint64_t block, uint64_t seq);  // REQUIRES(mu_)
   void StopThreads();
-  static int64_t NowNs();
   // Adds the time from its construction to its destruction to counters->write_wait_ms when
   // that was a real wait (the backpressure figure of `s3nbd stats`).
   class WaitClock {

@@ -5,7 +5,8 @@
 #include <algorithm>
 
 #include "cache/local/local_cache_store.h"
-#include "cache/log.h"
+#include "cache/util/coding.h"
+#include "cache/util/log.h"
 
 namespace s3nbd {
 namespace {
@@ -89,7 +90,7 @@ bool LocalCacheStore::DrainAllLocked() const {
 }
 
 void LocalCacheStore::KickWritebackLocked(int64_t ready_ns) {
-  if (timed_sleepers_ == 0 || ready_ns <= NowNs() || UrgentLocked()) work_cv_.notify_one();
+  if (timed_sleepers_ == 0 || ready_ns <= SteadyNowNs() || UrgentLocked()) work_cv_.notify_one();
 }
 
 LocalCacheStore::Version* LocalCacheStore::FindVersionLocked(uint64_t block, uint64_t seq) {
@@ -108,7 +109,7 @@ bool LocalCacheStore::PickLocked(bool ignore_delay,
   const uint64_t min_epoch = pending_epochs_.begin()->first;
   const bool urgent = ignore_delay || UrgentLocked();
   const bool all = ignore_delay || DrainAllLocked();
-  const int64_t now = NowNs();
+  const int64_t now = SteadyNowNs();
   bool erases = false;
   int scanned = 0;
   for (auto it = queue_.begin();
@@ -203,7 +204,7 @@ void LocalCacheStore::Complete(const std::vector<std::pair<uint64_t, uint64_t>>&
     std::lock_guard lock(mu_);
     ticket = ++completion_tickets_;  // syncs wait until these records are written
     completions_open_.insert(ticket);
-    const int64_t now = NowNs();
+    const int64_t now = SteadyNowNs();
     for (auto& [block, seq] : batch) {
       BlockEntry& e = blocks_.at(block);
       Version& v = e.versions.front();

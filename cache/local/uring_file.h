@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "cache/local/cache_file.h"
-#include "cache/status.h"
+#include "cache/util/status.h"
 
 namespace s3nbd {
 

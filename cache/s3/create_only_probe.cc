@@ -6,8 +6,8 @@
 #include <mutex>
 #include <utility>
 
-#include "cache/log.h"
-#include "cache/present_map_file.h"
+#include "cache/sparse/present_map_file.h"
+#include "cache/util/log.h"
 
 namespace s3nbd {
 namespace {

@@ -13,7 +13,7 @@
 #include <string_view>
 
 #include "cache/s3/s3_client.h"
-#include "cache/status.h"
+#include "cache/util/status.h"
 
 namespace s3nbd {
 

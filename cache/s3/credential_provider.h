@@ -10,7 +10,7 @@
 #include <string>
 
 #include "cache/s3/credentials.h"
-#include "cache/status.h"
+#include "cache/util/status.h"
 
 namespace s3nbd {
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "cache/status.h"
+#include "cache/util/status.h"
 
 namespace s3nbd {
 

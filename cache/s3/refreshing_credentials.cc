@@ -3,7 +3,7 @@
 
 #include <algorithm>
 
-#include "cache/log.h"
+#include "cache/util/log.h"
 
 namespace s3nbd {
 namespace {

@@ -63,8 +63,7 @@ S3Client::~S3Client() = default;
 const S3Config& S3Client::config() const { return impl_->config_; }
 const S3Counters& S3Client::counters() const { return impl_->counters_; }
 
-Status S3Client::Get(const std::string& key, std::string* body, std::string* etag,
-                     const S3Deadline& deadline) {
+Status S3Client::Get(const std::string& key, std::string* body, const S3Deadline& deadline) {
   impl_->counters_.get.fetch_add(1, std::memory_order_relaxed);
   S3Request req{"GET", key, {}, {}, {}, deadline};
   S3Response resp;
@@ -81,7 +80,6 @@ Status S3Client::Get(const std::string& key, std::string* body, std::string* eta
     }
     return s;
   }
-  if (etag != nullptr) *etag = std::move(resp.etag);
   return Status::Ok();
 }
 

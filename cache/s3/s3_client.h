@@ -14,7 +14,7 @@
 
 #include "cache/s3/credentials.h"
 #include "cache/s3/refreshing_credentials.h"
-#include "cache/status.h"
+#include "cache/util/status.h"
 
 namespace s3nbd {
 
@@ -73,8 +73,7 @@ class S3Client {
   // GET. A missing key is ENOENT with message "GET <bucket>/<key>: not found"; a missing
   // bucket is ENOENT "GET <bucket>/<key>: bucket '<bucket>' does not exist at <endpoint>".
   // *body's memory is reused for the new body; on failure *body is empty.
-  Status Get(const std::string& key, std::string* body, std::string* etag = nullptr,
-             const S3Deadline& deadline = {});
+  Status Get(const std::string& key, std::string* body, const S3Deadline& deadline = {});
   // PUT. With if_none_match and an existing key: EEXIST.
   Status Put(const std::string& key, std::string_view body, const S3PutOptions& options = {},
              std::string* etag = nullptr);

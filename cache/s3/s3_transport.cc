@@ -10,10 +10,12 @@
 #include <random>
 #include <thread>
 
-#include "cache/log.h"
 #include "cache/s3/s3_xml.h"
+#include "cache/util/coding.h"
+#include "cache/util/log.h"
 
 namespace s3nbd {
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -61,10 +63,6 @@ double Uniform01() {
   return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
 }
 
-int64_t SteadyNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
-}
-
 // Every socket closes with a reset (SO_LINGER {1, 0}): curl closes a connection after its
 // exchange ended, when nothing is left unsent, or when it gave up on an attempt (a timeout cut
 // at a deadline). Then the kernel must drop the bytes it still holds rather than deliver them
@@ -106,7 +104,7 @@ void S3Transport::Execute(const S3Request& request, S3Response* response) {
     long timeout_ms = config_.request_timeout_ms;
     bool cut = false;  // this attempt's timeout is the deadline's, not request-timeout
     if (deadline != 0) {
-      const int64_t left_ms = (deadline - SteadyNs()) / 1000000;
+      const int64_t left_ms = (deadline - SteadyNowNs()) / 1000000;
       if (left_ms <= 0) {  // no attempt starts at or after the deadline
         response->abandoned = true;
         response->abandon_cause = request.deadline.cause;
@@ -123,7 +121,7 @@ void S3Transport::Execute(const S3Request& request, S3Response* response) {
     AttemptOutcome outcome{response->curl_code, response->http_status, response->s3_code};
     if (!IsRetryable(outcome)) return;                 // a definite answer, even a late one
     // Cut at the deadline (curl's timer may fire a little before it), or failed just then.
-    if ((cut && response->curl_code == CURLE_OPERATION_TIMEDOUT) || (deadline != 0 && SteadyNs() >= deadline)) {
+    if ((cut && response->curl_code == CURLE_OPERATION_TIMEDOUT) || (deadline != 0 && SteadyNowNs() >= deadline)) {
       response->abandoned = true;
       response->abandon_cause = request.deadline.cause;
       return;
@@ -131,7 +129,7 @@ void S3Transport::Execute(const S3Request& request, S3Response* response) {
     std::optional<double> delay = NextRetryDelay(retry_, attempt, response->elapsed_seconds,
                                                  response->retry_after, Uniform01());
     if (!delay) return;
-    if (deadline != 0 && SteadyNs() + static_cast<int64_t>(*delay * 1e9) >= deadline) {
+    if (deadline != 0 && SteadyNowNs() + static_cast<int64_t>(*delay * 1e9) >= deadline) {
       response->abandoned = true;  // the retry could not start before the deadline
       response->abandon_cause = request.deadline.cause;
       return;

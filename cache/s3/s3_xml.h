@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "cache/status.h"
+#include "cache/util/status.h"
 
 namespace s3nbd {
 

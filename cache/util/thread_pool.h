@@ -1,0 +1,43 @@
+// ThreadPool: a fixed set of worker threads running queued tasks, and RunAll(), which
+// runs a batch of tasks in parallel (the caller runs one itself) and waits for all.
+// Lock rule: mu_ guards queue_ and stopping_; tasks run without it. Tasks must not
+// call RunAll on the same pool (a worker waiting on its own pool could deadlock).
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "cache/util/status.h"
+
+namespace s3nbd {
+
+class ThreadPool {
+ public:
+  explicit ThreadPool(int threads);
+  ~ThreadPool();  // finishes queued tasks, joins the workers
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+
+  void Submit(std::function<void()> task);
+
+  // Runs every task, in parallel where workers are free; returns the first non-OK status
+  // (by index) after ALL tasks have finished.
+  Status RunAll(std::vector<std::function<Status()>>& tasks);
+
+  int size() const { return static_cast<int>(workers_.size()); }
+
+ private:
+  void WorkerLoop();
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> queue_;  // GUARDED_BY(mu_)
+  bool stopping_ = false;                    // GUARDED_BY(mu_)
+  std::vector<std::jthread> workers_;
+};
+
+}  // namespace s3nbd

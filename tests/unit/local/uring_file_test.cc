@@ -1,0 +1,113 @@
+// Tests of the io_uring CacheFile: batches larger than the ring depth, errors reported as
+// Status with the failing offset, sync, growing a regular file, the exclusive lock (one
+// server per cache file) and the refusal of symbolic links.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "cache/local/uring_file.h"
+#include "tests/unit/local/local_test_util.h"
+
+namespace s3nbd {
+namespace {
+
+TEST(LocalUringFile, BatchesLargerThanTheRingRoundTrip) {
+  testing::TempDir dir;
+  auto f = UringCacheFile::Open(dir.File("f"), false);
+  ASSERT_TRUE(f.ok()) << f.status().message();
+  ASSERT_TRUE((*f)->Reserve(300 * 4096).ok());
+  EXPECT_EQ((*f)->size(), 300u * 4096);
+  std::vector<std::string> bufs(300);
+  std::vector<IoOp> ops(300);
+  for (size_t i = 0; i < ops.size(); i++) {
+    bufs[i] = std::string(4096, static_cast<char>(i));
+    ops[i] =
+        IoOp{IoOp::Kind::kWrite, -1, reinterpret_cast<uint8_t*>(bufs[i].data()), 4096, i * 4096};
+  }
+  ASSERT_TRUE((*f)->RunData(ops).ok());
+  ASSERT_TRUE((*f)->Sync().ok());
+  std::vector<std::string> back(300, std::string(4096, 'x'));
+  for (size_t i = 0; i < ops.size(); i++)
+    ops[i] =
+        IoOp{IoOp::Kind::kRead, -1, reinterpret_cast<uint8_t*>(back[i].data()), 4096, i * 4096};
+  ASSERT_TRUE((*f)->RunData(ops).ok());
+  for (size_t i = 0; i < ops.size(); i++) ASSERT_EQ(back[i], bufs[i]) << i;
+}
+
+TEST(LocalUringFile, ReadPastTheEndIsAnError) {
+  testing::TempDir dir;
+  auto f = UringCacheFile::Open(dir.File("f"), false);
+  ASSERT_TRUE(f.ok());
+  ASSERT_TRUE((*f)->Reserve(4096).ok());
+  std::string b(4096, '\0');
+  IoOp op{IoOp::Kind::kRead, -1, reinterpret_cast<uint8_t*>(b.data()), 4096, 8192};
+  Status s = (*f)->RunData(std::span<IoOp>(&op, 1));
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("offset 8192"), std::string::npos) << s.message();
+  // The thread's ring still works afterwards.
+  op.offset = 0;
+  EXPECT_TRUE((*f)->RunData(std::span<IoOp>(&op, 1)).ok());
+}
+
+TEST(LocalUringFile, OpenFailureNamesThePath) {
+  auto f = UringCacheFile::Open("/nonexistent-dir/cache", false);
+  ASSERT_FALSE(f.ok());
+  EXPECT_NE(f.status().message().find("/nonexistent-dir/cache"), std::string::npos);
+  EXPECT_EQ(f.status().err(), ENOENT);
+}
+
+// Two servers on one cache file overwrite each other's slots: the second open is refused, and
+// the message names the process that holds the file.
+TEST(LocalUringFile, ASecondOpenerIsRefusedNamingTheHolder) {
+  testing::TempDir dir;
+  const std::string path = dir.File("cache");
+  {
+    auto first = UringCacheFile::Open(path, false);
+    ASSERT_TRUE(first.ok()) << first.status().message();
+    auto second = UringCacheFile::Open(path, false);
+    ASSERT_FALSE(second.ok());
+    EXPECT_EQ(second.status().err(), EBUSY);
+    EXPECT_NE(second.status().message().find("in use by another server"), std::string::npos)
+        << second.status().message();
+  }
+  int ready[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  pid_t child = ::fork();
+  if (child == 0) {  // the holder: keeps the file open until killed
+    auto held = UringCacheFile::Open(path, false);
+    char c = held.ok() ? 'y' : 'n';
+    if (::write(ready[1], &c, 1) != 1) _exit(1);
+    ::pause();
+    _exit(0);
+  }
+  char c = 0;
+  ASSERT_EQ(::read(ready[0], &c, 1), 1);
+  ASSERT_EQ(c, 'y');
+  auto refused = UringCacheFile::Open(path, false);
+  ::kill(child, SIGKILL);
+  ::waitpid(child, nullptr, 0);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("pid " + std::to_string(child)), std::string::npos)
+      << refused.status().message();
+  // kill -9 of the holder releases the lock with its last descriptor.
+  auto after = UringCacheFile::Open(path, false);
+  EXPECT_TRUE(after.ok()) << after.status().message();
+  ::close(ready[0]);
+  ::close(ready[1]);
+}
+
+TEST(LocalUringFile, ASymbolicLinkIsRefused) {
+  testing::TempDir dir;
+  ASSERT_EQ(::symlink(dir.File("elsewhere").c_str(), dir.File("cache").c_str()), 0);
+  auto f = UringCacheFile::Open(dir.File("cache"), false);
+  ASSERT_FALSE(f.ok());
+  EXPECT_EQ(f.status().err(), ELOOP);
+  EXPECT_NE(f.status().message().find("symbolic link"), std::string::npos) << f.status().message();
+  EXPECT_NE(::access(dir.File("elsewhere").c_str(), F_OK), 0);  // nothing created behind it
+}
+
+}  // namespace
+}  // namespace s3nbd
