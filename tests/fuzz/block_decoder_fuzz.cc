@@ -9,7 +9,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "cache/block_codec.h"
+#include "cache/codec/block_codec.h"
 
 namespace {
 

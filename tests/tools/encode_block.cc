@@ -8,7 +8,7 @@
 #include <iterator>
 #include <string>
 
-#include "cache/block_codec.h"
+#include "cache/codec/block_codec.h"
 
 int main(int argc, char** argv) {
   if (argc != 4) {
