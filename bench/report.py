@@ -148,9 +148,9 @@ def cmd_finalize(tsv, outdir, mode, elapsed, delay_ms):
 
     print("\n".join(lines))
     print()
-    print("\n".join(per_gib))
-    print("\n".join(untar))
-    print("\n".join(ratios))
+    for section in (per_gib, untar, ratios):
+        if section:
+            print("\n".join(section))
 
 
 def untar_lines(by):

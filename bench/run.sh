@@ -227,7 +227,9 @@ nbd_stop() { [ -z "$NBD_PID" ] || stop_pid "$NBD_PID"; NBD_PID=""; SRV_PIDS=""; 
 
 EP=$COUNT_EP   # the S3 endpoint targets use: the counting front, or the delay front
 S3NBD_ARGS=(); S3NBD_VOL=""
-s3nbd_cache_supported() { nbdkit "$PLUGIN" --help 2>/dev/null | grep -q '^cache='; }
+# the help text whole, then grep: `nbdkit --help | grep -q` fails under pipefail when grep's early
+# exit kills nbdkit with SIGPIPE, which read as "no cache" and used to turn the cache rows into n/a
+s3nbd_cache_supported() { grep -q '^cache=' <<<"$(nbdkit "$PLUGIN" --help 2>&1)"; }
 start_s3nbd() { # VOLNAME SIZE_MB
   S3NBD_VOL=$1
   "$CLI" create --endpoint "$EP" --bucket s3nbd-bench --prefix "$1" --size "${2}M" --block-size "$BS" \
