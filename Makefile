@@ -13,7 +13,7 @@
 #   make deb        the Debian package: build-deb/s3nbd_VERSION_amd64.deb (dpkg-buildpackage
 #                   from debian/ in a copy of the tree under build-deb/; lintian runs on it)
 #   make check-deb  builds the .deb and checks its contents and 'nbdkit s3nbd --help' from it
-#   make bench      s3nbd next to nbdkit memory/file, s3backer and raw S3 (BENCH_QUICK=1: ~3 min)
+#   make bench      s3nbd next to nbdkit memory/file, s3backer and raw S3 (BENCH_QUICK=1: ~5 min)
 #   make bench-smoke  a tiny bench run (<60 s): does the harness work?
 BUILD ?= build
 ASAN_BUILD ?= build-asan

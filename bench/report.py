@@ -13,9 +13,14 @@ import sys
 
 TARGETS = ["s3nbd-cache", "s3nbd-cache-fit", "s3nbd", "nbdkit-memory", "nbdkit-file", "s3backer", "raw-s3"]
 NUMERATORS = ["s3nbd-cache", "s3nbd-cache-fit", "s3nbd-cache-local", "s3nbd"]
-DENOMINATORS = ["nbdkit-memory", "raw-s3", "s3backer", "nbdkit-file"]
-# nbdkit file (a local disk) is the ceiling of write+FLUSH only; elsewhere it is context.
-DENOMINATOR_JOBS = {"nbdkit-file": ("fsync4k",)}
+DENOMINATORS = ["nbdkit-memory", "raw-s3", "s3backer", "nbdkit-file", "s3nbd"]
+# nbdkit file (a local disk) is the ceiling of write+FLUSH and of the untar only; elsewhere it is
+# context. s3nbd without cache is what the cache must not lose to: sequential jobs and the untar.
+DENOMINATOR_JOBS = {"nbdkit-file": ("fsync4k", "untar-total"),
+                    "s3nbd": ("seqwrite", "seqread-cold", "untar-total")}
+# the untar's phases are reported (UNTAR lines); only its total gets RATIO lines, as a time ratio
+NO_RATIO_JOBS = ("untar", "untar-sync")
+TIME_RATIO_JOBS = ("untar-total",)
 
 
 def fmt(x, digits=1):
@@ -104,12 +109,14 @@ def cmd_finalize(tsv, outdir, mode, elapsed, delay_ms):
 
     ratios = []
     for (sc, tg, job), r in by.items():
-        if tg not in NUMERATORS:
+        if tg not in NUMERATORS or job in NO_RATIO_JOBS:
             continue
         a, _ = metric(r)
         if "FAILED" in r["note"]:
             a = None
         for den in DENOMINATORS:
+            if den == tg:
+                continue
             d = by.get((sc, den, job))
             if d is None or (den == "raw-s3" and not job.startswith(("seq", "fsync"))):
                 continue  # raw 4 KiB objects are context, not the same job as 4 KiB reads of 1 MiB blocks
@@ -124,21 +131,40 @@ def cmd_finalize(tsv, outdir, mode, elapsed, delay_ms):
                     continue
                 ratios.append(f"RATIO {name} {tg}/{den} = n/a")
                 continue
-            ratios.append(f"RATIO {name} {tg}/{den} = {a / b:.3f}")
+            if job in TIME_RATIO_JOBS:  # seconds over seconds: lower is better
+                ratios.append(f"RATIO {name} {tg}/{den} = {b / a:.3f} (time; lower is better)")
+            else:
+                ratios.append(f"RATIO {name} {tg}/{den} = {a / b:.3f}")
 
     md = [f"# s3nbd benchmark — {mode} run, {elapsed} s", "",
           f"Machine: {os.uname().nodename}, {os.cpu_count()} cores. Delay scenario: +{delay_ms} ms per S3 request.",
           "MB/s are 10^6 bytes/s; write jobs include the final flush (and s3backer's write-back drain).",
           "S3 requests are counted by the HAProxy front (bench/haproxy.cfg); CPU % is of one core.", ""]
-    md += lines + ["", "```"] + per_gib + ratios + ["```", ""]
+    untar = untar_lines(by)
+    md += lines + ["", "```"] + per_gib + untar + ratios + ["```", ""]
     with open(os.path.join(outdir, "results.md"), "w") as f:
         f.write("\n".join(md))
     chart(rows, outdir)
 
     print("\n".join(lines))
     print()
-    print("\n".join(per_gib))
-    print("\n".join(ratios))
+    for section in (per_gib, untar, ratios):
+        if section:
+            print("\n".join(section))
+
+
+def untar_lines(by):
+    """One line per target of the untar: seconds of each phase and S3 requests of the whole."""
+    out = []
+    for (sc, tg, job), r in by.items():
+        if job != "untar-total":
+            continue
+        x = by.get((sc, tg, "untar"), {}).get("seconds", "-")
+        y = by.get((sc, tg, "untar-sync"), {}).get("seconds", "-")
+        q = "-" if r["s3_requests"] == "-" else \
+            f'{r["s3_requests"]} (GET {r["GET"]} PUT {r["PUT"]} HEAD {r["HEAD"]} DELETE {r["DELETE"]} POST {r["POST"]})'
+        out.append(f"UNTAR {tg}: untar {x} s + sync/drain {y} s = {r['seconds']} s; S3 requests {q}")
+    return out
 
 
 def chart(rows, outdir):

@@ -2,15 +2,20 @@
 # make bench: the same fio jobs, in one run on this machine, against s3nbd (with and without its
 # cache), nbdkit memory (the NBD path's ceiling), nbdkit file (local disk), s3backer (FUSE, the
 # incumbent) and the raw S3 server (bench/s3load); then mkfs.ext4 on 10 GiB, TRIM of 100 GiB, and
-# the main jobs again through a front that adds BENCH_DELAY_MS to every S3 request. Every S3
-# request of every target goes through one HAProxy (bench/haproxy.cfg) that counts them by method.
-# Measures and prints; never asserts a time. Results: bench/results/{results.tsv,results.md,chart.png}.
-# env: BENCH_QUICK=1 (~2 min) | BENCH_SMOKE=1 (<60 s, a few jobs) | BENCH_STORE=bluestore
+# the main jobs again through a front that adds BENCH_DELAY_MS to every S3 request; and a real
+# workload: a Linux kernel source tree untarred onto ext4 over every target, then sync and drain.
+# Every S3 request of every target goes through one HAProxy (bench/haproxy.cfg) that counts them
+# by method. Measures and prints; never asserts a time; a job or target that cannot run fails the
+# run (exit 1) after the report. Results: bench/results/{results.tsv,results.md,chart.png}.
+# env: BENCH_QUICK=1 (~5 min) | BENCH_SMOKE=1 (<60 s, a few jobs) | BENCH_STORE=bluestore
 #      BENCH_TARGETS (space-separated subset) BENCH_DIR (work dir, /tmp/s3nbd-bench)
 #      BENCH_RESULTS (bench/results) BENCH_DELAY_MS (20) BENCH_S3_ENDPOINT (use this S3 server,
 #      with AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, instead of starting Ceph RGW)
 #      RGW_PORT (9180; the counting front listens on +1, the delay front on +2) MON_PORT (9100)
 #      OSD_PORT_MIN/OSD_PORT_MAX, S3NBD_BUILD (build)
+#      BENCH_UNTAR_CACHE (/var/tmp/s3nbd-bench-untar: the unpacked kernel tarball, kept across
+#      runs) BENCH_UNTAR_PATHS (subtrees to extract; QUICK: "fs include", full: the whole tree)
+#      BENCH_JOBS (fio jobs, e.g. "") BENCH_EXTRA (of "mkfs trim fsync untar delay"): subsets
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 S3NBD_BUILD=${S3NBD_BUILD:-build}
@@ -37,13 +42,16 @@ MODE=full
 case $MODE in # seq size (MiB), its time cap, random job time, blocks written before TRIM, mkfs and TRIM volume sizes, jobs
   full)  SEQ_MB=1024; SEQ_TIME=60; RAND_TIME=10; TRIM_BLOCKS=256; MKFS_GB=10; TRIM_GB=100; FSYNC_TIME=10
          JOBS="seqwrite seqread-cold seqread-warm randread-cold randread-warm randwrite mixed"
-         DELAY_JOBS="seqwrite seqread-cold randread-cold"; EXTRA="mkfs trim fsync delay" ;;
+         DELAY_JOBS="seqwrite seqread-cold randread-cold"; EXTRA="mkfs trim fsync untar delay"
+         UNTAR_GB=4; UNTAR_TIME=3600; UNTAR_PATHS=${BENCH_UNTAR_PATHS-} ;;
   quick) SEQ_MB=128; SEQ_TIME=15; RAND_TIME=1; TRIM_BLOCKS=32; MKFS_GB=1; TRIM_GB=4; FSYNC_TIME=3
          JOBS="seqwrite seqread-cold seqread-warm randread-cold randread-warm randwrite mixed"
-         DELAY_JOBS="seqwrite randread-cold"; EXTRA="mkfs trim fsync delay" ;;
+         DELAY_JOBS="seqwrite randread-cold"; EXTRA="mkfs trim fsync untar delay"
+         UNTAR_GB=1; UNTAR_TIME=600; UNTAR_PATHS=${BENCH_UNTAR_PATHS-fs include} ;;
   smoke) SEQ_MB=32; SEQ_TIME=10; RAND_TIME=1; TRIM_BLOCKS=8; MKFS_GB=1; TRIM_GB=1; FSYNC_TIME=1
          JOBS="seqwrite seqread-cold randread-warm"; DELAY_JOBS=""; EXTRA="" ;;
 esac
+JOBS=${BENCH_JOBS-$JOBS}; EXTRA=${BENCH_EXTRA-$EXTRA}   # subsets while developing
 VOL_MB=$((SEQ_MB * 2))
 DEFAULT_TARGETS="s3nbd-cache s3nbd nbdkit-memory nbdkit-file s3backer raw-s3"
 [ "$MODE" = full ] && DEFAULT_TARGETS="s3nbd-cache s3nbd-cache-fit s3nbd nbdkit-memory nbdkit-file s3backer raw-s3"
@@ -55,7 +63,7 @@ die() { echo "bench: FATAL: $*" >&2; exit 1; }
 has() { [[ " $TARGETS " == *" $1 "* ]]; }
 
 [ "$(id -u)" = 0 ] || die "must run as root (FUSE mounts for s3backer and nbdfuse); try: sudo make bench"
-for t in fio nbdkit nbdinfo nbdfuse fusermount3 haproxy curl mkfs.ext4 fallocate; do
+for t in fio nbdkit nbdinfo nbdfuse nbdsh fusermount3 haproxy curl mkfs.ext4 fallocate tar xz losetup; do
   command -v "$t" >/dev/null || die "'$t' is not installed (bench/install-deps.sh)"
 done
 if has s3backer; then command -v s3backer >/dev/null || die "'s3backer' is not installed (bench/install-deps.sh)"; fi
@@ -63,11 +71,14 @@ for f in "$PLUGIN" "$CLI" "$S3LOAD"; do [ -x "$f" ] || [ -f "$f" ] || die "not b
 
 # ---- cleanup: everything this run started, by pid or mount point --------------------------
 PIDS=()       # background nbdkit/nbdfuse processes we started
-MOUNTS=()     # FUSE mount points we mounted
+MOUNTS=()     # FUSE and loop mount points we mounted
 cleanup() {
   local rc=$? m p i
   set +e
-  for m in "${MOUNTS[@]}"; do mountpoint -q "$m" 2>/dev/null && { fusermount3 -u "$m" 2>/dev/null || umount -l "$m"; }; done
+  for ((i = ${#MOUNTS[@]} - 1; i >= 0; i--)); do   # newest first: ext4 before the FUSE file under it
+    m=${MOUNTS[i]}
+    mountpoint -q "$m" 2>/dev/null && { umount "$m" 2>/dev/null || fusermount3 -u "$m" 2>/dev/null || umount -l "$m"; }
+  done
   for p in "${PIDS[@]}"; do stop_pid "$p"; done
   [ -f "$W/haproxy.pid" ] && stop_pid "$(cat "$W/haproxy.pid")"
   [ -f "$W/rgw.started" ] && { bash "$REPO/tests/lib/rgw-stop.sh" >/dev/null 2>&1; rm -f "$W/rgw.started"; }
@@ -140,9 +151,13 @@ measure() {
   r0=$(reqs); c0=$(ticks $SRV_PIDS); s0=$(ticks $S3_PIDS); t0=$(now)
   "$@" >"$MOUT.out" 2>"$MOUT.err" || rc=$?
   d0=$(now)
-  case $job in seqwrite|randwrite|mixed|mkfs*|trim*) drain "$tg" ;; esac
+  case $job in seqwrite|randwrite|mixed|mkfs*|trim*|untar-sync) drain "$tg" ;; esac
   d1=$(now)
   t1=$(now); r1=$(reqs); c1=$(ticks $SRV_PIDS); s1=$(ticks $S3_PIDS)
+  # after the clock: a target whose drain means "all in S3" must show it (or the run fails)
+  case $job in seqwrite|randwrite|mixed|mkfs*|trim*|untar-sync)
+    if [ "$rc" = 0 ] && declare -F "drained_$tg" >/dev/null; then "drained_$tg" "$t1"; fi ;;
+  esac
   if [ "$rc" != 0 ]; then
     note="FAILED rc=$rc: $(tr '\n' ' ' <"$MOUT.err" | cut -c1-120)"
     say "$sc $tg $job: $note"
@@ -163,9 +178,15 @@ measure() {
     "${d[0]}" "${d[1]}" "${d[2]}" "${d[3]}" "${d[4]}" "$cpu_s	$cpu_3	$note" >>"$TSV"
   tail -n 1 "$TSV" | awk -F'\t' '{printf "bench: %-9s %-14s %-14s MB/s=%-8s IOPS=%-8s p50=%-7s p99=%-7s s=%-6s S3req=%-6s cpu=%s/%s %s\n", $1,$2,$3,$4,$5,$6,$7,$8,$10,$16,$17,$18}' >&2
 }
-na_row() { # SCENARIO TARGET JOB NOTE: a row without measurements
-  printf '%s\t%s\t%s\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t%s\n' "$1" "$2" "$3" "$4" >>"$TSV"
-  say "$1 $2 $3: $4"
+sum_row() { # SCENARIO TARGET JOB NOTE: a row adding up the last two rows (seconds, S3 requests, CPU)
+  tail -n 2 "$TSV" | awk -F'\t' -v OFS='\t' -v sc="$1" -v tg="$2" -v job="$3" -v note="$4" '
+    { if ($18 ~ /FAILED/ || $8 == "-") bad = 1
+      s += $8; for (i = 10; i <= 15; i++) n[i] += $i; cs += $16 * $8; c3 += $17 * $8
+      if ($16 == "-") nocs = 1; if ($17 == "-") noc3 = 1 }
+    END { if (bad) { print sc, tg, job, "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "FAILED: a phase failed"; exit }
+          print sc, tg, job, "-", "-", "-", "-", sprintf("%.2f", s), "-", n[10], n[11], n[12], n[13], n[14], n[15],
+                (nocs ? "-" : sprintf("%.0f", cs / s)), (noc3 ? "-" : sprintf("%.0f", c3 / s)), note }' >>"$TSV"
+  tail -n 1 "$TSV" | awk -F'\t' '{printf "bench: %-9s %-14s %-14s s=%-6s S3req=%-6s cpu=%s/%s %s\n", $1,$2,$3,$8,$10,$16,$17,$18}' >&2
 }
 
 # ---- fio jobs -----------------------------------------------------------------------------
@@ -206,12 +227,14 @@ nbd_stop() { [ -z "$NBD_PID" ] || stop_pid "$NBD_PID"; NBD_PID=""; SRV_PIDS=""; 
 
 EP=$COUNT_EP   # the S3 endpoint targets use: the counting front, or the delay front
 S3NBD_ARGS=(); S3NBD_VOL=""
-s3nbd_cache_supported() { nbdkit "$PLUGIN" --help 2>/dev/null | grep -q '^cache='; }
+# the help text whole, then grep: `nbdkit --help | grep -q` fails under pipefail when grep's early
+# exit kills nbdkit with SIGPIPE, which read as "no cache" and used to turn the cache rows into n/a
+s3nbd_cache_supported() { grep -q '^cache=' <<<"$(nbdkit "$PLUGIN" --help 2>&1)"; }
 start_s3nbd() { # VOLNAME SIZE_MB
   S3NBD_VOL=$1
   "$CLI" create --endpoint "$EP" --bucket s3nbd-bench --prefix "$1" --size "${2}M" --block-size "$BS" \
     >>"$W/create.log" 2>&1 || die "s3nbd create $1 failed ($W/create.log)"
-  S3NBD_ARGS=("$PLUGIN" endpoint="$EP" bucket=s3nbd-bench prefix="$1")
+  S3NBD_ARGS=("$PLUGIN" endpoint="$EP" bucket=s3nbd-bench prefix="$1" statsfile="$W/stats-$1")
   nbd_serve "${S3NBD_ARGS[@]}"
 }
 stop_s3nbd() { nbd_stop; }
@@ -222,7 +245,8 @@ start_s3nbd-cache() { # VOLNAME SIZE_MB [PLUGIN_ARGS]: default cache settings, t
   "$CLI" create --endpoint "$EP" --bucket s3nbd-bench --prefix "$1" --size "${2}M" --block-size "$BS" \
     >>"$W/create.log" 2>&1 || die "s3nbd create $1 failed ($W/create.log)"
   rm -rf "$W/cache-$1"; mkdir -p "$W/cache-$1"
-  S3NBD_ARGS=("$PLUGIN" endpoint="$EP" bucket=s3nbd-bench prefix="$1" cache="$W/cache-$1/cache" "${@:3}")
+  S3NBD_ARGS=("$PLUGIN" endpoint="$EP" bucket=s3nbd-bench prefix="$1" cache="$W/cache-$1/cache"
+              statsfile="$W/stats-$1" "${@:3}")
   nbd_serve "${S3NBD_ARGS[@]}"
 }
 stop_s3nbd-cache() { nbd_stop; }
@@ -236,12 +260,31 @@ stop_s3nbd-cache-local() { nbd_stop; }
 cold_s3nbd-cache-local() { cold_s3nbd-cache; }
 drain_s3nbd-cache-local() { :; }
 cold_s3nbd-cache-fit() { cold_s3nbd-cache; }
-drain_s3nbd-cache-fit() { :; }
+drain_s3nbd-cache-fit() { drain_s3nbd-cache; }
+drained_s3nbd-cache-fit() { drained_s3nbd-cache "$@"; }
 # cold: the process exits (flushing its write-back to S3), the cache file is removed
 cold_s3nbd-cache() { nbd_stop; rm -rf "$W/cache-$S3NBD_VOL"; mkdir -p "$W/cache-$S3NBD_VOL"; nbd_serve "${S3NBD_ARGS[@]}"; }
-# write-back: an NBD flush (end_fsync) is taken as durable; S3 catching up is not waited for
-# here, but the requests it issues during the job are counted
-drain_s3nbd-cache() { :; }
+# write-back with flush=remote (the default): an NBD FLUSH returns once every block dirty when
+# it arrived is in S3. drain = one more NBD FLUSH (fio's end_fsync or the untar's sync already
+# sent one), from libnbd's nbdsh: `s3nbd flush --socket PATH` without a VOLUME is refused today;
+# then, after the clock, the stats file must show nothing left to upload
+drain_s3nbd-cache() {
+  PATH=/usr/bin:/bin timeout 900 nbdsh -u "nbd+unix:///?socket=$SOCK" -c 'h.flush()' >>"$W/flush.log" 2>&1 ||
+    die "NBD FLUSH on $SOCK failed or took over 900 s ($W/flush.log)"
+}
+drained_s3nbd-cache() { # T1: the stats file written after T1 shows 0 dirty bytes, 0 queued, 0 in flight
+  local f=$W/stats-$S3NBD_VOL i m dirty queue flying
+  for i in $(seq 50); do
+    m=$(stat -c %.9Y "$f" 2>/dev/null || echo 0)
+    awk "BEGIN{exit !($m > $1)}" && break
+    sleep 0.1
+  done
+  awk "BEGIN{exit !($m > $1)}" || die "drain: $f was not rewritten within 5 s"
+  dirty=$(awk '$1=="cache_dirty_bytes"{print $2}' "$f"); queue=$(awk '$1=="writeback_queue"{print $2}' "$f")
+  flying=$(awk '$1=="uploads_in_flight"{print $2}' "$f")
+  [ "$dirty" = 0 ] && [ "$queue" = 0 ] && [ "$flying" = 0 ] ||
+    die "drain: after the NBD FLUSH the stats show cache_dirty_bytes=$dirty writeback_queue=$queue uploads_in_flight=$flying ($f)"
+}
 
 start_nbdkit-memory() { nbd_serve memory size="${2}M"; }
 stop_nbdkit-memory() { nbd_stop; }
@@ -281,13 +324,14 @@ start_s3backer() { # VOLNAME SIZE_MB: Debian's 1.5.4, FUSE, block cache on (its 
 }
 stop_s3backer() { sb_umount; }
 cold_s3backer() { sb_umount; sb_mount; }
-drain_s3backer() { # write-back block cache: wait (bounded) until no block is dirty, counted in
+drain_s3backer() { # write-back block cache (it ignores fsync): wait until its dirty ratio, the share of
+  # cache entries not CLEAN (DIRTY, WRITING, and READING ones), is 0; counted in the time
   local i
   for i in $(seq 3000); do
     grep -qE 'block_cache_dirty_ratio +0\.0000' "$SB_MNT/stats" 2>/dev/null && return 0
     sleep 0.1
   done
-  say "s3backer: dirty blocks remain after 300 s"
+  die "drain: s3backer still has dirty or uploading blocks after 300 s ($SB_MNT/stats)"
 }
 drain_raw-s3() { :; }
 clean_prefix() { "$S3LOAD" clean --endpoint "$COUNT_EP" --bucket s3nbd-bench --prefix "$1" >/dev/null || true; }
@@ -295,10 +339,7 @@ clean_prefix() { "$S3LOAD" clean --endpoint "$COUNT_EP" --bucket s3nbd-bench --p
 # ---- one target through the fio jobs ------------------------------------------------------
 fio_target() { # SCENARIO TARGET JOBS...
   local sc=$1 tg=$2 vol="$1-$2" j prev=""; shift 2
-  if [[ $tg == s3nbd-cache* ]] && ! s3nbd_cache_supported; then
-    for j in "$@"; do na_row "$sc" "$tg" "$j" "not available yet (plugin has no cache= option)"; done
-    return 0
-  fi
+  if [[ $tg == s3nbd-cache* ]] && ! s3nbd_cache_supported; then die "$tg: the plugin has no cache= option ($PLUGIN)"; fi
   say "$sc: $tg"
   "start_$tg" "$vol" "$VOL_MB"
   for j in "$@"; do
@@ -357,7 +398,7 @@ unfile() { # TARGET
 }
 mkfs_target() { # TARGET
   local tg=$1 vol=mkfs-$1 f job=mkfs.ext4-${MKFS_GB}G
-  if [ "$tg" = s3nbd-cache ] && ! s3nbd_cache_supported; then na_row local "$tg" "$job" "not available yet"; return 0; fi
+  if [[ $tg == s3nbd-cache* ]] && ! s3nbd_cache_supported; then die "$tg: the plugin has no cache= option ($PLUGIN)"; fi
   "start_$tg" "$vol" $((MKFS_GB * 1024))
   file_of "$tg"; f=$FILE
   # default mkfs.ext4: it discards the whole device first (punch hole on the file = NBD TRIM)
@@ -368,7 +409,7 @@ mkfs_target() { # TARGET
 }
 trim_target() { # TARGET: TRIM_GB volume with TRIM_BLOCKS scattered 1 MiB blocks, then punch all
   local tg=$1 vol=trim-$1 f job=trim-${TRIM_GB}G
-  if [ "$tg" = s3nbd-cache ] && ! s3nbd_cache_supported; then na_row local "$tg" "$job" "not available yet"; return 0; fi
+  if [[ $tg == s3nbd-cache* ]] && ! s3nbd_cache_supported; then die "$tg: the plugin has no cache= option ($PLUGIN)"; fi
   "start_$tg" "$vol" $((TRIM_GB * 1024))
   MOUT=$W/out/trim-fill.$tg
   timeout 300 fio --name=fill --output-format=json --output="$MOUT.json" --rw=randwrite --bs=1M --size="${TRIM_GB}G" \
@@ -383,10 +424,80 @@ trim_target() { # TARGET: TRIM_GB volume with TRIM_BLOCKS scattered 1 MiB blocks
 }
 drain() { "drain_$1"; }
 
+# ---- untar: a Linux kernel source tree onto ext4 over each target, then sync and drain -------
+# ext4 over NBD without a kernel nbd module: nbdfuse exposes the export as a file (s3backer has its
+# own FUSE file), and mount -o loop puts ext4 on it. Phases, each its own row: `untar` (tar -x from
+# an uncompressed tar in the page cache: xz would cost the same CPU everywhere), `untar-sync`
+# (syncfs of the ext4 and fsync of the device file, then drain_TARGET), `untar-total` (their sum).
+UNTAR_CACHE=${BENCH_UNTAR_CACHE:-/var/tmp/s3nbd-bench-untar}
+UNTAR_TAR=""; UNTAR_DESC=""; UNTAR_FILES=0
+untar_prepare() { # sets UNTAR_TAR (made once from Debian's linux-source tarball, kept in UNTAR_CACHE)
+  local xz top full key tmp p sel=()
+  xz=$(ls /usr/src/linux-source-*.tar.xz 2>/dev/null | sort -V | tail -n 1)
+  [ -n "$xz" ] || die "untar: no /usr/src/linux-source-*.tar.xz (Debian's linux-source; bench/install-deps.sh)"
+  top=$(basename "$xz" .tar.xz)
+  mkdir -p "$UNTAR_CACHE"
+  full=$UNTAR_CACHE/$top.tar
+  if [ ! -f "$full" ] || [ "$full" -ot "$xz" ]; then
+    say "untar: unpacking $xz into $full (once; later runs reuse it)"
+    { xz -dc "$xz" >"$full.part" && mv "$full.part" "$full"; } || die "untar: cannot unpack $xz"
+  fi
+  UNTAR_TAR=$full
+  if [ -n "$UNTAR_PATHS" ]; then   # a subtree: extracted once into its own tar
+    key=$(tr ' /' '+-' <<<"$UNTAR_PATHS")
+    UNTAR_TAR=$UNTAR_CACHE/$top-$key.tar
+    if [ ! -f "$UNTAR_TAR" ] || [ "$UNTAR_TAR" -ot "$full" ]; then
+      tmp=$UNTAR_CACHE/tmp.$$; rm -rf "$tmp"; mkdir -p "$tmp"
+      for p in $UNTAR_PATHS; do sel+=("$top/$p"); done
+      { tar -xf "$full" -C "$tmp" "${sel[@]}" && tar -cf "$UNTAR_TAR.part" -C "$tmp" "$top" &&
+        mv "$UNTAR_TAR.part" "$UNTAR_TAR"; } || { rm -rf "$tmp" "$UNTAR_TAR.part"; die "untar: cannot cut $UNTAR_PATHS out of $full"; }
+      rm -rf "$tmp"
+    fi
+  fi
+  UNTAR_FILES=$(tar -tf "$UNTAR_TAR" | grep -vc '/$')
+  UNTAR_DESC="$top${UNTAR_PATHS:+ (${UNTAR_PATHS// /, })}: $UNTAR_FILES files, $(( $(stat -c %s "$UNTAR_TAR") / 1048576 )) MiB tar, ext4 on ${UNTAR_GB} GiB"
+  say "untar: $UNTAR_DESC"
+}
+drain_desc() { # TARGET: what untar-sync's drain is, for the row's note
+  case $1 in
+    s3nbd-cache*) echo "syncfs + fsync (NBD FLUSH); drain: one more NBD FLUSH (flush=remote: all dirty blocks in S3), then the stats file shows 0 dirty/queued/in flight" ;;
+    s3nbd) echo "syncfs + fsync (NBD FLUSH); drain: none (no cache: an acknowledged write is a completed PUT)" ;;
+    s3backer) echo "syncfs + fsync (s3backer ignores it); drain: until its stats show block_cache_dirty_ratio 0 (no DIRTY/WRITING block)" ;;
+    *) echo "syncfs + fsync (NBD FLUSH); drain: none (local)" ;;
+  esac
+}
+sync_ext4() { # MNT FILE: syncfs of the ext4, fsync of the file under the loop device
+  timeout "$UNTAR_TIME" sync -f "$1" && timeout "$UNTAR_TIME" sync "$2"
+}
+untar_target() { # TARGET
+  local tg=$1 vol=untar-$1 f mnt=$W/ext4 n
+  "start_$tg" "$vol" $((UNTAR_GB * 1024))
+  file_of "$tg"; f=$FILE
+  # set-up, not measured: inode tables and journal written now (not by ext4lazyinit during the
+  # job), no discard; then everything it wrote reaches S3 before the clock starts
+  mkfs.ext4 -q -F -E nodiscard,lazy_itable_init=0,lazy_journal_init=0 "$f" >>"$W/untar.log" 2>&1 ||
+    die "untar: mkfs.ext4 on $tg failed ($W/untar.log)"
+  sync "$f"; drain "$tg"
+  mkdir -p "$mnt"
+  mount -o loop "$f" "$mnt" >>"$W/untar.log" 2>&1 || die "untar: mount -o loop on $tg failed ($W/untar.log)"
+  MOUNTS+=("$mnt")
+  measure local "$tg" untar time "$UNTAR_DESC" timeout "$UNTAR_TIME" tar -xf "$UNTAR_TAR" -C "$mnt"
+  measure local "$tg" untar-sync time "$(drain_desc "$tg")" sync_ext4 "$mnt" "$f"
+  sum_row local "$tg" untar-total "untar + untar-sync"
+  if ! tail -n 1 "$TSV" | grep -q FAILED; then   # the tree is all there (a check, not a measurement)
+    n=$(find "$mnt" -mindepth 1 ! -type d | wc -l)
+    [ "$n" = "$UNTAR_FILES" ] || die "untar: $tg holds $n files after the untar, the tar has $UNTAR_FILES"
+  fi
+  umount "$mnt" || die "untar: cannot unmount the ext4 on $tg"
+  unfile "$tg"; "stop_$tg"
+  case $tg in s3nbd*|s3backer) clean_prefix "$vol" ;; esac
+}
+
 # ---- the run ------------------------------------------------------------------------------
 say "mode $MODE: sequential ${SEQ_MB} MiB (cap ${SEQ_TIME}s), random jobs ${RAND_TIME}s; targets: $TARGETS"
 # shellcheck disable=SC2086
 for tg in $TARGETS; do
+  [ -n "$JOBS" ] || break
   if [ "$tg" = raw-s3 ]; then raw_target local seqwrite seqread-cold randwrite randread-cold
   else fio_target local "$tg" $JOBS; fi
 done
@@ -406,6 +517,10 @@ if [[ " $EXTRA " == *" fsync "* ]]; then   # 4 KiB write + FLUSH at queue depth 
     esac
   done
 fi
+if [[ " $EXTRA " == *" untar "* ]]; then
+  untar_prepare
+  for tg in $TARGETS; do [ "$tg" = raw-s3 ] || untar_target "$tg"; done
+fi
 if [[ " $EXTRA " == *" delay "* ]]; then
   EP=$DELAY_EP
   sc=delay${DELAY_MS}ms
@@ -419,3 +534,7 @@ if [[ " $EXTRA " == *" delay "* ]]; then
 fi
 ELAPSED=$(( $(date +%s) - T_START ))
 "$PY" "$REPORT" finalize "$TSV" "$OUT" "$MODE" "$ELAPSED" "$DELAY_MS"
+# loud, after the report: any job that failed fails the run
+if awk -F'\t' 'NR > 1 && $18 ~ /FAILED/ {print; bad = 1} END {exit !bad}' "$TSV" >&2; then
+  die "the rows above FAILED"
+fi
