@@ -33,7 +33,8 @@ std::string ChainAdvice(const TlsFailure& f) {
              "the certificate";
     default:
       return "the certificate chain does not verify against " + TrustStore(f) +
-             " (OpenSSL verify error " + std::to_string(f.verify_result) + "); ca-file=PATH sets the "
+             " (OpenSSL verify error " + std::to_string(f.verify_result) +
+             "); ca-file=PATH sets the "
              "CA bundle to trust";
   }
 }

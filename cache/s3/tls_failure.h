@@ -17,8 +17,8 @@ struct TlsFailure {
   std::string endpoint;      // the configured URL, named after the host ("" = not named)
 };
 
-// "TLS certificate verification failed for HOST (ENDPOINT): <curl's text> (<what to do>)", or "" when
-// the failure is not a TLS one (the caller then words it as a connection failure).
+// "TLS certificate verification failed for HOST (ENDPOINT): <curl's text> (<what to do>)", or ""
+// when the failure is not a TLS one (the caller then words it as a connection failure).
 std::string DescribeTlsFailure(const TlsFailure& f);
 
 // The host of an http(s) URL ("" if it does not parse), for messages.

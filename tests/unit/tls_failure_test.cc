@@ -24,12 +24,16 @@ TlsFailure Failure(int code, long verify, std::string ca_file = "", std::string 
 TEST(TlsFailureTest, UntrustedCaPointsAtCaFile) {
   std::string m = DescribeTlsFailure(
       Failure(CURLE_PEER_FAILED_VERIFICATION, X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY));
-  EXPECT_EQ(m.rfind("TLS certificate verification failed for b1.s3.example (https://s3.example:8443): "
-                    "curl says so (", 0), 0u) << m;
+  EXPECT_EQ(
+      m.rfind("TLS certificate verification failed for b1.s3.example (https://s3.example:8443): "
+              "curl says so (",
+              0),
+      0u)
+      << m;
   EXPECT_NE(m.find("not signed by a CA in the system CA store"), std::string::npos) << m;
   EXPECT_NE(m.find("set ca-file=PATH"), std::string::npos) << m;
-  m = DescribeTlsFailure(Failure(CURLE_PEER_FAILED_VERIFICATION, X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN,
-                                 "/etc/my-ca.pem"));
+  m = DescribeTlsFailure(Failure(CURLE_PEER_FAILED_VERIFICATION,
+                                 X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN, "/etc/my-ca.pem"));
   EXPECT_NE(m.find("not signed by a CA in ca-file '/etc/my-ca.pem'"), std::string::npos) << m;
 }
 
@@ -44,22 +48,33 @@ TEST(TlsFailureTest, HostMismatchNamesTheHost) {
   }
   std::string m = DescribeTlsFailure(Failure(CURLE_PEER_FAILED_VERIFICATION, 0, "", "s3.example"));
   EXPECT_NE(m.find("cover BUCKET.s3.example, such as *.s3.example, or use addressing=path"),
-            std::string::npos) << m;
+            std::string::npos)
+      << m;
 }
 
 TEST(TlsFailureTest, ExpiredAndOtherChainErrors) {
-  std::string m = DescribeTlsFailure(Failure(CURLE_PEER_FAILED_VERIFICATION, X509_V_ERR_CERT_HAS_EXPIRED));
+  std::string m =
+      DescribeTlsFailure(Failure(CURLE_PEER_FAILED_VERIFICATION, X509_V_ERR_CERT_HAS_EXPIRED));
   EXPECT_NE(m.find("outside its validity period"), std::string::npos) << m;
   m = DescribeTlsFailure(Failure(CURLE_PEER_FAILED_VERIFICATION, X509_V_ERR_CERT_REVOKED));
-  EXPECT_NE(m.find("OpenSSL verify error " + std::to_string(X509_V_ERR_CERT_REVOKED)), std::string::npos) << m;
+  EXPECT_NE(m.find("OpenSSL verify error " + std::to_string(X509_V_ERR_CERT_REVOKED)),
+            std::string::npos)
+      << m;
   EXPECT_NE(m.find("ca-file=PATH"), std::string::npos) << m;
 }
 
 TEST(TlsFailureTest, CaFileAndHandshake) {
   std::string m = DescribeTlsFailure(Failure(CURLE_SSL_CACERT_BADFILE, 0, "/nope.pem"));
-  EXPECT_EQ(m.rfind("TLS to b1.s3.example (https://s3.example:8443): cannot load ca-file '/nope.pem': ", 0), 0u) << m;
+  EXPECT_EQ(
+      m.rfind("TLS to b1.s3.example (https://s3.example:8443): cannot load ca-file '/nope.pem': ",
+              0),
+      0u)
+      << m;
   m = DescribeTlsFailure(Failure(CURLE_SSL_CONNECT_ERROR, 0));
-  EXPECT_EQ(m.rfind("TLS handshake with b1.s3.example (https://s3.example:8443) failed: curl says so", 0), 0u) << m;
+  EXPECT_EQ(
+      m.rfind("TLS handshake with b1.s3.example (https://s3.example:8443) failed: curl says so", 0),
+      0u)
+      << m;
 }
 
 TEST(TlsFailureTest, OtherFailuresAreNotTls) {
@@ -69,7 +84,8 @@ TEST(TlsFailureTest, OtherFailuresAreNotTls) {
   TlsFailure f = Failure(CURLE_PEER_FAILED_VERIFICATION, 0);
   f.host = "";
   f.endpoint = "";
-  EXPECT_EQ(DescribeTlsFailure(f).rfind("TLS certificate verification failed for the server: ", 0), 0u);
+  EXPECT_EQ(DescribeTlsFailure(f).rfind("TLS certificate verification failed for the server: ", 0),
+            0u);
 }
 
 TEST(TlsFailureTest, HostOfUrl) {
