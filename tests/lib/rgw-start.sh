@@ -11,8 +11,8 @@
 #        tls/ca.pem (give it as ca-file=), tls/endpoint (the https URL)
 #      S3_ACCESS_KEY/S3_SECRET_KEY (AKIATEST/testsecret)  RGW_START_TIMEOUT (seconds, 180)
 #      RGW_DEBUG (0; 1 = per-request access log in $S3NBD_RGW_DIR/log/client.rgw.a.log)
-# Prints one line "rgw ready: http://127.0.0.1:PORT ..." (then "https=URL ca-file=PATH") on success; on failure exits 1 with the
-# tail of the daemon logs. Stop with tests/lib/rgw-stop.sh (same env).
+# Prints one line "rgw ready: http://127.0.0.1:PORT ... https=URL ca-file=PATH" on success; on
+# failure exits 1 with the tail of the daemon logs. Stop with tests/lib/rgw-stop.sh (same env).
 set -euo pipefail
 STORE=${1:-${RGW_STORE:-memstore}}
 case $STORE in memstore|bluestore) ;; *) echo "rgw-start: unknown store '$STORE'" >&2; exit 2;; esac
@@ -57,7 +57,7 @@ port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 S3NBD_RGW_DIR=$D bash "$HERE/rgw-stop.sh" >/dev/null 2>&1 || true
 for p in "$RGW_PORT" "$RGW_TLS_PORT" "$MON_PORT" $((MON_PORT + 1)); do
   if port_busy "$p"; then
-    echo "rgw-start: FATAL: 127.0.0.1:$p is already in use by another process; set RGW_PORT/MON_PORT" >&2
+    echo "rgw-start: FATAL: 127.0.0.1:$p is already in use by another process; set RGW_PORT/RGW_TLS_PORT/MON_PORT" >&2
     exit 1
   fi
 done
