@@ -16,6 +16,8 @@ PKGS=(
   # run and test
   # (nbdfuse is in libnbd-bin on bookworm; nbdsh and the tests need python3-libnbd)
   nbdkit libnbd-bin python3-libnbd fuse3 curl e2fsprogs qemu-utils fio util-linux kmod
+  # the test CA and the https RGW's certificate (tests/lib/rgw-start.sh)
+  openssl
   # the CLI's attach/detach, the man pages (pod2man), systemd-analyze verify of the units
   nbd-client perl systemd
   # the reliability suite (make check-faults): HAProxy fault front, libFuzzer target

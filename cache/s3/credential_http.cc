@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "cache/s3/curl_handle_pool.h"
+#include "cache/s3/tls_failure.h"
 
 namespace s3nbd {
 namespace {
@@ -69,6 +70,13 @@ Result<HttpReply> HttpCall(const HttpExchange& x) {
     last_errno = rc == CURLE_OPERATION_TIMEDOUT ? ETIMEDOUT
                  : (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST) ? EHOSTUNREACH
                                                                                       : EIO;
+    long verify = 0;
+    curl_easy_getinfo(h.get(), CURLINFO_SSL_VERIFYRESULT, &verify);
+    std::string tls = DescribeTlsFailure({rc, verify, last_error, HostOfUrl(x.url), x.ca_file});
+    if (!tls.empty()) {
+      last_error = tls;
+      if (rc != CURLE_SSL_CONNECT_ERROR) break;  // a certificate or CA file does not heal
+    }
   }
   if (reply.status >= 500) return reply;  // the caller reports the body's error
   return Status::Error(last_errno, what + ": " + last_error);

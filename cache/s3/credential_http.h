@@ -1,6 +1,7 @@
 // CredentialHttp: the plain HTTP exchanges of credential sources (EC2 instance metadata, ECS
 // container endpoint, STS), on a fresh libcurl handle per call with short timeouts and a
-// few retries of transport errors and 5xx. Stateless; safe from any thread.
+// few retries of transport errors and 5xx (not of certificate failures, which do not heal).
+// Stateless; safe from any thread.
 #pragma once
 
 #include <string>

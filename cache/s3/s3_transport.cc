@@ -11,11 +11,11 @@
 #include <thread>
 
 #include "cache/s3/s3_xml.h"
+#include "cache/s3/tls_failure.h"
 #include "cache/util/coding.h"
 #include "cache/util/log.h"
 
 namespace s3nbd {
-
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -221,6 +221,9 @@ void S3Transport::Attempt(const S3Request& request, const std::string& payload_h
   if (rc != CURLE_OK) {
     response->curl_code = rc;
     response->curl_error = errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc);
+    if (endpoint_.scheme == "https") {
+      curl_easy_getinfo(h, CURLINFO_SSL_VERIFYRESULT, &response->tls_verify_result);
+    }
     response->body.clear();
     return;
   }
@@ -237,6 +240,13 @@ void S3Transport::Attempt(const S3Request& request, const std::string& payload_h
 // What one attempt produced, e.g. "HTTP 503 SlowDown: <message>".
 std::string S3Transport::AttemptMessage(const S3Response& r) const {
   if (r.curl_code == CURLE_LOGIN_DENIED) return r.curl_error;  // no credentials to sign with (Attempt)
+  if (r.curl_code != 0 && endpoint_.scheme == "https") {
+    const bool vh = config_.virtual_host;
+    std::string tls = DescribeTlsFailure({r.curl_code, r.tls_verify_result, r.curl_error,
+                                          vh ? config_.bucket + "." + endpoint_.host : endpoint_.host,
+                                          config_.ca_file, vh ? endpoint_.host : "", config_.endpoint});
+    if (!tls.empty()) return tls;
+  }
   if (r.curl_code != 0) return "cannot reach " + config_.endpoint + ": " + r.curl_error;
   if (r.s3_code == "NoSuchBucket") return "bucket '" + config_.bucket + "' does not exist at " + config_.endpoint;
   std::string msg = "HTTP " + std::to_string(r.http_status);

@@ -28,6 +28,7 @@ struct S3Response {
   long http_status = 0;    // 0 if no HTTP response arrived
   int curl_code = 0;
   std::string curl_error;
+  long tls_verify_result = 0;  // CURLINFO_SSL_VERIFYRESULT of a failed https attempt
   std::string body;
   std::string etag;
   std::string s3_code;     // from an <Error> body

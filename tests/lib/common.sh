@@ -15,6 +15,12 @@ NBDKIT=${S3NBD_NBDKIT:-nbdkit}   # e.g. a wrapper that runs nbdkit under valgrin
 PY=/usr/bin/python3              # Debian's python: has the nbd module (the pyenv one does not)
 
 S3_ENDPOINT=${S3NBD_TEST_ENDPOINT:-http://127.0.0.1:${RGW_PORT:-9180}}
+# The same RGW over https, as tests/lib/rgw-start.sh leaves it in its state dir (tls/endpoint,
+# e.g. https://s3.localhost:9185, and the test CA tls/ca.pem); empty when that RGW did not start
+# it. Only the tests that use https check them (test-tls.sh).
+S3_RGW_DIR=${S3NBD_RGW_DIR:-${TMPDIR:-/tmp}/s3nbd-rgw}
+S3_TLS_ENDPOINT=${S3NBD_TEST_TLS_ENDPOINT:-$(cat "$S3_RGW_DIR/tls/endpoint" 2>/dev/null || true)}
+S3_CA_FILE=${S3NBD_TEST_CA_FILE:-$S3_RGW_DIR/tls/ca.pem}
 export AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID:-AKIATEST}
 export AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY:-testsecret}
 export AWS_DEFAULT_REGION=${AWS_DEFAULT_REGION:-us-east-1}
