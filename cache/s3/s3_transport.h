@@ -30,6 +30,7 @@ struct S3Response {
   std::string curl_error;
   std::string body;
   std::string etag;
+  std::string date;        // the Date header (RFC 7231), "" if none
   std::string s3_code;     // from an <Error> body
   std::string s3_message;
   double retry_after = 0;
