@@ -1,8 +1,11 @@
 // s3nbd doctor: probes an S3 provider (ProbeProvider) before it is trusted with a volume and
 // prints the table of checks and of s3nbd features safe there (or JSON). Exit 0 all good,
-// 3 usable with warnings, 1 an essential check failed, 2 usage. Single-threaded apart from the
-// probe's throughput sample.
+// 3 usable with warnings, 1 an essential check failed, 2 usage, 130 interrupted.
+// Single-threaded apart from the probe's throughput sample; the signal handler only sets a flag.
+#include <signal.h>
+
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 
 #include "cache/s3/provider_probe.h"
@@ -33,9 +36,25 @@ constexpr const char* kUsage =
     "  --retry-time S      retry budget per request (default 20 here)\n"
     "Exit status: 0 every check passed; 3 usable with warnings (a feature is unsafe or\n"
     "unavailable, e.g. the writer lease); 1 an essential check failed (endpoint,\n"
-    "authentication, bucket, PUT/GET/DELETE, a listing losing keys); 2 usage error.\n";
+    "authentication, bucket, PUT/GET/DELETE, a listing losing keys); 2 usage error;\n"
+    "130 interrupted (SIGINT/SIGTERM: it stops after the current check and cleans up).\n";
 
 const std::vector<std::string> kOwnFlags = {"json", "samples", "block-size"};
+constexpr int kExitInterrupted = 130;  // SIGINT/SIGTERM: stopped, cleaned up, table printed
+
+std::atomic<bool> g_interrupted{false};  // set by the signal handler only
+extern "C" void OnSignal(int) { g_interrupted.store(true); }
+
+// The first SIGINT/SIGTERM stops the probe after its current step (the scratch area is then
+// emptied); a second one kills as usual (SA_RESETHAND).
+void CatchSignals() {
+  struct sigaction sa {};
+  sa.sa_handler = OnSignal;
+  sa.sa_flags = SA_RESETHAND;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
 
 // The URL form becomes the volume flags; refused next to --endpoint/--bucket.
 int ApplyUrl(Args* args) {
@@ -108,13 +127,22 @@ int CmdDoctor(int argc, char** argv) {
   auto client = S3Client::Create(config);
   if (!client.ok()) return Error("doctor", client.status());
 
+  probe.interrupted = &g_interrupted;
+  CatchSignals();
   ProbeReport report = ProbeProvider(**client, probe);
-  DoctorHeader header{options.s3.endpoint, options.s3.bucket,
-                      conf.name.empty() ? std::string(prefix->empty() ? "" : VolumeName(options)) : conf.name};
-  std::fputs((args.values.count("json") ? DoctorJson(header, report) : DoctorTable(header, report)).c_str(), stdout);
+  DoctorHeader header{
+      options.s3.endpoint, options.s3.bucket,
+      conf.name.empty() ? std::string(prefix->empty() ? "" : VolumeName(options)) : conf.name};
+  std::fputs((args.values.count("json") ? DoctorJson(header, report) : DoctorTable(header, report))
+                 .c_str(),
+             stdout);
   for (const ProbeRow& r : report.checks)
     if (r.level == RowLevel::kFail && r.essential)
       std::fprintf(stderr, "s3nbd doctor: %s: %s\n", r.name.c_str(), r.detail.c_str());
+  if (report.interrupted) {
+    std::fprintf(stderr, "s3nbd doctor: interrupted; the checks after it were not run\n");
+    return kExitInterrupted;
+  }
   return report.exit_code;
 }
 

@@ -12,7 +12,8 @@ std::string Pad(const std::string& s, size_t width) {
   return s.size() >= width ? s : s + std::string(width - s.size(), ' ');
 }
 
-void Rows(std::string* out, const char* title, const char* third, const std::vector<ProbeRow>& rows) {
+void Rows(std::string* out, const char* title, const char* third,
+          const std::vector<ProbeRow>& rows) {
   size_t width = std::string(title).size();
   for (const ProbeRow& r : rows) width = std::max(width, r.name.size());
   *out += Pad(title, width) + "  " + Pad("result", 7) + "  " + third + "\n";
@@ -52,7 +53,8 @@ std::string DoctorTable(const DoctorHeader& h, const ProbeReport& report) {
                     (h.volume.empty() ? "" : ", volume " + h.volume) + "\n";
   out += "scratch area: s3://" + h.bucket + "/" + report.area + " (deleted at the end)\n";
   if (!report.block_size_origin.empty())
-    out += "block size: " + std::to_string(report.block_size) + " (" + report.block_size_origin + ")\n";
+    out += "block size: " + std::to_string(report.block_size) + " (" + report.block_size_origin +
+           ")\n";
   out += "\n";
   Rows(&out, "check", "detail", report.checks);
   out += "\n";
@@ -65,7 +67,8 @@ std::string DoctorTable(const DoctorHeader& h, const ProbeReport& report) {
            "passwd unless unsafe-single-host=true (--unsafe-single-host); set it only if one host, "
            "one server at a time, ever writes the volume.\n";
   }
-  out += "verdict: " + DoctorVerdict(report.exit_code) + " (exit " + std::to_string(report.exit_code) + ")\n";
+  out += "verdict: " + DoctorVerdict(report.exit_code) + " (exit " +
+         std::to_string(report.exit_code) + ")\n";
   return out;
 }
 

@@ -15,9 +15,11 @@ Result<DoctorUrl> ParseDoctorUrl(const std::string& url) {
   if (scheme != "http" && scheme != "https") return bad("the scheme must be http or https");
   if (url.find_first_of("?#") != std::string::npos) return bad("no query or fragment allowed");
   const size_t slash = url.find('/', sep + 3);
-  const std::string authority = url.substr(sep + 3, slash == std::string::npos ? std::string::npos : slash - sep - 3);
+  const std::string authority =
+      url.substr(sep + 3, slash == std::string::npos ? std::string::npos : slash - sep - 3);
   if (authority.empty()) return bad("no host");
-  if (authority.find('@') != std::string::npos) return bad("no user-info allowed (credentials go elsewhere)");
+  if (authority.find('@') != std::string::npos)
+    return bad("no user-info allowed (credentials go elsewhere)");
   if (slash == std::string::npos || slash + 1 >= url.size()) return bad("no bucket in the path");
   DoctorUrl out;
   out.endpoint = scheme + "://" + authority;

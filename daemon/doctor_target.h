@@ -12,7 +12,7 @@ namespace s3nbd::cli {
 struct DoctorUrl {
   std::string endpoint;  // "scheme://host[:port]"
   std::string bucket;
-  std::string prefix;    // "" or the rest of the path (a trailing '/' kept as given)
+  std::string prefix;  // "" or the rest of the path (a trailing '/' kept as given)
 };
 
 // True if `arg` is meant as a URL (it contains "://"), not a VOLUME name.

@@ -16,10 +16,10 @@
 namespace s3nbd {
 
 struct CleanupResult {
-  size_t written = 0;                  // distinct keys this run wrote (or tried to)
-  std::vector<std::string> left;       // keys still listed under the area afterwards
-  std::string error;                   // the first failure met on the way, "" if none
-  bool listed = false;                 // the final listing succeeded (left is the truth)
+  size_t written = 0;             // distinct keys this run wrote (or tried to)
+  std::vector<std::string> left;  // keys still listed under the area afterwards
+  std::string error;              // the first failure met on the way, "" if none
+  bool listed = false;            // the final listing succeeded (left is the truth)
 };
 
 class ProbeArea {

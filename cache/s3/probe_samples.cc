@@ -57,20 +57,26 @@ std::string RandomBytes(size_t n) {
   return out;
 }
 
-LatencySample SampleLatency(ProbeArea& area, const std::string& dir, size_t size, int samples) {
+LatencySample SampleLatency(ProbeArea& area, const std::string& dir, size_t size, int samples,
+                            const std::atomic<bool>* stop) {
   LatencySample out;
+  auto stopped = [&] {
+    if (stop == nullptr || !stop->load()) return false;
+    out.status = Status::Error(ECANCELED, "interrupted");
+    return true;
+  };
   std::vector<std::string> bodies;
   std::vector<double> put_ms, get_ms;
   for (int i = 0; i < samples; ++i) bodies.push_back(RandomBytes(size));
   // All PUTs first, then all GETs: a GET right after its own PUT may be served from a cache
   // on the way that a real block read would not hit.
   Clock::time_point t0;
-  for (int i = 0; i < samples && out.status.ok(); ++i) {
+  for (int i = 0; i < samples && out.status.ok() && !stopped(); ++i) {
     t0 = Clock::now();
     out.status = area.Put(dir + "/" + std::to_string(i), bodies[i]);
     if (out.status.ok()) put_ms.push_back(MsSince(t0));
   }
-  for (int i = 0; i < static_cast<int>(put_ms.size()) && out.status.ok(); ++i) {
+  for (int i = 0; i < static_cast<int>(put_ms.size()) && out.status.ok() && !stopped(); ++i) {
     const std::string key = area.Key(dir + "/" + std::to_string(i));
     std::string back;
     t0 = Clock::now();
@@ -85,7 +91,8 @@ LatencySample SampleLatency(ProbeArea& area, const std::string& dir, size_t size
   return out;
 }
 
-ThroughputSample SampleThroughput(ProbeArea& area, const std::string& dir, size_t size, int parallel) {
+ThroughputSample SampleThroughput(ProbeArea& area, const std::string& dir, size_t size,
+                                  int parallel) {
   ThroughputSample out;
   out.objects = parallel;
   std::vector<std::string> bodies;

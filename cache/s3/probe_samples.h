@@ -4,6 +4,7 @@
 // own threads and joins them before it returns (each thread uses only its own objects).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -34,8 +35,9 @@ struct LatencySample {
 };
 
 // `samples` PUTs of fresh objects `dir`/0.. of `size` bytes one after another, then a GET of
-// each (checked byte for byte).
-LatencySample SampleLatency(ProbeArea& area, const std::string& dir, size_t size, int samples);
+// each (checked byte for byte). A set `stop` ends it early with ECANCELED.
+LatencySample SampleLatency(ProbeArea& area, const std::string& dir, size_t size, int samples,
+                            const std::atomic<bool>* stop = nullptr);
 
 struct ThroughputSample {
   int objects = 0;
@@ -44,6 +46,7 @@ struct ThroughputSample {
 };
 
 // `parallel` objects `dir`/0.. of `size` bytes PUT at once (one thread each), then GET at once.
-ThroughputSample SampleThroughput(ProbeArea& area, const std::string& dir, size_t size, int parallel);
+ThroughputSample SampleThroughput(ProbeArea& area, const std::string& dir, size_t size,
+                                  int parallel);
 
 }  // namespace s3nbd

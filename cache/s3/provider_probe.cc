@@ -45,7 +45,8 @@ std::string Latencies(const LatencySample& s) {
   auto one = [](const char* op, const LatencyStats& st) {
     return std::string(op) + " p50 " + Fixed(st.p50_ms) + " ms p99 " + Fixed(st.p99_ms) + " ms";
   };
-  return one("PUT", s.put) + ", " + one("GET", s.get) + " (" + std::to_string(s.get.count) + " each)";
+  return one("PUT", s.put) + ", " + one("GET", s.get) + " (" + std::to_string(s.get.count) +
+         " each)";
 }
 
 // Wall-clock skew: how far the server's Date lies outside [before, after] (Date has whole
@@ -66,14 +67,17 @@ class Prober {
         area_(client, report->area) {}
 
   void Run() {
-    if (CheckAccess() && ResolveBlockSize() && CheckBasic()) {
-      CheckCreateOnly();
-      CheckIfMatch();
-      CheckListingAndMultiDelete();
-      CheckRange();
-      CheckVersioning();
-      SampleSpeed();
+    if (!Interrupted() && CheckAccess() && ResolveBlockSize() && !Interrupted() && CheckBasic()) {
+      for (void (Prober::*step)() :
+           {&Prober::CheckCreateOnly, &Prober::CheckIfMatch, &Prober::CheckListingAndMultiDelete,
+            &Prober::CheckRange, &Prober::CheckVersioning, &Prober::SampleSpeed}) {
+        if (Interrupted()) break;
+        (this->*step)();
+      }
     }
+    if (Interrupted())
+      Add("interrupted", RowLevel::kWarn,
+          "stopped by a signal: the checks after this were not run");
     if (facts_.bucket_exists) {
       CleanUp();
     } else {
@@ -83,6 +87,10 @@ class Prober {
   }
 
  private:
+  bool Interrupted() {
+    if (options_.interrupted != nullptr && options_.interrupted->load()) report_.interrupted = true;
+    return report_.interrupted;
+  }
   void Add(std::string name, RowLevel level, std::string detail, bool essential = false) {
     report_.checks.push_back(ProbeRow{std::move(name), level, std::move(detail), essential});
   }
@@ -114,7 +122,8 @@ class Prober {
     const std::string source = "credentials: " + client_.config().credential_source->source();
     facts_.authenticated = s.ok() || s.err() == ENOENT;
     Add("authentication", facts_.authenticated ? RowLevel::kOk : RowLevel::kFail,
-        facts_.authenticated ? "accepted (" + source + ")" : s.message() + " (" + source + ")", true);
+        facts_.authenticated ? "accepted (" + source + ")" : s.message() + " (" + source + ")",
+        true);
     CheckClock(date, before, after);
     facts_.bucket_exists = s.ok();
     if (s.ok()) {
@@ -135,16 +144,17 @@ class Prober {
   void CheckClock(const std::string& date, time_t before, time_t after) {
     const time_t server = date.empty() ? -1 : curl_getdate(date.c_str(), nullptr);
     if (server == -1) {
-      Add("clock skew", RowLevel::kInfo, date.empty() ? "the server sent no Date header"
-                                                      : "cannot parse the server's Date: " + date);
+      Add("clock skew", RowLevel::kInfo,
+          date.empty() ? "the server sent no Date header"
+                       : "cannot parse the server's Date: " + date);
       return;
     }
     const int64_t skew = SkewSeconds(server, before, after);
     facts_.clock_skew_seconds = skew;
-    const std::string how = skew == 0 ? "the server's Date agrees with this host's clock (to 1 s)"
-                                      : "the server's clock is " + std::to_string(std::llabs(skew)) +
-                                            " s " + (skew > 0 ? "ahead of" : "behind") +
-                                            " this host's";
+    const std::string how = skew == 0
+                                ? "the server's Date agrees with this host's clock (to 1 s)"
+                                : "the server's clock is " + std::to_string(std::llabs(skew)) +
+                                      " s " + (skew > 0 ? "ahead of" : "behind") + " this host's";
     if (std::llabs(skew) <= kClockSkewWarnSeconds) return Add("clock skew", RowLevel::kOk, how);
     Add("clock skew", RowLevel::kWarn,
         how + (std::llabs(skew) >= 900 ? " (SigV4 refuses requests beyond 15 min)" : ""));
@@ -218,24 +228,31 @@ class Prober {
     std::string etag;
     if (Status s = area_.Put("if-match", "version 1", {}, &etag); !s.ok())
       return Add(name, RowLevel::kWarn, "could not tell: " + s.message());
-    if (etag.empty()) return Add(name, RowLevel::kInfo, std::string("could not tell: the PUT answered no ETag") + kNotUsed);
+    if (etag.empty())
+      return Add(name, RowLevel::kInfo,
+                 std::string("could not tell: the PUT answered no ETag") + kNotUsed);
     S3PutOptions stale;
     stale.if_match = "\"00000000000000000000000000000000\"";
     Status w = area_.Put("if-match", "version 2", stale);
     if (w.ok()) {
       facts_.if_match = Support::kNo;
-      return Add(name, RowLevel::kInfo,
-                 std::string("If-Match IGNORED: a PUT with a wrong ETag overwrote the object") + kNotUsed);
+      return Add(
+          name, RowLevel::kInfo,
+          std::string("If-Match IGNORED: a PUT with a wrong ETag overwrote the object") + kNotUsed);
     }
-    if (w.err() != ECANCELED) return Add(name, RowLevel::kInfo, "If-Match not supported: " + w.message() + kNotUsed);
+    if (w.err() != ECANCELED)
+      return Add(name, RowLevel::kInfo, "If-Match not supported: " + w.message() + kNotUsed);
     S3PutOptions right;
     right.if_match = etag;
     Status r = area_.Put("if-match", "version 3", right);
     if (r.ok()) {
       facts_.if_match = Support::kYes;
-      return Add(name, RowLevel::kOk, "If-Match honoured: 412 for a wrong ETag, accepted with the object's own");
+      return Add(name, RowLevel::kOk,
+                 "If-Match honoured: 412 for a wrong ETag, accepted with the object's own");
     }
-    if (r.err() != ECANCELED) return Add(name, RowLevel::kInfo, "If-Match with the object's own ETag failed: " + r.message() + kNotUsed);
+    if (r.err() != ECANCELED)
+      return Add(name, RowLevel::kInfo,
+                 "If-Match with the object's own ETag failed: " + r.message() + kNotUsed);
     facts_.if_match = Support::kUnreliable;
     std::string bare = etag;
     bare.erase(std::remove(bare.begin(), bare.end(), '"'), bare.end());
@@ -243,8 +260,8 @@ class Prober {
     const bool unquoted = bare != etag && area_.Put("if-match", "version 4", right).ok();
     Add(name, RowLevel::kInfo,
         std::string("If-Match UNRELIABLE: 412 even with the object's own ETag ") + etag +
-            (unquoted ? "; only the unquoted ETag matches (as Ceph Pacific RGW does)" : "") + kNotUsed +
-            " (the writer lease uses create-only PUT and DELETE)");
+            (unquoted ? "; only the unquoted ETag matches (as Ceph Pacific RGW does)" : "") +
+            kNotUsed + " (the writer lease uses create-only PUT and DELETE)");
   }
 
   void CheckListingAndMultiDelete() {
@@ -252,8 +269,10 @@ class Prober {
     for (int i = 0; i < kListKeys; ++i) {
       keys.push_back(area_.Key("list/" + std::to_string(i)));
       if (Status s = area_.Put("list/" + std::to_string(i), RandomBytes(64)); !s.ok()) {
-        Add("listing pages", RowLevel::kFail, "could not write the objects to list: " + s.message());
-        Add("multi-delete", RowLevel::kSkipped, "not run: the objects to delete could not be written");
+        Add("listing pages", RowLevel::kFail,
+            "could not write the objects to list: " + s.message());
+        Add("multi-delete", RowLevel::kSkipped,
+            "not run: the objects to delete could not be written");
         return;
       }
     }
@@ -268,7 +287,8 @@ class Prober {
       left.push_back(o.key);
       return Status::Ok();
     });
-    if (!l.ok()) return Add("multi-delete", RowLevel::kWarn, "could not list what it left: " + l.message());
+    if (!l.ok())
+      return Add("multi-delete", RowLevel::kWarn, "could not list what it left: " + l.message());
     facts_.multi_delete = left.empty() ? Support::kYes : Support::kNo;
     if (left.empty())
       return Add("multi-delete", RowLevel::kOk,
@@ -335,26 +355,34 @@ class Prober {
     if (!v.ok()) return Add("versioning", RowLevel::kInfo, "unknown: " + v.status().message());
     facts_.versioning = *v;
     if (v->empty()) return Add("versioning", RowLevel::kOk, "not enabled");
-    if (*v == "Suspended") return Add("versioning", RowLevel::kInfo, "suspended (versions from before remain)");
+    if (*v == "Suspended")
+      return Add("versioning", RowLevel::kInfo, "suspended (versions from before remain)");
     Add("versioning", RowLevel::kWarn,
-        *v + ": overwritten and deleted objects stay as noncurrent versions (also this run's, under " +
+        *v +
+            ": overwritten and deleted objects stay as noncurrent versions (also this run's, "
+            "under " +
             area_.prefix() + ")");
   }
 
   void SampleSpeed() {
     const int samples = std::max(1, options_.samples);
-    LatencySample small = SampleLatency(area_, "lat-4k", k4K, samples);
+    LatencySample small = SampleLatency(area_, "lat-4k", k4K, samples, options_.interrupted);
     Add("latency 4 KiB", small.status.ok() ? RowLevel::kInfo : RowLevel::kWarn,
         small.status.ok() ? Latencies(small) : small.status.message());
+    if (Interrupted()) return;
     const uint64_t bs = report_.block_size;
-    const int big_n = static_cast<int>(std::min<uint64_t>(std::max<uint64_t>(kSampleBytes / bs, 1), samples));
-    LatencySample big = SampleLatency(area_, "lat-block", bs, big_n);
+    const int big_n =
+        static_cast<int>(std::min<uint64_t>(std::max<uint64_t>(kSampleBytes / bs, 1), samples));
+    LatencySample big = SampleLatency(area_, "lat-block", bs, big_n, options_.interrupted);
     Add("latency " + SizeName(bs), big.status.ok() ? RowLevel::kInfo : RowLevel::kWarn,
-        big.status.ok() ? Latencies(big) + "; one at a time: PUT " +
-                              Fixed(MiBPerSecond(big.put.bytes, big.put.total_seconds)) + " MiB/s, GET " +
-                              Fixed(MiBPerSecond(big.get.bytes, big.get.total_seconds)) + " MiB/s"
-                        : big.status.message());
-    const int par = static_cast<int>(std::clamp<uint64_t>(kSampleBytes / bs, 2, std::max(2, options_.parallel)));
+        big.status.ok()
+            ? Latencies(big) + "; one at a time: PUT " +
+                  Fixed(MiBPerSecond(big.put.bytes, big.put.total_seconds)) + " MiB/s, GET " +
+                  Fixed(MiBPerSecond(big.get.bytes, big.get.total_seconds)) + " MiB/s"
+            : big.status.message());
+    if (Interrupted()) return;
+    const int par = static_cast<int>(
+        std::clamp<uint64_t>(kSampleBytes / bs, 2, std::max(2, options_.parallel)));
     ThroughputSample t = SampleThroughput(area_, "par", bs, par);
     Add("throughput " + SizeName(bs), t.status.ok() ? RowLevel::kInfo : RowLevel::kWarn,
         t.status.ok() ? "PUT " + Fixed(t.put_mib_s) + " MiB/s, GET " + Fixed(t.get_mib_s) +
@@ -367,10 +395,12 @@ class Prober {
     facts_.cleaned = r.listed && r.left.empty();
     const std::string where = "s3://" + client_.config().bucket + "/" + area_.prefix();
     if (facts_.cleaned)
-      return Add("cleanup", RowLevel::kOk,
-                 std::to_string(r.written) + " keys written, all deleted: nothing left under " + where);
+      return Add(
+          "cleanup", RowLevel::kOk,
+          std::to_string(r.written) + " keys written, all deleted: nothing left under " + where);
     if (!r.listed)
-      return Add("cleanup", RowLevel::kWarn, "could not check " + where + " is empty (delete it by hand): " + r.error);
+      return Add("cleanup", RowLevel::kWarn,
+                 "could not check " + where + " is empty (delete it by hand): " + r.error);
     std::string names;
     for (size_t i = 0; i < r.left.size() && i < 3; ++i) names += " " + r.left[i];
     Add("cleanup", RowLevel::kWarn,

@@ -15,8 +15,9 @@ ProbeRow LeaseRow(const ProviderFacts& f) {
   const char* name = "writable serve, attach (writer lease)";
   switch (f.create_only) {
     case Support::kYes:
-      return Row(name, RowLevel::kOk,
-                 "safe: create-only PUT is honoured, so the writer lease keeps a second writer out");
+      return Row(
+          name, RowLevel::kOk,
+          "safe: create-only PUT is honoured, so the writer lease keeps a second writer out");
     case Support::kNo:
     case Support::kUnreliable:
     case Support::kError:
@@ -66,18 +67,22 @@ ProbeRow ListingRow(const ProviderFacts& f) {
   const char* name = "open (present-block listing)";
   switch (f.paging) {
     case Support::kYes:
-      return Row(name, RowLevel::kOk, "ListObjectsV2 pages with continuation tokens: a large "
-                                      "volume is listed whole");
+      return Row(name, RowLevel::kOk,
+                 "ListObjectsV2 pages with continuation tokens: a large "
+                 "volume is listed whole");
     case Support::kUnreliable:
-      return Row(name, RowLevel::kOk, "max-keys was ignored (one page); listings follow "
-                                      "continuation tokens whenever the provider sends them");
+      return Row(name, RowLevel::kOk,
+                 "max-keys was ignored (one page); listings follow "
+                 "continuation tokens whenever the provider sends them");
     case Support::kNo:
-      return Row(name, RowLevel::kFail, "the listing lost or repeated keys: an open would miss "
-                                        "blocks, and they would read as zeros");
+      return Row(name, RowLevel::kFail,
+                 "the listing lost or repeated keys: an open would miss "
+                 "blocks, and they would read as zeros");
     case Support::kError:
-      return Row(name, RowLevel::kWarn, "a listing of more than one page failed: opening, fsck "
-                                        "and destroy of a volume with more than 1000 stored "
-                                        "blocks fail here");
+      return Row(name, RowLevel::kWarn,
+                 "a listing of more than one page failed: opening, fsck "
+                 "and destroy of a volume with more than 1000 stored "
+                 "blocks fail here");
     case Support::kUnknown:
       break;
   }
@@ -86,11 +91,13 @@ ProbeRow ListingRow(const ProviderFacts& f) {
 
 ProbeRow ClockRow(const ProviderFacts& f) {
   const char* name = "lease takeover (clock)";
-  if (!f.clock_skew_seconds) return Row(name, RowLevel::kInfo, "the server sent no Date: not checked");
+  if (!f.clock_skew_seconds)
+    return Row(name, RowLevel::kInfo, "the server sent no Date: not checked");
   const int64_t skew = std::llabs(*f.clock_skew_seconds);
   if (skew <= kClockSkewWarnSeconds)
-    return Row(name, RowLevel::kOk, "this host's clock agrees with the server's (within " +
-                                        std::to_string(kClockSkewWarnSeconds) + " s)");
+    return Row(name, RowLevel::kOk,
+               "this host's clock agrees with the server's (within " +
+                   std::to_string(kClockSkewWarnSeconds) + " s)");
   return Row(name, RowLevel::kWarn,
              "this host's clock is " + std::to_string(skew) +
                  " s off the server's: takeovers of the writer lease are judged by wall clocks "
@@ -101,10 +108,12 @@ ProbeRow StorageRow(const ProviderFacts& f) {
   const char* name = "storage (versioning)";
   if (!f.versioning) return Row(name, RowLevel::kInfo, "versioning state not known");
   if (f.versioning->empty())
-    return Row(name, RowLevel::kOk, "not versioned: deleted and overwritten blocks free their space");
+    return Row(name, RowLevel::kOk,
+               "not versioned: deleted and overwritten blocks free their space");
   if (*f.versioning == "Suspended")
-    return Row(name, RowLevel::kInfo, "versioning suspended: versions kept from before still "
-                                      "cost (a lifecycle rule removes noncurrent versions)");
+    return Row(name, RowLevel::kInfo,
+               "versioning suspended: versions kept from before still "
+               "cost (a lifecycle rule removes noncurrent versions)");
   return Row(name, RowLevel::kWarn,
              "versioning " + *f.versioning +
                  ": every overwritten or trimmed block keeps a noncurrent version and storage "
@@ -115,11 +124,16 @@ ProbeRow StorageRow(const ProviderFacts& f) {
 
 const char* RowLevelName(RowLevel level) {
   switch (level) {
-    case RowLevel::kOk: return "ok";
-    case RowLevel::kInfo: return "info";
-    case RowLevel::kWarn: return "WARN";
-    case RowLevel::kFail: return "FAIL";
-    case RowLevel::kSkipped: return "skipped";
+    case RowLevel::kOk:
+      return "ok";
+    case RowLevel::kInfo:
+      return "info";
+    case RowLevel::kWarn:
+      return "WARN";
+    case RowLevel::kFail:
+      return "FAIL";
+    case RowLevel::kSkipped:
+      return "skipped";
   }
   return "?";
 }
@@ -129,14 +143,10 @@ std::vector<ProbeRow> FeatureVerdicts(const ProviderFacts& f) {
     return {Row("every feature", RowLevel::kFail,
                 "s3nbd cannot use this provider until the failed checks above pass")};
   }
-  return {LeaseRow(f),
-          CreateRow(f),
-          DestroyRow(f),
-          DeleteRow(f),
-          ListingRow(f),
-          Row("read-only serve, info, fsck", RowLevel::kOk, "GET and listing work"),
-          ClockRow(f),
-          StorageRow(f)};
+  return {LeaseRow(f),   CreateRow(f),
+          DestroyRow(f), DeleteRow(f),
+          ListingRow(f), Row("read-only serve, info, fsck", RowLevel::kOk, "GET and listing work"),
+          ClockRow(f),   StorageRow(f)};
 }
 
 int DoctorExitCode(const std::vector<ProbeRow>& checks, const std::vector<ProbeRow>& features) {

@@ -34,17 +34,17 @@ struct ProviderFacts {
   bool reachable = false;
   bool authenticated = false;
   bool bucket_exists = false;
-  bool basic_io = false;               // PUT, GET, overwrite, DELETE, 404 after it
-  Support create_only = Support::kUnknown;  // PUT If-None-Match: *
-  Support if_match = Support::kUnknown;     // PUT If-Match (kUnreliable: refuses its own ETag)
-  Support multi_delete = Support::kUnknown; // DeleteObjects
-  Support paging = Support::kUnknown;       // ListObjectsV2 max-keys + continuation token
-                                            // (kNo: keys lost or repeated; kUnreliable:
-                                            // max-keys ignored; kError: a page failed)
-  Support range = Support::kUnknown;        // GET Range -> 206 with the bytes
-  std::optional<std::string> versioning;    // "", "Enabled", "Suspended"; none: unknown
+  bool basic_io = false;                      // PUT, GET, overwrite, DELETE, 404 after it
+  Support create_only = Support::kUnknown;    // PUT If-None-Match: *
+  Support if_match = Support::kUnknown;       // PUT If-Match (kUnreliable: refuses its own ETag)
+  Support multi_delete = Support::kUnknown;   // DeleteObjects
+  Support paging = Support::kUnknown;         // ListObjectsV2 max-keys + continuation token
+                                              // (kNo: keys lost or repeated; kUnreliable:
+                                              // max-keys ignored; kError: a page failed)
+  Support range = Support::kUnknown;          // GET Range -> 206 with the bytes
+  std::optional<std::string> versioning;      // "", "Enabled", "Suspended"; none: unknown
   std::optional<int64_t> clock_skew_seconds;  // server Date - local time
-  bool cleaned = false;                // nothing left in the scratch area
+  bool cleaned = false;                       // nothing left in the scratch area
 };
 
 // Larger skews than this are warned about: a takeover of the writer lease is judged by wall

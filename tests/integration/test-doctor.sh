@@ -4,7 +4,8 @@
 # multi-delete, listing pages, ranged GET ok; the If-Match behaviour as curl sees it on this
 # RGW), say the writer lease is safe, exit 0, use the volume's block size, and leave nothing in
 # the bucket. Wrong secret, wrong access key, a missing bucket and no server at all fail (exit 1)
-# with messages naming the cause; bad arguments are usage errors (exit 2).
+# with messages naming the cause; SIGINT stops it, cleaned up (exit 130); bad arguments are
+# usage errors (exit 2).
 set -euo pipefail
 # shellcheck source=tests/lib/common.sh
 source "$(dirname "$0")/../lib/common.sh"
@@ -87,6 +88,21 @@ assert_grep "^block size: 65536 \(the volume's\)" "$T/v.txt" "the volume's block
 assert_grep '^latency 64 KiB +info' "$T/v.txt" "samples at the volume's block size"
 assert_grep "^cleanup +ok .*s3://$B/vol/\.s3nbd-doctor/" "$T/v.txt" "scratch area under the volume's prefix"
 assert_eq "vol/volume.s3nbd" "$(list_keys "$B" "")" "objects after doctor of a volume"
+
+# ---- SIGINT in the middle: it stops after the current check, cleans up, exits 130 ----------
+"$S3NBD_CLI" doctor "$S3_ENDPOINT/$B" --samples 100 --block-size 256K >"$T/int.txt" 2>"$T/int.err" &
+DOC=$!
+_SERVER_PIDS+=("$DOC")
+for _ in $(seq 300); do [ "$(count_keys "$B" .s3nbd-doctor/)" -gt 0 ] && break; sleep 0.1; done
+[ "$(count_keys "$B" .s3nbd-doctor/)" -gt 0 ] || fail "the doctor wrote nothing within 30 s"
+kill -INT "$DOC"
+rc=0
+wait "$DOC" || rc=$?
+[ "$rc" = 130 ] || { cat "$T/int.txt" "$T/int.err" >&2; fail "doctor after SIGINT: exit $rc, expected 130"; }
+assert_grep '^interrupted +WARN +stopped by a signal' "$T/int.txt" "interrupted row"
+assert_grep '^cleanup +ok' "$T/int.txt" "cleanup after SIGINT"
+assert_grep 'interrupted' "$T/int.err" "SIGINT: stderr"
+assert_eq "vol/volume.s3nbd" "$(list_keys "$B" "")" "objects after the interrupted run"
 
 # ---- wrong credentials, a missing bucket, no server: exit 1 with the cause named ------------
 AWS_SECRET_ACCESS_KEY=wrong-secret doctor 1 "$T/bad.txt" "$S3_ENDPOINT/$B"

@@ -29,14 +29,17 @@ ProbeReport Sample(Support create_only) {
 TEST(DoctorReportTest, TableRowsVerdictAndLeaseWarning) {
   DoctorHeader h{"http://127.0.0.1:1", "bkt", "bkt/v"};
   std::string t = DoctorTable(h, Sample(Support::kYes));
-  EXPECT_NE(t.find("s3nbd doctor: http://127.0.0.1:1, bucket bkt, volume bkt/v\n"), std::string::npos) << t;
+  EXPECT_NE(t.find("s3nbd doctor: http://127.0.0.1:1, bucket bkt, volume bkt/v\n"),
+            std::string::npos)
+      << t;
   EXPECT_NE(t.find("scratch area: s3://bkt/v/.s3nbd-doctor/0123/"), std::string::npos) << t;
   EXPECT_NE(t.find("authentication   ok       accepted\n"), std::string::npos) << t;
   EXPECT_NE(t.find("verdict: ok (exit 0)\n"), std::string::npos) << t;
   EXPECT_EQ(t.find("WARNING"), std::string::npos) << t;
   t = DoctorTable(h, Sample(Support::kNo));
   EXPECT_NE(t.find("WARNING: the writer lease cannot be trusted here (create-only PUT is ignored)"),
-            std::string::npos) << t;
+            std::string::npos)
+      << t;
   EXPECT_NE(t.find("unsafe-single-host=true"), std::string::npos) << t;
   EXPECT_NE(t.find("verdict: usable with warnings (exit 3)\n"), std::string::npos) << t;
 }
@@ -45,11 +48,14 @@ TEST(DoctorReportTest, JsonIsOneEscapedDocument) {
   std::string j = DoctorJson(DoctorHeader{"http://h", "bkt", ""}, Sample(Support::kNo));
   EXPECT_EQ(j.back(), '\n');
   EXPECT_EQ(j.find('\n'), j.size() - 1);
-  EXPECT_NE(j.find("{\"name\":\"create-only PUT\",\"result\":\"warn\",\"detail\":\"If-None-Match: * "
-                   "\\\"x\\\"\\u0009IGNORED\",\"essential\":false}"),
-            std::string::npos) << j;
+  EXPECT_NE(
+      j.find("{\"name\":\"create-only PUT\",\"result\":\"warn\",\"detail\":\"If-None-Match: * "
+             "\\\"x\\\"\\u0009IGNORED\",\"essential\":false}"),
+      std::string::npos)
+      << j;
   EXPECT_NE(j.find("\"lease_trusted\":false,\"exit_code\":3,\"verdict\":\"usable with warnings\"}"),
-            std::string::npos) << j;
+            std::string::npos)
+      << j;
   EXPECT_EQ(JsonString("a\\b\x01\xc3\xa9"), "\"a\\\\b\\u0001\xc3\xa9\"");
 }
 

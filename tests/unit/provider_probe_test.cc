@@ -3,17 +3,20 @@
 // reported unsafe for the writer lease (exit 3); If-Match ignored or refusing its own ETag,
 // no DeleteObjects, Range or max-keys ignored, versioning, a skewed clock; wrong credentials, a
 // missing bucket and no server at all fail with clear messages (exit 1). Every run leaves the
-// bucket as it found it, also after a failed check.
+// bucket as it found it, also after a failed check or an interruption.
 #include "cache/s3/provider_probe.h"
 
 #include <gtest/gtest.h>
+
+#include <atomic>
 
 #include "tests/unit/memory_s3_server.h"
 
 namespace s3nbd {
 namespace {
 
-std::unique_ptr<S3Client> Client(const std::string& endpoint, const std::string& access_key = "AKIATEST") {
+std::unique_ptr<S3Client> Client(const std::string& endpoint,
+                                 const std::string& access_key = "AKIATEST") {
   S3Config c;
   c.endpoint = endpoint;
   c.bucket = "bkt";
@@ -40,7 +43,9 @@ const ProbeRow& Find(const std::vector<ProbeRow>& rows, const std::string& name)
   return kMissing;
 }
 
-bool Has(const ProbeRow& r, const std::string& text) { return r.detail.find(text) != std::string::npos; }
+bool Has(const ProbeRow& r, const std::string& text) {
+  return r.detail.find(text) != std::string::npos;
+}
 
 ProbeReport Probe(MemoryS3Server& server, const ProbeOptions& options = Quick()) {
   auto client = Client(server.endpoint());
@@ -53,8 +58,10 @@ TEST(ProviderProbeTest, AnHonestProviderPassesEveryCheckAndIsLeftAsItWas) {
   ProbeReport r = Probe(server);
   EXPECT_EQ(r.exit_code, kDoctorOk);
   for (const ProbeRow& row : r.checks)
-    EXPECT_TRUE(row.level == RowLevel::kOk || row.level == RowLevel::kInfo) << row.name << ": " << row.detail;
-  for (const ProbeRow& row : r.features) EXPECT_EQ(row.level, RowLevel::kOk) << row.name << ": " << row.detail;
+    EXPECT_TRUE(row.level == RowLevel::kOk || row.level == RowLevel::kInfo)
+        << row.name << ": " << row.detail;
+  for (const ProbeRow& row : r.features)
+    EXPECT_EQ(row.level, RowLevel::kOk) << row.name << ": " << row.detail;
   EXPECT_TRUE(Has(Find(r.checks, "create-only PUT"), "honoured"));
   EXPECT_TRUE(Has(Find(r.checks, "conditional PUT"), "If-Match honoured"));
   EXPECT_TRUE(Has(Find(r.checks, "listing pages"), "5 keys in 3 pages of max-keys=2"));
@@ -68,7 +75,8 @@ TEST(ProviderProbeTest, AnHonestProviderPassesEveryCheckAndIsLeftAsItWas) {
   EXPECT_EQ(r.area.size(), std::string("vol/.s3nbd-doctor/").size() + 33);
   EXPECT_TRUE(r.facts.cleaned);
   // Only its own keys were touched; the volume's descriptor is still there, alone.
-  EXPECT_EQ(server.objects(), (std::map<std::string, std::string>{{"vol/volume.s3nbd", "someone's volume"}}));
+  EXPECT_EQ(server.objects(),
+            (std::map<std::string, std::string>{{"vol/volume.s3nbd", "someone's volume"}}));
   for (const std::string& line : server.log()) {
     size_t sp = line.find(' ');
     std::string key = line.substr(sp + 1);
@@ -110,7 +118,8 @@ TEST(ProviderProbeTest, IfMatchIgnoredOrRefusingItsOwnEtagIsStatedButNotAWarning
       EXPECT_TRUE(Has(row, "If-Match IGNORED")) << row.detail;
     } else {
       EXPECT_EQ(r.facts.if_match, Support::kUnreliable);
-      EXPECT_TRUE(Has(row, "If-Match UNRELIABLE: 412 even with the object's own ETag")) << row.detail;
+      EXPECT_TRUE(Has(row, "If-Match UNRELIABLE: 412 even with the object's own ETag"))
+          << row.detail;
     }
     EXPECT_TRUE(Has(row, "s3nbd does not rely on it")) << row.detail;
     EXPECT_EQ(r.exit_code, kDoctorOk);  // the lease does not need If-Match
@@ -125,7 +134,8 @@ TEST(ProviderProbeTest, WithoutDeleteObjectsTrimAndDestroyAreFlaggedAndCleanupUs
   ProbeReport r = Probe(server);
   EXPECT_EQ(r.exit_code, kDoctorWarnings);
   EXPECT_EQ(Find(r.checks, "multi-delete").level, RowLevel::kWarn);
-  EXPECT_TRUE(Has(Find(r.checks, "multi-delete"), "NotImplemented")) << Find(r.checks, "multi-delete").detail;
+  EXPECT_TRUE(Has(Find(r.checks, "multi-delete"), "NotImplemented"))
+      << Find(r.checks, "multi-delete").detail;
   EXPECT_EQ(Find(r.features, "TRIM, zero writes, fsck --repair").level, RowLevel::kWarn);
   EXPECT_TRUE(Has(Find(r.features, "destroy, passwd"), "DeleteObjects"));
   EXPECT_EQ(Find(r.checks, "cleanup").level, RowLevel::kOk);
@@ -214,7 +224,10 @@ TEST(ProviderProbeTest, AMissingBucketIsNamed) {
 
 TEST(ProviderProbeTest, NoServerFailsTheEndpointCheck) {
   std::string endpoint;
-  { MemoryS3Server gone("bkt", MemoryS3Behaviour{}); endpoint = gone.endpoint(); }
+  {
+    MemoryS3Server gone("bkt", MemoryS3Behaviour{});
+    endpoint = gone.endpoint();
+  }
   auto client = Client(endpoint);
   ProbeReport r = ProbeProvider(*client, Quick());
   EXPECT_EQ(r.exit_code, kDoctorFailure);
@@ -239,6 +252,23 @@ TEST(ProviderProbeTest, AFailedCheckStillEmptiesTheAreaIncludingStrays) {
   EXPECT_EQ(basic.level, RowLevel::kFail);
   EXPECT_TRUE(Has(basic, "differ from those written")) << basic.detail;
   EXPECT_EQ(Find(r.checks, "cleanup").level, RowLevel::kOk) << Find(r.checks, "cleanup").detail;
+  EXPECT_TRUE(server.objects().empty());
+}
+
+TEST(ProviderProbeTest, AnInterruptionStopsAfterTheCurrentStepAndStillCleansUp) {
+  std::atomic<bool> stop{false};  // outlives the server, whose hook sets it
+  MemoryS3Server server("bkt", MemoryS3Behaviour{});
+  server.OnPut([&stop](const std::string& key, std::map<std::string, std::string>*) {
+    if (key.find("/list/") != std::string::npos) stop = true;  // a signal during the listing
+  });
+  ProbeOptions o = Quick();
+  o.interrupted = &stop;
+  ProbeReport r = Probe(server, o);
+  EXPECT_TRUE(r.interrupted);
+  EXPECT_EQ(Find(r.checks, "interrupted").level, RowLevel::kWarn);
+  EXPECT_EQ(Find(r.checks, "listing pages").level, RowLevel::kOk);  // the step in progress ends
+  for (const ProbeRow& row : r.checks) EXPECT_NE(row.name, "ranged GET") << "ran after the stop";
+  EXPECT_EQ(Find(r.checks, "cleanup").level, RowLevel::kOk);
   EXPECT_TRUE(server.objects().empty());
 }
 
