@@ -58,5 +58,6 @@ int CmdFsck(int argc, char** argv);
 int CmdAttach(int argc, char** argv);
 int CmdDetach(int argc, char** argv);
 int CmdExporter(int argc, char** argv);
+int CmdDoctor(int argc, char** argv);
 
 }  // namespace s3nbd::cli

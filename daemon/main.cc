@@ -22,10 +22,11 @@ constexpr const char* kUsage =
     "  fsck      verify every object of a volume; --repair removes what is safe\n"
     "  destroy   delete a volume: its blocks, lease and descriptor\n"
     "  passwd    change the passphrase of an encrypted volume (rewrites only its descriptor)\n"
+    "  doctor    probe an S3 provider (ENDPOINT URL or VOLUME): which s3nbd features are safe\n"
     "VOLUME names /etc/s3nbd/VOLUME.conf (--config-dir DIR or $S3NBD_CONFIG_DIR to change the\n"
     "directory); flags like --endpoint URL --bucket B --prefix P override or replace it.\n"
     "Run 's3nbd COMMAND --help' for the options of a command; see s3nbd(8).\n"
-    "Exit status: 0 success, 1 failure, 2 usage error.\n";
+    "Exit status: 0 success, 1 failure, 2 usage error (doctor: 3 usable with warnings).\n";
 
 struct Command {
   const char* name;
@@ -39,6 +40,7 @@ constexpr Command kCommands[] = {
     {"attach", s3nbd::cli::CmdAttach}, {"detach", s3nbd::cli::CmdDetach},
     {"fsck", s3nbd::cli::CmdFsck},     {"destroy", s3nbd::cli::CmdDestroy},
     {"passwd", s3nbd::cli::CmdPasswd}, {"exporter", s3nbd::cli::CmdExporter},
+    {"doctor", s3nbd::cli::CmdDoctor},
 };
 
 }  // namespace

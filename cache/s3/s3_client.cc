@@ -1,4 +1,4 @@
-// S3Client operations (GET/PUT/DELETE/multi-delete/list/bucket calls) on top of S3Transport,
+// S3Client operations (GET/PUT/ranged GET/DELETE/multi-delete/list/bucket calls) on top of S3Transport,
 // which signs, sends and retries. Thread-safe: Impl is immutable after Create except for
 // the atomic counters and the transport's internally locked handle pool.
 #include "cache/s3/s3_client.h"
@@ -88,13 +88,20 @@ Status S3Client::Put(const std::string& key, std::string_view body, const S3PutO
   impl_->counters_.put.fetch_add(1, std::memory_order_relaxed);
   S3Request req{"PUT", key, {}, body, {}, options.deadline};
   if (options.if_none_match) req.headers.emplace_back("If-None-Match", "*");
+  if (!options.if_match.empty()) req.headers.emplace_back("If-Match", options.if_match);
+  const bool conditional = options.if_none_match || !options.if_match.empty();
   S3Response resp;
-  Status s = impl_->Run(req, &resp, options.if_none_match ? EEXIST : 0);
+  Status s = impl_->Run(req, &resp, conditional ? EEXIST : 0);
   if (!s.ok()) {
     if (options.if_none_match && !resp.abandoned && (resp.http_status == 412 || resp.http_status == 409)) {
       return Status::Error(EEXIST, "PUT " + impl_->transport_.Label(key) +
                                        ": already exists (create-only PUT, HTTP " +
                                        std::to_string(resp.http_status) + ")");
+    }
+    if (!options.if_match.empty() && !resp.abandoned && resp.http_status == 412) {
+      return Status::Error(ECANCELED, "PUT " + impl_->transport_.Label(key) +
+                                          ": precondition failed: its ETag is not " +
+                                          options.if_match + " (conditional PUT, HTTP 412)");
     }
     return s;
   }
@@ -144,36 +151,70 @@ Status S3Client::DeleteMany(const std::vector<std::string>& keys, const S3Deadli
   return Status::Ok();
 }
 
+Status S3Client::GetRange(const std::string& key, uint64_t offset, uint64_t length,
+                          std::string* body, bool* partial) {
+  impl_->counters_.get.fetch_add(1, std::memory_order_relaxed);
+  *partial = false;
+  body->clear();
+  if (length == 0) return Status::Error(EINVAL, "GET " + impl_->transport_.Label(key) + ": empty range");
+  S3Request req{"GET", key, {}, {}, {{"Range", "bytes=" + std::to_string(offset) + "-" +
+                                                   std::to_string(offset + length - 1)}}};
+  S3Response resp;
+  Status s = impl_->Run(req, &resp, ENOENT);
+  if (!s.ok()) {
+    if (resp.http_status == 404 && resp.s3_code != "NoSuchBucket")
+      return Status::Error(ENOENT, "GET " + impl_->transport_.Label(key) + ": not found");
+    return s;
+  }
+  *partial = resp.http_status == 206;
+  body->swap(resp.body);
+  return Status::Ok();
+}
+
+Result<S3ListResult> S3Client::ListPage(const std::string& prefix, int max_keys,
+                                        const std::string& token) {
+  impl_->counters_.list.fetch_add(1, std::memory_order_relaxed);
+  S3Request req{"GET", "", {{"list-type", "2"}, {"prefix", prefix}}, {}, {}};
+  if (max_keys > 0) req.query.emplace_back("max-keys", std::to_string(max_keys));
+  if (!token.empty()) req.query.emplace_back("continuation-token", token);
+  S3Response resp;
+  const std::string what = "LIST " + impl_->config_.bucket + " prefix '" + prefix + "'";
+  Status s = impl_->Run(req, &resp);
+  if (!s.ok()) return impl_->transport_.Describe(what, resp);
+  Result<S3ListPage> page = ParseListObjectsV2(resp.body);
+  if (!page.ok()) return page.status().Wrap(what);
+  S3ListResult out;
+  out.objects.reserve(page->objects.size());
+  for (S3XmlObject& o : page->objects)
+    out.objects.push_back(S3ObjectInfo{std::move(o.key), o.size, std::move(o.etag)});
+  out.truncated = page->is_truncated;
+  out.next_token = std::move(page->next_continuation_token);
+  if (out.truncated && out.next_token == token)
+    return Status::Error(EPROTO, what + ": server repeated the continuation token");
+  return out;
+}
+
 Status S3Client::List(const std::string& prefix,
                       const std::function<Status(const S3ObjectInfo&)>& fn) {
   std::string token;
   for (;;) {
-    impl_->counters_.list.fetch_add(1, std::memory_order_relaxed);
-    S3Request req{"GET", "", {{"list-type", "2"}, {"prefix", prefix}}, {}, {}};
-    if (!token.empty()) req.query.emplace_back("continuation-token", token);
-    S3Response resp;
-    const std::string what = "LIST " + impl_->config_.bucket + " prefix '" + prefix + "'";
-    Status s = impl_->Run(req, &resp);
-    if (!s.ok()) return impl_->transport_.Describe(what, resp);
-    Result<S3ListPage> page = ParseListObjectsV2(resp.body);
-    if (!page.ok()) return page.status().Wrap(what);
-    for (S3XmlObject& o : page->objects) {
-      Status st = fn(S3ObjectInfo{std::move(o.key), o.size, std::move(o.etag)});
+    Result<S3ListResult> page = ListPage(prefix, 0, token);
+    if (!page.ok()) return page.status();
+    for (const S3ObjectInfo& o : page->objects) {
+      Status st = fn(o);
       if (!st.ok()) return st;
     }
-    if (!page->is_truncated) return Status::Ok();
-    if (page->next_continuation_token == token) {
-      return Status::Error(EPROTO, what + ": server repeated the continuation token");
-    }
-    token = std::move(page->next_continuation_token);
+    if (!page->truncated) return Status::Ok();
+    token = std::move(page->next_token);
   }
 }
 
-Status S3Client::HeadBucket() {
+Status S3Client::HeadBucket(std::string* server_date) {
   impl_->counters_.head.fetch_add(1, std::memory_order_relaxed);
   S3Request req{"HEAD", "", {}, {}, {}};
   S3Response resp;
   Status s = impl_->Run(req, &resp);
+  if (server_date != nullptr) *server_date = resp.date;
   if (s.ok() || resp.curl_code != 0) return s;
   // HEAD responses carry no error body; a one-key listing tells us the S3 error code.
   S3Request probe{"GET", "", {{"list-type", "2"}, {"max-keys", "1"}}, {}, {}};
@@ -188,6 +229,17 @@ Status S3Client::HeadBucket() {
     return s;
   }
   return impl_->transport_.Describe("HEAD " + impl_->config_.bucket, detail);
+}
+
+Result<std::string> S3Client::GetBucketVersioning() {
+  S3Request req{"GET", "", {{"versioning", ""}}, {}, {}};
+  S3Response resp;
+  const std::string what = "GET " + impl_->config_.bucket + "?versioning";
+  Status s = impl_->Run(req, &resp);
+  if (!s.ok()) return impl_->transport_.Describe(what, resp);
+  Result<std::string> status = ParseVersioningStatus(resp.body);
+  if (!status.ok()) return status.status().Wrap(what);
+  return status;
 }
 
 Status S3Client::CreateBucket() {

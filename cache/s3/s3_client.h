@@ -51,7 +51,15 @@ struct S3Deadline {
 
 struct S3PutOptions {
   bool if_none_match = false;       // create-only: "If-None-Match: *" (412 -> EEXIST)
+  std::string if_match;             // conditional: "If-Match: <this>" unless empty (412 -> ECANCELED)
   S3Deadline deadline;
+};
+
+// One page of a listing (ListPage).
+struct S3ListResult {
+  std::vector<S3ObjectInfo> objects;
+  bool truncated = false;
+  std::string next_token;           // the continuation token of the next page when truncated
 };
 
 // Counters for the stats file; monotonically increasing, relaxed atomics.
@@ -84,8 +92,17 @@ class S3Client {
   Status DeleteMany(const std::vector<std::string>& keys, const S3Deadline& deadline = {});
   // ListObjectsV2 over all pages; fn is called per object in key order; a non-OK from fn stops.
   Status List(const std::string& prefix, const std::function<Status(const S3ObjectInfo&)>& fn);
+  // GET of bytes [offset, offset + length) with a Range header. *partial: the server answered
+  // 206 with the range (true) or 200 with the whole object, ignoring the header (false).
+  Status GetRange(const std::string& key, uint64_t offset, uint64_t length, std::string* body,
+                  bool* partial);
+  // One ListObjectsV2 page of at most max_keys keys, from `token` ("" for the first page).
+  Result<S3ListResult> ListPage(const std::string& prefix, int max_keys, const std::string& token);
   // HEAD bucket: checks that the bucket exists and that the credentials are accepted.
-  Status HeadBucket();
+  // server_date: the Date header of the first answer, also of a refusal ("" if none came).
+  Status HeadBucket(std::string* server_date = nullptr);
+  // GetBucketVersioning: "Enabled", "Suspended", or "" for a bucket never versioned.
+  Result<std::string> GetBucketVersioning();
   // PUT bucket (with a LocationConstraint outside us-east-1). An existing bucket owned by
   // these credentials is success; one owned by someone else is EEXIST.
   Status CreateBucket();

@@ -47,6 +47,8 @@ size_t WriteHeader(char* data, size_t size, size_t n, void* user) {
   std::string_view line(data, size * n);
   if (HeaderIs(line, "etag")) {
     r->etag = HeaderValue(line, 4);
+  } else if (HeaderIs(line, "date")) {
+    r->date = HeaderValue(line, 4);
   } else if (HeaderIs(line, "retry-after")) {
     r->retry_after = ParseRetryAfter(HeaderValue(line, 11));
   } else if (HeaderIs(line, "content-length")) {

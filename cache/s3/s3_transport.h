@@ -31,6 +31,7 @@ struct S3Response {
   long tls_verify_result = 0;  // CURLINFO_SSL_VERIFYRESULT of a failed https attempt
   std::string body;
   std::string etag;
+  std::string date;        // the Date header (RFC 7231), "" if none
   std::string s3_code;     // from an <Error> body
   std::string s3_message;
   double retry_after = 0;

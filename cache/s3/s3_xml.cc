@@ -235,4 +235,13 @@ Result<std::vector<S3XmlError>> ParseDeleteResult(std::string_view xml) {
   return out;
 }
 
+Result<std::string> ParseVersioningStatus(std::string_view xml) {
+  if (xml.find("<VersioningConfiguration") == std::string_view::npos) {
+    return Status::Error(EPROTO, "GetBucketVersioning: response is not a VersioningConfiguration");
+  }
+  Result<std::string> status = FirstText(xml, "Status");
+  if (!status.ok()) return status.status().Wrap("GetBucketVersioning: status");
+  return status;
+}
+
 }  // namespace s3nbd

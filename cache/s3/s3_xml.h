@@ -1,5 +1,5 @@
 // A tiny XML extractor for the few S3 response bodies s3nbd reads (ListObjectsV2, multi-delete
-// results, <Error> documents). Pure functions from text to structs, safe on hostile input:
+// results, <Error> documents, versioning state). Pure functions from text to structs, safe on hostile input:
 // never reads out of bounds, returns a Status on malformed input. No state, no locking.
 #pragma once
 
@@ -45,5 +45,8 @@ Result<S3ListPage> ParseListObjectsV2(std::string_view xml);
 S3XmlError ParseErrorDocument(std::string_view xml);
 // The <Error> entries of a DeleteResult (Quiet mode lists only failures).
 Result<std::vector<S3XmlError>> ParseDeleteResult(std::string_view xml);
+// The <Status> of a VersioningConfiguration: "Enabled", "Suspended", or "" when absent (a
+// bucket never versioned). A body that is not a VersioningConfiguration is EPROTO.
+Result<std::string> ParseVersioningStatus(std::string_view xml);
 
 }  // namespace s3nbd

@@ -5,7 +5,8 @@
 # behaviour named, and go on with unsafe-single-host; with it: round trip, zero elision, TRIM
 # and integrity (a tampered object is EIO). On the runner's RGW (which honours the header)
 # the same steps must not trigger the refusals, and destroy is refused while a writer holds the
-# lease. A missing npm or a failed install fails the test.
+# lease. s3nbd doctor reports the provider's behaviour and that the lease cannot be trusted.
+# A missing npm or a failed install fails the test.
 #   env: S3NBD_S3RVER_DIR (npm cache dir, default $TMPDIR/s3nbd-s3rver-npm), S3RVER_PORTS
 set -euo pipefail
 # shellcheck source=tests/lib/common.sh
@@ -72,6 +73,14 @@ s3_curl -o /dev/null -X PUT -H 'If-None-Match: *' --data-binary "@$T/o1" "$S3_EN
 s3_curl -o /dev/null -X PUT -H 'If-None-Match: *' --data-binary "@$T/o2" "$S3_ENDPOINT/$SB/scratch" ||
   fail "s3rver now honours If-None-Match: * (412); this test needs a provider that ignores it"
 delete_object "$SB" scratch
+
+# s3nbd doctor names it: the writer lease cannot be trusted here (exit 3), and leaves nothing
+expect_rc 3 run_s3nbd doctor "$S3_ENDPOINT/$SB" --samples 2 --block-size 64K --retry-time 3
+assert_grep '^create-only PUT +WARN +If-None-Match: \* IGNORED' "$T/out" "doctor on s3rver: create-only row"
+assert_grep '^writable serve, attach \(writer lease\) +WARN +UNSAFE.*unsafe-single-host=true' "$T/out" "doctor on s3rver: lease row"
+assert_grep '^WARNING: the writer lease cannot be trusted here' "$T/out" "doctor on s3rver: warning"
+assert_grep '^cleanup +ok' "$T/out" "doctor on s3rver: cleanup"
+assert_eq 0 "$(count_keys "$SB" "")" "objects after doctor on s3rver"
 
 # create over an existing volume: refused, the descriptor (its uuid) kept
 create_volume "$SB" v 4M 64K

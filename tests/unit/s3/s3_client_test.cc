@@ -216,5 +216,97 @@ TEST(S3ClientTest, AnonymousRequestsAreUnsigned) {
   EXPECT_EQ(client->counters().bytes_in.load(), 4u);
 }
 
+// ---- the operations s3nbd doctor needs (provider_probe.cc) ----------------------------
+
+std::string RequestLine(const FakeRequest& r) { return r.head.substr(0, r.head.find('\r')); }
+
+TEST(S3ClientTest, IfMatchPutSendsTheEtagAndMapsPreconditionFailedToEcanceled) {
+  FakeS3Server server({{412, ErrorXml("PreconditionFailed", "At least one of the pre-conditions you specified did not hold")},
+                       {200, "", "ETag: \"new\"\r\n"}});
+  auto client = Client(server.endpoint());
+  S3PutOptions options;
+  options.if_match = "\"abc\"";
+  Status s = client->Put("k", "x", options);
+  EXPECT_EQ(s.err(), ECANCELED);
+  EXPECT_NE(s.message().find("precondition failed: its ETag is not \"abc\""), std::string::npos) << s.message();
+  std::string etag;
+  ASSERT_TRUE(client->Put("k", "y", options, &etag).ok());
+  EXPECT_EQ(etag, "\"new\"");
+  ASSERT_EQ(server.requests().size(), 2u);  // a 412 is an answer, not retried
+  EXPECT_NE(server.requests()[0].head.find("If-Match: \"abc\""), std::string::npos);
+  EXPECT_EQ(server.requests()[0].head.find("If-None-Match"), std::string::npos);
+  EXPECT_EQ(client->counters().errors.load(), 0u);
+}
+
+TEST(S3ClientTest, GetRangeSendsTheRangeAndTellsAPartialAnswerFromTheWholeObject) {
+  FakeS3Server server({{206, "bcd"}, {200, "abcdef"}, {404, ErrorXml("NoSuchKey", "")}});
+  auto client = Client(server.endpoint());
+  std::string body;
+  bool partial = false;
+  ASSERT_TRUE(client->GetRange("k", 1, 3, &body, &partial).ok());
+  EXPECT_TRUE(partial);
+  EXPECT_EQ(body, "bcd");
+  ASSERT_TRUE(client->GetRange("k", 1, 3, &body, &partial).ok());
+  EXPECT_FALSE(partial);  // the server ignored the Range header
+  EXPECT_EQ(body, "abcdef");
+  EXPECT_EQ(client->GetRange("k", 1, 3, &body, &partial).err(), ENOENT);
+  EXPECT_NE(server.requests()[0].head.find("Range: bytes=1-3\r\n"), std::string::npos);
+  EXPECT_EQ(client->GetRange("k", 0, 0, &body, &partial).err(), EINVAL);
+}
+
+TEST(S3ClientTest, ListPageAsksForMaxKeysFromTheToken) {
+  FakeS3Server server(
+      {{200, "<ListBucketResult><IsTruncated>true</IsTruncated><NextContinuationToken>n2"
+             "</NextContinuationToken><Contents><Key>p/a</Key><Size>1</Size><ETag>\"e\"</ETag>"
+             "</Contents></ListBucketResult>"},
+       {200, "<ListBucketResult><IsTruncated>true</IsTruncated><NextContinuationToken>t1"
+             "</NextContinuationToken></ListBucketResult>"}});
+  auto client = Client(server.endpoint());
+  auto page = client->ListPage("p/", 2, "t1");
+  ASSERT_TRUE(page.ok()) << page.status().message();
+  ASSERT_EQ(page->objects.size(), 1u);
+  EXPECT_EQ(page->objects[0].key, "p/a");
+  EXPECT_EQ(page->objects[0].etag, "\"e\"");
+  EXPECT_TRUE(page->truncated);
+  EXPECT_EQ(page->next_token, "n2");
+  EXPECT_EQ(RequestLine(server.requests()[0]),
+            "GET /bkt?continuation-token=t1&list-type=2&max-keys=2&prefix=p%2F HTTP/1.1");
+  auto repeated = client->ListPage("p/", 2, "t1");  // the server gave the same token again
+  EXPECT_EQ(repeated.status().err(), EPROTO);
+}
+
+TEST(S3ClientTest, GetBucketVersioningReadsTheStatus) {
+  FakeS3Server server(
+      {{200, "<?xml version=\"1.0\"?><VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>"},
+       {200, "<VersioningConfiguration/>"},
+       {501, ErrorXml("NotImplemented", "not here")}});
+  auto client = Client(server.endpoint());
+  auto v = client->GetBucketVersioning();
+  ASSERT_TRUE(v.ok()) << v.status().message();
+  EXPECT_EQ(*v, "Enabled");
+  v = client->GetBucketVersioning();
+  ASSERT_TRUE(v.ok()) << v.status().message();
+  EXPECT_EQ(*v, "");  // never versioned
+  v = client->GetBucketVersioning();
+  EXPECT_FALSE(v.ok());
+  EXPECT_NE(v.status().message().find("GET bkt?versioning: HTTP 501 NotImplemented"), std::string::npos)
+      << v.status().message();
+  EXPECT_EQ(RequestLine(server.requests()[0]), "GET /bkt?versioning= HTTP/1.1");
+}
+
+TEST(S3ClientTest, HeadBucketReturnsTheServersDateAlsoWithARefusal) {
+  FakeS3Server server({{200, "", "Date: Tue, 01 Dec 2026 22:00:00 GMT\r\n"},
+                       {403, "", "Date: Tue, 01 Dec 2026 22:00:01 GMT\r\n"},
+                       {403, ErrorXml("RequestTimeTooSkewed", "skewed")}});
+  auto client = Client(server.endpoint());
+  std::string date;
+  ASSERT_TRUE(client->HeadBucket(&date).ok());
+  EXPECT_EQ(date, "Tue, 01 Dec 2026 22:00:00 GMT");
+  Status s = client->HeadBucket(&date);
+  EXPECT_EQ(s.err(), EACCES);
+  EXPECT_NE(s.message().find("check the system clock"), std::string::npos) << s.message();
+  EXPECT_EQ(date, "Tue, 01 Dec 2026 22:00:01 GMT");
+}
+
 }  // namespace
 }  // namespace s3nbd

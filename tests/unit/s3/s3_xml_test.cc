@@ -117,6 +117,17 @@ TEST(S3XmlTest, ErrorDocuments) {
 }
 
 // Every prefix of valid bodies and random garbage: must not crash (ASan run checks reads).
+TEST(S3XmlTest, VersioningStatus) {
+  auto v = ParseVersioningStatus("<VersioningConfiguration xmlns=\"x\"><Status>Suspended</Status></VersioningConfiguration>");
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(*v, "Suspended");
+  v = ParseVersioningStatus("<VersioningConfiguration xmlns=\"x\"/>");
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(*v, "");
+  EXPECT_EQ(ParseVersioningStatus("<Error><Code>x</Code></Error>").status().err(), EPROTO);
+  EXPECT_FALSE(ParseVersioningStatus("<VersioningConfiguration><Status>&bad;</Status></VersioningConfiguration>").ok());
+}
+
 TEST(S3XmlTest, HostileInputNeverCrashes) {
   const std::string page = kListPage;
   for (size_t n = 0; n <= page.size(); ++n) {
