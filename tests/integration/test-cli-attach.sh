@@ -7,7 +7,6 @@ set -euo pipefail
 source "$(dirname "$0")/../lib/common.sh"
 # shellcheck source=tests/lib/cli.sh
 source "$(dirname "$0")/../lib/cli.sh"
-need nbd-client
 
 B=$(new_bucket)
 write_conf a1 "$B" a1 "device = /dev/nbd7"
