@@ -36,19 +36,6 @@ constexpr const char* kStopUsage =
     "Flushes the running server of VOLUME (like 's3nbd flush'), then sends it SIGTERM and waits\n"
     "until it has exited (default up to 600 s).\n";
 
-Status MakeDirFor(const std::string& path) {
-  size_t slash = path.rfind('/');
-  if (slash == std::string::npos || slash == 0) return Status::Ok();
-  std::string dir = path.substr(0, slash);
-  for (size_t i = 1; i <= dir.size(); i++) {
-    if (i < dir.size() && dir[i] != '/') continue;
-    std::string part = dir.substr(0, i);
-    if (::mkdir(part.c_str(), 0755) != 0 && errno != EEXIST)
-      return Status::Error(errno, "cannot create directory " + part + ": " + std::strerror(errno));
-  }
-  return Status::Ok();
-}
-
 }  // namespace
 
 int CmdServe(int argc, char** argv) {

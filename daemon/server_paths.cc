@@ -5,7 +5,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 
 #include "cache/volume/volume_config.h"
@@ -91,6 +93,19 @@ Result<std::string> FindPlugin(const Args& args, const VolumeConf& conf) {
   if (exists(kInstalledPlugin)) return std::string(kInstalledPlugin);
   return Status::Error(ENOENT, "plugin: nbdkit-s3nbd-plugin.so not found (tried " + tried +
                                    "); give --plugin PATH or set S3NBD_PLUGIN");
+}
+
+Status MakeDirFor(const std::string& path) {
+  size_t slash = path.rfind('/');
+  if (slash == std::string::npos || slash == 0) return Status::Ok();
+  std::string dir = path.substr(0, slash);
+  for (size_t i = 1; i <= dir.size(); i++) {
+    if (i < dir.size() && dir[i] != '/') continue;
+    std::string part = dir.substr(0, i);
+    if (::mkdir(part.c_str(), 0755) != 0 && errno != EEXIST)
+      return Status::Error(errno, "cannot create directory " + part + ": " + std::strerror(errno));
+  }
+  return Status::Ok();
 }
 
 pid_t RunningPid(const std::string& pidfile) {

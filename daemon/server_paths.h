@@ -33,6 +33,9 @@ Status ParseListen(const std::string& text, std::string* host, std::string* port
 Result<std::string> FindPlugin(const Args& args, const VolumeConf& conf);
 extern const char* const kInstalledPlugin;
 
+// Creates the directories above `path` (mkdir -p of its dirname, mode 0755).
+Status MakeDirFor(const std::string& path);
+
 // The pid in `pidfile` if that process is alive; 0 if the file is absent or stale.
 pid_t RunningPid(const std::string& pidfile);
 

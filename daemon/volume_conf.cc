@@ -13,7 +13,8 @@ namespace {
 
 constexpr const char* kCliKeys[] = {
     "device",           "socket",  "listen", "pidfile",         "tls",
-    "tls-certificates", "tls-psk", "plugin", "nbd-connections", "nbd-timeout"};
+    "tls-certificates", "tls-psk", "plugin", "nbd-connections", "nbd-timeout",
+    "nbd-reconnect-timeout", "start-server"};
 // Keys the plugin handles itself, outside the shared option table.
 constexpr const char* kPluginOnlyKeys[] = {"statsfile"};
 

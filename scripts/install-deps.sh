@@ -7,6 +7,8 @@ PKGS=(
   g++ make cmake pkg-config
   nbdkit-plugin-dev libcurl4-openssl-dev libssl-dev liburing-dev libzstd-dev libxxhash-dev
   libgtest-dev libgmock-dev libnbd-dev
+  # s3nbd attach: the kernel nbd driver's netlink interface
+  libnl-genl-3-dev
   # s3nbd exporter's HTTP server
   libcpp-httplib-dev
   # make deb: the Debian package and its check
@@ -18,8 +20,8 @@ PKGS=(
   nbdkit libnbd-bin python3-libnbd fuse3 curl e2fsprogs qemu-utils fio util-linux kmod
   # the test CA and the https RGW's certificate (tests/lib/rgw-start.sh)
   openssl
-  # the CLI's attach/detach, the man pages (pod2man), systemd-analyze verify of the units
-  nbd-client perl systemd
+  # the man pages (pod2man), systemd-analyze verify of the units
+  perl systemd
   # the reliability suite (make check-faults): HAProxy fault front, libFuzzer target
   haproxy clang libclang-rt-14-dev
   # the power-cut test's FUSE file system (tests/faults/lazyfs/; fuse3 gives fusermount3)
@@ -27,7 +29,7 @@ PKGS=(
   # the embedded S3 server (Ceph RADOS Gateway, single node)
   ceph-mon ceph-osd radosgw
   # end-to-end tests (make check-e2e): a guest of Debian's kernel under qemu, its initramfs holds
-  # busybox-static, nbd-client, socat and mke2fs (tests/e2e/lib/guest-kit.sh)
+  # busybox-static, nbd-client, socat, mke2fs and our s3nbd (tests/e2e/lib/guest-kit.sh)
   qemu-system-x86 linux-image-amd64 busybox-static nbd-client socat cpio
 )
 missing=()

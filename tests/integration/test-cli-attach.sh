@@ -7,7 +7,6 @@ set -euo pipefail
 source "$(dirname "$0")/../lib/common.sh"
 # shellcheck source=tests/lib/cli.sh
 source "$(dirname "$0")/../lib/cli.sh"
-need nbd-client
 
 B=$(new_bucket)
 write_conf a1 "$B" a1 "device = /dev/nbd7"
@@ -25,7 +24,7 @@ assert_grep "detach: the nbd kernel module is not loaded" "$T/out" "detach VOLUM
 expect_rc 2 run_s3nbd detach
 expect_rc 2 run_s3nbd attach --endpoint "$S3_ENDPOINT" --bucket "$B" --prefix a1
 assert_grep "name the device" "$T/out" "attach without a device"
-# with the module "present", a path that is not an NBD block device is refused before nbd-client
+# with the module "present", a path that is not an NBD block device is refused before netlink
 mkdir -p "$T/module"
 export S3NBD_NBD_MODULE_DIR=$T/module
 expect_rc 1 run_s3nbd attach a1 /dev/null

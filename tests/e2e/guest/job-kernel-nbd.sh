@@ -2,28 +2,8 @@
 # named org.s3nbd.nbd<i> is one connection the host already opened to the NBD server; nbd-client
 # connects to a local unix socket whose every connection socat bridges to one free port, so
 # "-C N" opens N connections (multi-conn). e2e.conns=N (default 1).
-n=0
-for p in /sys/class/virtio-ports/*; do
-  case "$(cat "$p/name" 2>/dev/null)" in
-    org.s3nbd.nbd*) echo "/dev/${p##*/}" >>/run/ports; n=$((n + 1)) ;;
-  esac
-done
 conns=${E2E_conns:-1}
-[ "$n" -eq "$conns" ] || fail "found $n virtio-serial NBD ports, want $conns"
-cat >/bin/vportcat <<'EOS'
-#!/bin/sh
-for p in $(cat /run/ports); do
-  mkdir "/run/claim.${p##*/}" 2>/dev/null || continue
-  exec socat STDIO "GOPEN:$p"
-done
-echo "vportcat: no free port" >&2
-exit 1
-EOS
-chmod +x /bin/vportcat
-socat UNIX-LISTEN:/run/nbd.sock,unlink-early,fork EXEC:/bin/vportcat &
-i=0
-while [ ! -S /run/nbd.sock ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-[ -S /run/nbd.sock ] || fail "socat did not create /run/nbd.sock"
+vport_bridge /run/nbd.sock "$conns"
 
 nbd-client -unix /run/nbd.sock /dev/nbd0 -N default -b 4096 -t 120 -C "$conns" || fail "nbd-client attach"
 nbd-client -c /dev/nbd0 >/dev/null || fail "nbd-client -c: /dev/nbd0 not connected after attach"

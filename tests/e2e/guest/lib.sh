@@ -1,5 +1,6 @@
-# Helpers for the guest's jobs (busybox sh): the console protocol and the filesystem check that
-# the kernel-nbd and virtio-blk jobs share. Sourced by /init; runs as PID 1, single-threaded.
+# Helpers for the guest's jobs (busybox sh): the console protocol, the virtio-serial bridge to the
+# host's NBD server and the filesystem check that the kernel-nbd, attach and virtio-blk jobs
+# share. Sourced by /init; runs as PID 1, single-threaded.
 say() { echo "E2E: $*"; }
 up() { cut -d' ' -f1 /proc/uptime; }
 finish() { sync; poweroff -f; sleep 30; }
@@ -7,10 +8,50 @@ fail() { echo "E2E-RESULT: FAIL $*"; finish; }
 secs_since() { awk -v a="$1" -v b="$(up)" 'BEGIN { printf "%.2f", b - a }'; }
 mbps() { awk -v mb="$1" -v s="$2" 'BEGIN { if (s > 0) printf "%.1f", mb / s; else print "inf" }'; }
 
+# vport_bridge SOCK N: every virtio-serial port named org.s3nbd.nbd<i> (N of them) is one
+# connection qemu opened to the host's NBD server; socat listens on the unix socket SOCK and
+# bridges each connection to one port. A port is used once: its session's state is unknown
+# afterwards. Only a port whose host side is connected (debugfs host_connected) is taken, so a
+# try while the server is down takes none; a port whose server went away carries a fresh
+# session once qemu's chardev (reconnect=) has reconnected it to the new server.
+vport_bridge() {
+  sock=$1 want=$2 n=0
+  : >/run/ports
+  for p in /sys/class/virtio-ports/*; do
+    case "$(cat "$p/name" 2>/dev/null)" in
+      org.s3nbd.nbd*) echo "${p##*/}" >>/run/ports; n=$((n + 1)) ;;
+    esac
+  done
+  [ "$n" -eq "$want" ] || fail "found $n virtio-serial NBD ports, want $want"
+  mount -t debugfs debugfs /sys/kernel/debug || fail "mount debugfs"
+  [ -r "/sys/kernel/debug/virtio-ports/$(head -n 1 /run/ports)" ] || fail "no virtio-ports in debugfs"
+  cat >/bin/vportcat <<'EOS'
+#!/bin/sh
+for p in $(cat /run/ports); do
+  grep -qx 'host_connected: 1' "/sys/kernel/debug/virtio-ports/$p" || continue
+  mkdir "/run/claim.$p" 2>/dev/null || continue
+  exec socat STDIO "GOPEN:/dev/$p"
+done
+echo "vportcat: no free port with its host side connected" >&2
+exit 1
+EOS
+  chmod +x /bin/vportcat
+  socat UNIX-LISTEN:"$sock",unlink-early,fork EXEC:/bin/vportcat &
+  i=0
+  while [ ! -S "$sock" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+  [ -S "$sock" ] || fail "socat did not create $sock"
+}
+
 # fs_check DEV: mkfs.ext4, mount, write a tree of files (their sha256 go to the console), unmount,
 # drop caches, remount read-only and verify, then hash the whole device. Needs E2E_size (bytes the
 # device must have) and E2E_mb (MiB of the big file whose write and read speed is printed).
 fs_check() {
+  fs_make_tree "$1"
+  fs_verify_tree "$1" 43
+}
+
+# fs_make_tree DEV: the first half of fs_check; leaves the filesystem mounted on /mnt.
+fs_make_tree() {
   dev=$1
   size=$(blockdev --getsize64 "$dev") || fail "blockdev --getsize64 $dev"
   [ "$size" = "$E2E_size" ] || fail "$dev has $size bytes, the volume has $E2E_size"
@@ -38,10 +79,15 @@ fs_check() {
   rm -f /tmp/big
   # overwrite the middle of a file in place: read-modify-write of blocks that already exist
   dd if=/dev/urandom of=/mnt/e2e/big bs=1000 seek=5000 count=3 conv=notrunc 2>/dev/null || fail "patch big"
+}
 
+# fs_verify_tree DEV FILES: the second half: the manifest of /mnt/e2e (FILES files) to the
+# console, unmount, remount read-only from the device and verify, unmount, hash the device.
+fs_verify_tree() {
+  dev=$1 files=$2
   (cd /mnt && find e2e -type f | sort | xargs sha256sum) >/tmp/manifest || fail "sha256sum of the files"
   n=$(wc -l </tmp/manifest)
-  [ "$n" -eq 43 ] || fail "expected 43 files in the manifest, got $n"
+  [ "$n" -eq "$files" ] || fail "expected $files files in the manifest, got $n"
   while read -r line; do echo "E2E-SUM: $line"; done </tmp/manifest
   sync
   umount /mnt || fail "umount"

@@ -62,16 +62,17 @@ run_guest() {
   fi
 }
 guest_value() { # LOG KEY: the value of KEY=VALUE on the guest's "E2E:" lines
-  grep -a '^E2E: ' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p" | tail -n 1
+  grep -a '^E2E: ' "$1" | tr -d '\r' | tr ' ' '\n' | sed -n "s/^$2=//p" | tail -n 1
 }
 
 # ---- host-side check of an ext4 volume a guest wrote (tests/e2e/guest/lib.sh fs_check) ----------
-# verify_guest_fs LOG BUCKET PREFIX SIZE BLOCKSIZE: a FRESH server copies the volume out of the
-# bucket; the copy's sha256 must equal the one the guest computed of its device, e2fsck must find
-# it clean, every file the guest listed must have the guest's checksum, and the bucket must hold
-# at least the big file's blocks but not every block (zeros are never stored).
+# verify_guest_fs LOG BUCKET PREFIX SIZE BLOCKSIZE [FILES]: a FRESH server copies the volume out
+# of the bucket; the copy's sha256 must equal the one the guest computed of its device, e2fsck
+# must find it clean, every file the guest listed (FILES of them, default 43) must have the
+# guest's checksum, and the bucket must hold at least the big file's blocks but not every block
+# (zeros are never stored).
 verify_guest_fs() {
-  local log=$1 b=$2 p=$3 size=$4 bs=$5 want img=$T/volume.img got n objs mb t0
+  local log=$1 b=$2 p=$3 size=$4 bs=$5 files=${6:-43} want img=$T/volume.img got n objs mb t0
   want=$(guest_value "$log" devsha)
   [ ${#want} -eq 64 ] || fail "the guest printed no device checksum"
   serve_volume "$b" "$p"
@@ -90,7 +91,7 @@ verify_guest_fs() {
   e2fsck -fn "$img" >"$T/fsck.log" 2>&1 || { cat "$T/fsck.log" >&2; fail "e2fsck -fn of the volume found problems"; }
   grep -a '^E2E-SUM: ' "$log" | sed 's/^E2E-SUM: //' | tr -d '\r' >"$T/manifest"
   n=$(wc -l <"$T/manifest")
-  assert_eq 43 "$n" "files the guest listed"
+  assert_eq "$files" "$n" "files the guest listed"
   rm -rf "$T/out"; mkdir -p "$T/out"
   debugfs -R "rdump /e2e $T/out" "$img" >"$T/debugfs.log" 2>&1 || { cat "$T/debugfs.log" >&2; fail "debugfs rdump failed"; }
   (cd "$T/out" && sha256sum --quiet -c "$T/manifest") >&2 || fail "files read on the host differ from what the guest wrote"

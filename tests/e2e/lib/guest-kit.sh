@@ -2,17 +2,23 @@
 # Builds the e2e test guest from this machine's Debian packages: Debian's kernel (linux-image-amd64,
 # booted as an uncompressed ELF through qemu's PVH entry, which skips the real-mode setup and the
 # decompressor that are slow under TCG) and a small initramfs: busybox-static, nbd-client, socat,
-# mke2fs with their shared libraries (host and guest are the same Debian release), the modules for
-# virtio, nbd and ext4, and tests/e2e/guest/ (init, lib.sh, job-*.sh). No network in the guest.
+# mke2fs and our s3nbd CLI (stripped, at /usr/bin/s3nbd as the units name it) with their shared
+# libraries (host and guest are the same Debian release), the modules for virtio, nbd and ext4,
+# and tests/e2e/guest/ (init, lib.sh, job-*.sh). No network in the guest.
 #   tests/e2e/lib/guest-kit.sh OUTDIR      -> OUTDIR/{kernel,initrd.gz,kver}
 # env: S3NBD_E2E_KVER  kernel version to use (default: the newest in /lib/modules with /boot/vmlinuz)
+#      S3NBD_BUILD     build directory holding s3nbd (default: build)
 set -euo pipefail
 OUT=${1:?usage: guest-kit.sh OUTDIR}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 GUEST_SRC=$HERE/../guest
+BUILD=${S3NBD_BUILD:-build}
+case $BUILD in /*) ;; *) BUILD=$HERE/../../../$BUILD ;; esac
+S3NBD_BIN=$BUILD/s3nbd
 die() { echo "guest-kit: FATAL: $*" >&2; exit 1; }
 
-for t in busybox nbd-client socat mke2fs cpio gzip xz modprobe ldd; do
+[ -x "$S3NBD_BIN" ] || die "$S3NBD_BIN is not built (make build; or set S3NBD_BUILD)"
+for t in busybox nbd-client socat mke2fs cpio gzip xz modprobe ldd strip; do
   command -v "$t" >/dev/null || die "'$t' is not installed (make deps)"
 done
 BUSYBOX=$(command -v busybox)
@@ -33,7 +39,7 @@ fi
 rm -rf "$OUT"
 mkdir -p "$OUT"
 R=$OUT/root
-mkdir -p "$R"/{bin,sbin,dev,proc,sys,tmp,run,mnt,etc,e2e,lib/modules,lib64,lib/x86_64-linux-gnu}
+mkdir -p "$R"/{bin,sbin,dev,proc,sys,tmp,run,mnt,etc,e2e,lib/modules,lib64,lib/x86_64-linux-gnu,usr/bin}
 
 # the kernel: the ELF inside the xz-compressed bzImage if we can find it, else the bzImage itself
 off=$(LC_ALL=C grep -abo $'\xfd7zXZ' "/boot/vmlinuz-$KVER" | head -1 | cut -d: -f1 || true)
@@ -50,9 +56,9 @@ fi
 echo "$KVER" >"$OUT/kver"
 
 install -m755 "$BUSYBOX" "$R/bin/busybox"
-copy_bin() { # PATH: the binary into /sbin and its shared libraries into /lib*
+copy_bin() { # PATH [DEST]: the binary into DEST (default /sbin) and its shared libraries into /lib*
   local lib
-  install -m755 "$1" "$R/sbin/$(basename "$1")"
+  install -m755 "$1" "$R${2:-/sbin}/$(basename "$1")"
   ldd "$1" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' | while read -r lib; do
     case $lib in
       */ld-linux-x86-64.so.2) cp -L "$lib" "$R/lib64/" ;;
@@ -64,6 +70,8 @@ copy_bin "$(command -v nbd-client)"
 copy_bin "$(command -v socat)"
 copy_bin "$(command -v mke2fs)"
 ln -sf mke2fs "$R/sbin/mkfs.ext4"
+copy_bin "$S3NBD_BIN" /usr/bin
+strip "$R/usr/bin/s3nbd"
 cp /etc/mke2fs.conf "$R/etc/"
 
 # modules with their dependencies, deps first; crc32c_generic because ext4's metadata_csum only
