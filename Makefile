@@ -132,7 +132,7 @@ bench-deps:
 	@bash bench/install-deps.sh
 
 bench-build: $(BUILD)/Makefile
-	@$(MAKE) --no-print-directory -C $(BUILD) -j$(JOBS) nbdkit-s3nbd-plugin s3nbd s3load
+	@$(MAKE) --no-print-directory -C $(BUILD) -j$(JOBS) nbdkit-s3nbd-plugin s3nbd s3load s3nbd-bench-fileio
 
 bench: bench-deps
 	@$(MAKE) --no-print-directory bench-build

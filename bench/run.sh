@@ -15,7 +15,7 @@
 #      OSD_PORT_MIN/OSD_PORT_MAX, S3NBD_BUILD (build)
 #      BENCH_UNTAR_CACHE (/var/tmp/s3nbd-bench-untar: the unpacked kernel tarball, kept across
 #      runs) BENCH_UNTAR_PATHS (subtrees to extract; QUICK: "fs include", full: the whole tree)
-#      BENCH_JOBS (fio jobs, e.g. "") BENCH_EXTRA (of "mkfs trim fsync untar delay"): subsets
+#      BENCH_JOBS (fio jobs, e.g. "") BENCH_EXTRA (of "mkfs trim fsync untar delay fileio"): subsets
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 S3NBD_BUILD=${S3NBD_BUILD:-build}
@@ -23,6 +23,7 @@ case $S3NBD_BUILD in /*) ;; *) S3NBD_BUILD=$REPO/$S3NBD_BUILD ;; esac
 PLUGIN=$S3NBD_BUILD/nbdkit-s3nbd-plugin.so
 CLI=$S3NBD_BUILD/s3nbd
 S3LOAD=$S3NBD_BUILD/s3load
+FILEIO=$S3NBD_BUILD/s3nbd-bench-fileio
 PY=/usr/bin/python3
 REPORT=$REPO/bench/report.py
 W=${BENCH_DIR:-${TMPDIR:-/tmp}/s3nbd-bench}
@@ -42,11 +43,11 @@ MODE=full
 case $MODE in # seq size (MiB), its time cap, random job time, blocks written before TRIM, mkfs and TRIM volume sizes, jobs
   full)  SEQ_MB=1024; SEQ_TIME=60; RAND_TIME=10; TRIM_BLOCKS=256; MKFS_GB=10; TRIM_GB=100; FSYNC_TIME=10
          JOBS="seqwrite seqread-cold seqread-warm randread-cold randread-warm randwrite mixed"
-         DELAY_JOBS="seqwrite seqread-cold randread-cold"; EXTRA="mkfs trim fsync untar delay"
+         DELAY_JOBS="seqwrite seqread-cold randread-cold"; EXTRA="mkfs trim fsync untar delay fileio"
          UNTAR_GB=4; UNTAR_TIME=3600; UNTAR_PATHS=${BENCH_UNTAR_PATHS-} ;;
   quick) SEQ_MB=128; SEQ_TIME=15; RAND_TIME=1; TRIM_BLOCKS=32; MKFS_GB=1; TRIM_GB=4; FSYNC_TIME=3
          JOBS="seqwrite seqread-cold seqread-warm randread-cold randread-warm randwrite mixed"
-         DELAY_JOBS="seqwrite randread-cold"; EXTRA="mkfs trim fsync untar delay"
+         DELAY_JOBS="seqwrite randread-cold"; EXTRA="mkfs trim fsync untar delay fileio"
          UNTAR_GB=1; UNTAR_TIME=600; UNTAR_PATHS=${BENCH_UNTAR_PATHS-fs include} ;;
   smoke) SEQ_MB=32; SEQ_TIME=10; RAND_TIME=1; TRIM_BLOCKS=8; MKFS_GB=1; TRIM_GB=1; FSYNC_TIME=1
          JOBS="seqwrite seqread-cold randread-warm"; DELAY_JOBS=""; EXTRA="" ;;
@@ -67,7 +68,7 @@ for t in fio nbdkit nbdinfo nbdfuse nbdsh fusermount3 haproxy curl mkfs.ext4 fal
   command -v "$t" >/dev/null || die "'$t' is not installed (bench/install-deps.sh)"
 done
 if has s3backer; then command -v s3backer >/dev/null || die "'s3backer' is not installed (bench/install-deps.sh)"; fi
-for f in "$PLUGIN" "$CLI" "$S3LOAD"; do [ -x "$f" ] || [ -f "$f" ] || die "not built: $f (make build s3load)"; done
+for f in "$PLUGIN" "$CLI" "$S3LOAD" "$FILEIO"; do [ -x "$f" ] || [ -f "$f" ] || die "not built: $f (make bench-build)"; done
 
 # ---- cleanup: everything this run started, by pid or mount point --------------------------
 PIDS=()       # background nbdkit/nbdfuse processes we started
@@ -532,8 +533,18 @@ if [[ " $EXTRA " == *" delay "* ]]; then
   done
   EP=$COUNT_EP
 fi
+FILEIO_OUT=""
+if [[ " $EXTRA " == *" fileio "* ]]; then   # the cache's io_uring path against pread/pwrite
+  say "fileio: io_uring (RunOnThreadRing) against pread/pwrite on a page-cached file"
+  FILEIO_OUT=$("$FILEIO" "$W" "$([ "$MODE" = full ] && echo 2 || echo 0.5)") || die "s3nbd-bench-fileio failed"
+fi
 ELAPSED=$(( $(date +%s) - T_START ))
 "$PY" "$REPORT" finalize "$TSV" "$OUT" "$MODE" "$ELAPSED" "$DELAY_MS"
+if [ -n "$FILEIO_OUT" ]; then
+  echo "$FILEIO_OUT"
+  printf '\n## Cache-file I/O: io_uring against pread/pwrite (one thread, page-cached file)\n\n```\n%s\n```\n' \
+    "$FILEIO_OUT" >> "$OUT/results.md"
+fi
 # loud, after the report: any job that failed fails the run
 if awk -F'\t' 'NR > 1 && $18 ~ /FAILED/ {print; bad = 1} END {exit !bad}' "$TSV" >&2; then
   die "the rows above FAILED"

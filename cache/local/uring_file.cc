@@ -78,8 +78,14 @@ Status UringRing::Run(std::span<IoOp> ops) {
     size_t n = std::min<size_t>(todo.size(), depth_);
     for (size_t i = 0; i < n; i++) Prep(todo[todo.size() - 1 - i]);
     todo.resize(todo.size() - n);
-    int rc = io_uring_submit(&ring_);
-    if (rc < 0) return Status::Error(-rc, std::string("io_uring_submit: ") + std::strerror(-rc));
+    // One syscall submits the wave and waits for all of it; the reaping below then finds the
+    // completions without another (io_uring_wait_cqe only enters the kernel when none is
+    // ready, e.g. after a signal cut the wait short).
+    int rc;
+    do rc = io_uring_submit_and_wait(&ring_, static_cast<unsigned>(n));
+    while (rc == -EINTR);
+    if (rc < 0)
+      return Status::Error(-rc, std::string("io_uring_submit_and_wait: ") + std::strerror(-rc));
     for (size_t i = 0; i < n; i++) {
       io_uring_cqe* cqe = nullptr;
       do rc = io_uring_wait_cqe(&ring_, &cqe);
@@ -233,24 +239,63 @@ Status UringCacheFile::Reserve(uint64_t bytes) {
   return Status::Ok();
 }
 
+namespace {
+
+// One op with plain syscalls: EINTR/EAGAIN and short transfers resumed, as the ring does.
+Status RunDirect(IoOp& op) {
+  const char* what = op.kind == IoOp::Kind::kSync   ? "fdatasync"
+                     : op.kind == IoOp::Kind::kRead ? "read"
+                                                    : "write";
+  if (op.kind == IoOp::Kind::kSync) {
+    int rc;
+    do rc = ::fdatasync(op.fd);
+    while (rc != 0 && errno == EINTR);
+    if (rc != 0) return Status::Error(errno, std::string(what) + ": " + std::strerror(errno));
+    return Status::Ok();
+  }
+  op.done = 0;
+  while (op.done < op.len) {
+    ssize_t n = op.kind == IoOp::Kind::kRead
+                    ? ::pread(op.fd, op.buf + op.done, op.len - op.done, op.offset + op.done)
+                    : ::pwrite(op.fd, op.buf + op.done, op.len - op.done, op.offset + op.done);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+    if (n < 0)
+      return Status::Error(errno, std::string(what) + " at offset " + std::to_string(op.offset) +
+                                      ": " + std::strerror(errno));
+    if (n == 0)  // EOF: the file is shorter than its geometry
+      return Status::Error(EIO, "short transfer at offset " + std::to_string(op.offset));
+    op.done += static_cast<size_t>(n);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status RunCacheIo(std::span<IoOp> ops, bool ring_for_batches) {
+  if (ring_for_batches && ops.size() > 1) return RunOnThreadRing(ops);
+  for (IoOp& op : ops)
+    if (Status s = RunDirect(op); !s.ok()) return s;
+  return Status::Ok();
+}
+
 Status UringCacheFile::ReadMeta(uint64_t offset, uint8_t* buf, size_t len) {
   IoOp op{IoOp::Kind::kRead, meta_fd_.get(), buf, len, offset};
-  return RunOnThreadRing(std::span<IoOp>(&op, 1));
+  return RunDirect(op);
 }
 
 Status UringCacheFile::WriteMeta(std::span<IoOp> ops) {
   for (IoOp& op : ops) op.fd = meta_fd_.get();
-  return RunOnThreadRing(ops);
+  return RunCacheIo(ops, false);  // buffered: the ring buys nothing (RunCacheIo)
 }
 
 Status UringCacheFile::RunData(std::span<IoOp> ops) {
   for (IoOp& op : ops) op.fd = data_fd_.get();
-  return RunOnThreadRing(ops);
+  return RunCacheIo(ops, direct_io_);
 }
 
 Status UringCacheFile::Sync() {
   IoOp op{IoOp::Kind::kSync, data_fd_.get()};
-  return RunOnThreadRing(std::span<IoOp>(&op, 1));
+  return RunDirect(op);
 }
 
 }  // namespace s3nbd

@@ -1,8 +1,9 @@
-// UringCacheFile: the cache file's descriptors and all its I/O, through io_uring.
+// UringCacheFile: the cache file's descriptors and all its I/O.
 // Two fds on one file: data slots (O_DIRECT when asked) and metadata (buffered; small
-// record writes). Each thread submits on its own ring (RunOnThreadRing: a thread_local
-// UringRing, destroyed with io_uring_queue_exit at thread exit), so no ring is shared and
-// no lock is needed; the file object itself is immutable after Open().
+// record writes). Buffered I/O and single ops are plain syscalls; batches of O_DIRECT data go on
+// the thread's own ring (RunOnThreadRing: a thread_local UringRing, destroyed with
+// io_uring_queue_exit at thread exit), so no ring is shared and no lock is needed; the file
+// object is immutable after Open(). Why: RunCacheIo.
 #pragma once
 
 #include <liburing.h>
@@ -73,6 +74,12 @@ class UringRing {
 
 // Runs a batch on the calling thread's ring (created on first use, depth 64).
 Status RunOnThreadRing(std::span<IoOp> ops);
+// How the cache file runs its I/O: a batch of several ops on the thread's ring when
+// ring_for_batches (O_DIRECT data: the ring keeps the device busy with all of them at once),
+// else each op as one pread/pwrite. Measured with `s3nbd-bench-fileio` (make bench,
+// docs/performance.md) on page-cached files here, the ring never beats the plain syscalls: one
+// 4 KiB read 0.55x, one 4 KiB write 0.50x, batches of 8 reads 0.79x (4 KiB) to 0.98x (1 MiB).
+Status RunCacheIo(std::span<IoOp> ops, bool ring_for_batches);
 
 // The io_uring cache file. Two fds on one file: data slots (O_DIRECT when asked) and
 // metadata (buffered). Open takes an exclusive flock (a second server on the same cache file
