@@ -113,7 +113,7 @@ Status LocalCacheStore::CheckWriterSession() {
   const std::array<uint8_t, 16> zero{}, bucket = TokenBytes(options_.bucket_writer_token);
   std::vector<uint64_t> drop;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     const bool known = header_.writer_token != zero;
     const bool ours = bucket == zero || bucket == header_.writer_token || bucket == header_.prev_writer_token;
     if (!pending_seqs_.empty() && !known) {
@@ -173,11 +173,11 @@ Status LocalCacheStore::Format(const std::string& why) {
   }
   if (Status s = file_->Sync(); !s.ok()) return s.Wrap(where);
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     flushed_seq_ = 0;
   }
   if (Status s = SyncFile(); !s.ok()) return s.Wrap(where);  // writes the new header first
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   // A refused recovery (discard_bad_cache) may have filled these: start from nothing.
   blocks_.clear();
   queue_.clear();
@@ -200,7 +200,7 @@ Status LocalCacheStore::Format(const std::string& why) {
 }
 
 Status LocalCacheStore::WriteHeader(const CacheHeader& h) {
-  std::lock_guard io(header_io_mu_);
+  MutexLock io(&header_io_mu_);
   AlignedBuffer buf(kCacheHeaderSize);
   EncodeHeader(h, std::span<uint8_t, kCacheHeaderSize>(buf.data(), kCacheHeaderSize));
   IoOp op{IoOp::Kind::kWrite, -1, buf.data(), kCacheHeaderSize, 0};
@@ -228,7 +228,7 @@ Status LocalCacheStore::LoadIndex() {
             EINVAL, "index record " + std::to_string(first + i) + ": kind does not fit its place");
     }
   }
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   records_ = std::move(recs);
   slots_.assign(header_.record_count, SlotState{});
   verified_ = std::make_unique<std::atomic<uint8_t>[]>(header_.slot_count);
@@ -237,7 +237,7 @@ Status LocalCacheStore::LoadIndex() {
 
 // Applies the recovery rules: newest state per block, DIRTY data verified, stale records freed.
 Status LocalCacheStore::Recover() {
-  std::unique_lock lock(mu_);
+  MutexLock lock(&mu_);
   std::unordered_map<uint64_t, std::vector<uint64_t>> by_block;
   uint64_t max_seq = std::max(header_.flushed_seq, header_.uploaded_below), max_epoch = 0;
   flushed_seq_ = header_.flushed_seq;
@@ -259,8 +259,9 @@ Status LocalCacheStore::Recover() {
   }
   uint64_t lost = 0;
   for (auto& [block, recs] : by_block) {
-    std::sort(recs.begin(), recs.end(),
-              [&](uint64_t a, uint64_t b) { return records_[a].seq < records_[b].seq; });
+    std::sort(recs.begin(), recs.end(), [&](uint64_t a, uint64_t b) REQUIRES(mu_) {
+      return records_[a].seq < records_[b].seq;
+    });
     size_t keep_from = 0;  // records after the newest CLEAN one are pending versions
     for (size_t k = 0; k < recs.size(); k++)
       if (records_[recs[k]].kind == RecordKind::kClean) keep_from = k;
@@ -272,10 +273,10 @@ Status LocalCacheStore::Recover() {
       const CacheRecord r = records_[recs[k]];
       // An open slot (patched in place, never flushed) has no hash to check.
       if (r.kind != RecordKind::kDirty || (r.flags & kRecordOpen)) continue;
-      lock.unlock();
+      lock.Unlock();
       std::string data;
       Status s = ReadSlot(recs[k], r.hash, true, &data);
-      lock.lock();
+      lock.Lock();
       if (s.ok()) continue;
       if (s.err() != EBADMSG) return s;
       if (r.seq <= header_.flushed_seq)
@@ -317,13 +318,13 @@ Status LocalCacheStore::Recover() {
   next_seq_ = max_seq + 1;
   current_epoch_ = max_epoch + 1;
   max_dirty_ = options_.max_dirty ? options_.max_dirty : DefaultMaxDirty(header_.slot_count, block_size_);
-  lock.unlock();
+  lock.Unlock();
   if (Status s = WriteRecords(drop); !s.ok()) return s;
   // What this open read may have been in the page cache only (after kill -9): make it durable,
   // so that slots found here count as durable (DataDurableLocked) and a power cut later in
   // this session cannot take the recovered state back.
   if (Status s = SyncFile(); !s.ok()) return s;
-  lock.lock();
+  lock.Lock();
   for (uint64_t i = header_.slot_count; i-- > 0;)
     if (records_[i].kind == RecordKind::kFree) free_slots_.push_back(i);
   for (uint64_t i = header_.record_count; i-- > header_.slot_count;)

@@ -62,7 +62,7 @@ Status LocalCacheStore::ReadRange(uint64_t block, uint32_t offset, uint32_t len,
   uint64_t slot = 0;
   bool fast = false;  // a hit on a slot verified in this process: read just the range
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     const Newest n = NewestLocked(block);
     if (n.erased) {
       counters_.hits++;
@@ -93,7 +93,7 @@ Status LocalCacheStore::Read(uint64_t block, std::string* data) {
     uint64_t slot = 0, hash = 0, gen = 0;
     bool verify = true;
     {
-      std::unique_lock lock(mu_);
+      MutexLock lock(&mu_);
       const Newest n = NewestLocked(block);
       BlockEntry* e = n.entry;
       if (n.erased) {
@@ -108,7 +108,7 @@ Status LocalCacheStore::Read(uint64_t block, std::string* data) {
       } else if (e && e->fetch) {
         fetch = e->fetch;
         counters_.coalesced_misses++;
-        fetch_cv_.wait(lock, [&] { return fetch->done; });
+        while (!fetch->done) fetch_cv_.Wait(&mu_);
       } else {
         BlockEntry& ne = blocks_[block];
         fetch = std::make_shared<Fetch>();
@@ -139,7 +139,7 @@ Status LocalCacheStore::Read(uint64_t block, std::string* data) {
     LogWarning("read: " + Where(block) + ": " + s.message() + "; dropping the cached copy");
     std::vector<uint64_t> to_write;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       auto it = blocks_.find(block);
       if (it != blocks_.end() && it->second.clean == static_cast<int64_t>(slot)) {
         it->second.clean = -1;
@@ -180,7 +180,7 @@ Status LocalCacheStore::RunFetch(uint64_t block, const std::shared_ptr<Fetch>& f
     if (a.ok() && WriteSlot(*a, buf).ok()) {
       slot = static_cast<int64_t>(*a);
     } else if (a.ok()) {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       free_slots_.push_back(*a);  // its FREE record is already on disk
     }
   }
@@ -188,7 +188,7 @@ Status LocalCacheStore::RunFetch(uint64_t block, const std::shared_ptr<Fetch>& f
   if (data && s.ok()) *data = buf;
   std::vector<uint64_t> to_write;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     BlockEntry& e = blocks_[block];
     if (slot >= 0) {
       uint64_t sl = static_cast<uint64_t>(slot);
@@ -209,7 +209,7 @@ Status LocalCacheStore::RunFetch(uint64_t block, const std::shared_ptr<Fetch>& f
     e.fetch.reset();
     MaybeDropEntryLocked(block);
   }
-  fetch_cv_.notify_all();
+  fetch_cv_.NotifyAll();
   if (Status w = CommitRecords(to_write); !w.ok())
     LogWarning("read: " + Where(block) + ": " + w.message());
   return s;
@@ -293,14 +293,14 @@ void LocalCacheStore::PostponeLocked(uint64_t block, Version* v) {
   queue_.insert({v->epoch, v->ready_ns, v->seq, block});
 }
 
-Status LocalCacheStore::ReserveDirtyLocked(std::unique_lock<std::mutex>& lock, uint64_t block,
+Status LocalCacheStore::ReserveDirtyLocked(uint64_t block,
                                            std::chrono::steady_clock::time_point since) {
   if (dirty_bytes_ + block_size_ > max_dirty_) counters_.write_waits++;
   WaitClock clock(&counters_);
   while (dirty_bytes_ + block_size_ > max_dirty_) {  // backpressure
     space_waiters_++;
-    work_cv_.notify_all();
-    space_cv_.wait_until(lock, StallDeadlineLocked(since));
+    work_cv_.NotifyAll();
+    space_cv_.WaitUntil(&mu_, StallDeadlineLocked(since));
     space_waiters_--;
     if (std::chrono::steady_clock::now() >= StallDeadlineLocked(since) &&
         dirty_bytes_ + block_size_ > max_dirty_)
@@ -319,34 +319,34 @@ Status LocalCacheStore::Write(uint64_t block, std::string_view data) {
   const auto since = std::chrono::steady_clock::now();
   bool reserved = false;
   {
-    std::unique_lock lock(mu_);
+    MutexLock lock(&mu_);
     auto it = blocks_.find(block);
     bool coalesce = it != blocks_.end() && !it->second.versions.empty() &&
                     it->second.versions.back().epoch == current_epoch_ &&
                     !it->second.versions.back().uploading && !it->second.versions.back().erase;
     if (!coalesce) {
-      if (Status r = ReserveDirtyLocked(lock, block, since); !r.ok()) return r;
+      if (Status r = ReserveDirtyLocked(block, since); !r.ok()) return r;
       reserved = true;
     }
   }
   auto unreserve = [&] {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     if (reserved) dirty_bytes_ -= block_size_;
     PublishLocked();
-    space_cv_.notify_all();
+    space_cv_.NotifyAll();
   };
   auto slot = AllocateSlot(true, since);
   if (!slot.ok()) {
     unreserve();
     if (slot.status().err() == ENOSPC) {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       return DirtyTimeout("write", block);
     }
     return slot.status().Wrap("write: " + Where(block));
   }
   if (Status s = WriteSlot(*slot, data); !s.ok()) {
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       free_slots_.push_back(*slot);
     }
     unreserve();
@@ -354,7 +354,7 @@ Status LocalCacheStore::Write(uint64_t block, std::string_view data) {
   }
   std::vector<uint64_t> to_write;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     slots_[*slot].data_sync = syncs_started_;
     AddVersionLocked(block, *slot, BlockHash(data), false, reserved, &to_write);
   }
@@ -369,7 +369,7 @@ Status LocalCacheStore::Erase(std::span<const uint64_t> blocks) {
     const uint64_t block = blocks[i];
     bool local_state;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       auto it = blocks_.find(block);
       local_state = it != blocks_.end() && (it->second.clean >= 0 || !it->second.versions.empty());
       if (local_state && !it->second.versions.empty() && it->second.versions.back().erase) continue;
@@ -379,11 +379,11 @@ Status LocalCacheStore::Erase(std::span<const uint64_t> blocks) {
     if (!tomb.ok()) {
       // The erases recorded so far stand (their records must reach the file).
       if (Status w = CommitRecords(to_write); !w.ok()) return w.Wrap("erase: " + Where(block));
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       return DirtyTimeout("erase", block);
     }
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       AddVersionLocked(block, *tomb, 0, true, false, &to_write);
     }
     if (to_write.size() >= kEraseChunk) {
@@ -397,17 +397,17 @@ Status LocalCacheStore::Erase(std::span<const uint64_t> blocks) {
 
 Status LocalCacheStore::Flush() {
   if (!options_.uploads) return Status::Ok();  // read-only: nothing written here to flush
-  std::unique_lock lock(mu_);
+  MutexLock lock(&mu_);
   const uint64_t epoch = current_epoch_++;
   if (options_.flush_policy == FlushPolicy::kLocal) {
     const uint64_t seq = next_seq_ - 1;
-    lock.unlock();
+    lock.Unlock();
     Status s = SealOpenVersions(epoch);
     if (s.ok()) s = SyncFile();
     if (s.ok()) {  // written now, durable with the next sync; see the format doc
       CacheHeader h;
       {
-        std::lock_guard relock(mu_);
+        MutexLock relock(&mu_);
         flushed_seq_ = std::max(flushed_seq_, seq);
         h = HeaderLocked();
       }
@@ -418,13 +418,17 @@ Status LocalCacheStore::Flush() {
   }
   flush_target_ = std::max(flush_target_, epoch);
   flush_waiting_++;
-  work_cv_.notify_all();
+  work_cv_.NotifyAll();
   // Waits as long as uploads make progress; fails after dirty_wait_timeout without any.
   const auto since = std::chrono::steady_clock::now();
-  auto flushed = [&] { return pending_epochs_.empty() || pending_epochs_.begin()->first > epoch; };
+  auto flushed = [&]() REQUIRES(mu_) {
+    return pending_epochs_.empty() || pending_epochs_.begin()->first > epoch;
+  };
   bool done = flushed();
-  while (!done && std::chrono::steady_clock::now() < StallDeadlineLocked(since))
-    done = done_cv_.wait_until(lock, StallDeadlineLocked(since), flushed);
+  while (!done && std::chrono::steady_clock::now() < StallDeadlineLocked(since)) {
+    done_cv_.WaitUntil(&mu_, StallDeadlineLocked(since));
+    done = flushed();
+  }
   flush_waiting_--;
   if (!done) {
     uint64_t left = 0;
@@ -438,7 +442,7 @@ Status LocalCacheStore::Flush() {
                                                     : "last error: " + last_error_.message()) +
                                   "); they stay dirty in the cache");
   }
-  lock.unlock();
+  lock.Unlock();
   // The sync writes the uploaded_below watermark: after power loss no durable older DIRTY or
   // ERASE record of a block can be uploaded again over the data this flush acknowledged.
   Status s = SyncFile();
@@ -450,7 +454,7 @@ Status LocalCacheStore::Flush() {
 Status LocalCacheStore::List(const std::function<void(uint64_t block)>& fn) {
   std::unordered_map<uint64_t, bool> local;  // block -> present, for blocks the cache knows better
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     for (auto& [block, e] : blocks_) {
       if (!e.versions.empty()) {
         local[block] = !e.versions.back().erase;
@@ -470,7 +474,7 @@ Status LocalCacheStore::List(const std::function<void(uint64_t block)>& fn) {
 
 BlockPresence LocalCacheStore::Probe(uint64_t block) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     auto it = blocks_.find(block);
     if (it != blocks_.end()) {
       if (!it->second.versions.empty())
@@ -483,14 +487,14 @@ BlockPresence LocalCacheStore::Probe(uint64_t block) {
 
 void LocalCacheStore::Prefetch(std::span<const uint64_t> blocks) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     for (uint64_t block : blocks) {
       if (prefetch_queue_.size() >= kMaxPrefetchQueue) break;
       if (blocks_.count(block)) continue;  // cached, pending or being fetched
       prefetch_queue_.push_back(block);
     }
   }
-  prefetch_cv_.notify_all();
+  prefetch_cv_.NotifyAll();
 }
 
 }  // namespace s3nbd

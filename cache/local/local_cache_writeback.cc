@@ -19,7 +19,7 @@ constexpr int kEarlyExtra = 2;  // early uploads beyond one per waiting writer
 
 void LocalCacheStore::Start() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     if (!threads_.empty()) return;
     stop_ = false;
   }
@@ -31,27 +31,30 @@ void LocalCacheStore::Start() {
 
 void LocalCacheStore::StopThreads() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     stop_ = true;
   }
-  work_cv_.notify_all();
-  prefetch_cv_.notify_all();
+  work_cv_.NotifyAll();
+  prefetch_cv_.NotifyAll();
   threads_.clear();  // jthread joins
 }
 
 Status LocalCacheStore::Shutdown(std::chrono::milliseconds timeout) {
   bool drained;
   {
-    std::unique_lock lock(mu_);
+    MutexLock lock(&mu_);
     draining_ = true;
-    work_cv_.notify_all();
-    drained = !options_.uploads ||
-              done_cv_.wait_for(lock, timeout, [&] { return pending_epochs_.empty(); });
+    work_cv_.NotifyAll();
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (options_.uploads && !pending_epochs_.empty() &&
+           std::chrono::steady_clock::now() < deadline)
+      done_cv_.WaitUntil(&mu_, deadline);
+    drained = !options_.uploads || pending_epochs_.empty();
   }
   StopThreads();
   uint64_t seq, left;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     draining_ = false;
     seq = next_seq_ - 1;
     left = queue_.size();
@@ -59,7 +62,7 @@ Status LocalCacheStore::Shutdown(std::chrono::milliseconds timeout) {
   const std::string where = "shutdown: cache " + options_.path;
   Status s = SyncFile();  // everything written so far is now durable: flushed_seq = seq
   if (s.ok()) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     flushed_seq_ = std::max(flushed_seq_, seq);
   }
   if (s.ok()) s = SyncFile();  // and so is the header that says so
@@ -89,7 +92,7 @@ bool LocalCacheStore::DrainAllLocked() const {
 }
 
 void LocalCacheStore::KickWritebackLocked(int64_t ready_ns) {
-  if (timed_sleepers_ == 0 || ready_ns <= NowNs() || UrgentLocked()) work_cv_.notify_one();
+  if (timed_sleepers_ == 0 || ready_ns <= NowNs() || UrgentLocked()) work_cv_.NotifyOne();
 }
 
 LocalCacheStore::Version* LocalCacheStore::FindVersionLocked(uint64_t block, uint64_t seq) {
@@ -156,7 +159,7 @@ void LocalCacheStore::Upload(const std::vector<std::pair<uint64_t, uint64_t>>& b
   bool erase, open = false;
   uint64_t slot = 0, hash = 0;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     Version* v = FindVersionLocked(batch[0].first, batch[0].second);
     erase = v->erase;
     if (!erase) {
@@ -179,14 +182,14 @@ void LocalCacheStore::Upload(const std::vector<std::pair<uint64_t, uint64_t>>& b
     if (s.ok() && open) hash = BlockHash(data);  // of exactly what is uploaded
     {
       // From here in-place writes may patch the slot again; Complete sees them (mods).
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       Version* v = FindVersionLocked(batch[0].first, batch[0].second);
       v->reading = false;
       v->read_mods = v->mods;
       slots_[slot].pins--;
       ReleaseLocked(slot);
     }
-    read_cv_.notify_all();
+    read_cv_.NotifyAll();
     if (s.ok()) s = inner_->Write(batch[0].first, data);
     if (!s.ok()) s = s.Wrap("writeback: " + Where(batch[0].first));
   }
@@ -200,7 +203,7 @@ void LocalCacheStore::Complete(const std::vector<std::pair<uint64_t, uint64_t>>&
   bool epoch_done = false, more = false;
   uint64_t ticket;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     ticket = ++completion_tickets_;  // syncs wait until these records are written
     completions_open_.insert(ticket);
     const int64_t now = NowNs();
@@ -282,61 +285,61 @@ void LocalCacheStore::Complete(const std::vector<std::pair<uint64_t, uint64_t>>&
     }
     PublishLocked();
   }
-  space_cv_.notify_all();
-  done_cv_.notify_all();
+  space_cv_.NotifyAll();
+  done_cv_.NotifyAll();
   if (epoch_done) {
-    work_cv_.notify_all();
+    work_cv_.NotifyAll();
   } else if (more) {
-    work_cv_.notify_one();
+    work_cv_.NotifyOne();
   }
   if (options_.before_completion_records) options_.before_completion_records();
   if (Status w = CommitRecords(to_write); !w.ok()) LogWarning("writeback: " + w.message());
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     completions_open_.erase(ticket);
   }
-  done_cv_.notify_all();
+  done_cv_.NotifyAll();
   if (unsynced.empty()) return;
   Status s2 = SyncFile();
   if (!s2.ok()) LogWarning("writeback: sync after an older version's upload: " + s2.message());
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     for (uint64_t block : unsynced) {
       auto it = blocks_.find(block);
       if (it != blocks_.end()) it->second.rewrite_unsynced = false;
     }
   }
-  work_cv_.notify_all();
+  work_cv_.NotifyAll();
 }
 
 void LocalCacheStore::WritebackLoop() {
-  std::unique_lock lock(mu_);
+  MutexLock lock(&mu_);
   while (!stop_) {
     std::vector<std::pair<uint64_t, uint64_t>> batch;
     int64_t wake = INT64_MAX;
     if (PickLocked(false, &batch, &wake)) {
-      if (!queue_.empty()) work_cv_.notify_one();  // chain: let another worker look
-      lock.unlock();
+      if (!queue_.empty()) work_cv_.NotifyOne();  // chain: let another worker look
+      lock.Unlock();
       Upload(batch);
-      lock.lock();
+      lock.Lock();
       continue;
     }
     if (wake == INT64_MAX) {
-      work_cv_.wait(lock);
+      work_cv_.Wait(&mu_);
     } else {
       timed_sleepers_++;
-      work_cv_.wait_until(lock,
-                          std::chrono::steady_clock::time_point(std::chrono::nanoseconds(wake)));
+      work_cv_.WaitUntil(&mu_,
+                         std::chrono::steady_clock::time_point(std::chrono::nanoseconds(wake)));
       timed_sleepers_--;
     }
   }
 }
 
 void LocalCacheStore::PrefetchLoop() {
-  std::unique_lock lock(mu_);
+  MutexLock lock(&mu_);
   while (!stop_) {
     if (prefetch_queue_.empty()) {
-      prefetch_cv_.wait(lock);
+      prefetch_cv_.Wait(&mu_);
       continue;
     }
     const uint64_t block = prefetch_queue_.front();
@@ -346,9 +349,9 @@ void LocalCacheStore::PrefetchLoop() {
     BlockEntry& e = blocks_[block];
     e.fetch = fetch;
     const uint64_t gen = e.write_gen;
-    lock.unlock();
+    lock.Unlock();
     (void)RunFetch(block, fetch, gen, nullptr, true);  // best effort: a reader fetches it again
-    lock.lock();
+    lock.Lock();
   }
 }
 
@@ -356,14 +359,14 @@ Status LocalCacheStore::UploadAllForTest() {
   for (;;) {
     std::vector<std::pair<uint64_t, uint64_t>> batch;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       int64_t wake = INT64_MAX;
       if (pending_epochs_.empty()) return Status::Ok();
       if (!PickLocked(true, &batch, &wake))
         return Status::Error(EAGAIN, "nothing eligible to upload");
     }
     Upload(batch);
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     if (!last_error_.ok()) return last_error_;
   }
 }
