@@ -319,8 +319,7 @@ void LocalCacheStore::PublishLocked() {
 
 void LocalCacheStore::MaybeDropEntryLocked(uint64_t block) {
   auto it = blocks_.find(block);
-  if (it != blocks_.end() && it->second.clean < 0 && it->second.versions.empty() &&
-      !it->second.fetch)
+  if (it != blocks_.end() && it->second.clean < 0 && it->second.versions.empty())
     blocks_.erase(it);
 }
 

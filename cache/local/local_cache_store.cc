@@ -12,7 +12,6 @@
 namespace s3nbd {
 namespace {
 
-constexpr size_t kMaxPrefetchQueue = 1024;
 constexpr size_t kEraseChunk = 256;  // erases recorded per index batch
 
 bool AllZero(std::string_view d) {
@@ -88,9 +87,9 @@ Status LocalCacheStore::ReadRange(uint64_t block, uint32_t offset, uint32_t len,
 
 Status LocalCacheStore::Read(uint64_t block, std::string* data) {
   for (;;) {
-    std::shared_ptr<Fetch> fetch;
+    std::shared_ptr<FetchTable::Fetch> fetch;
     bool owner = false, dirty = false;
-    uint64_t slot = 0, hash = 0, gen = 0;
+    uint64_t slot = 0, hash = 0;
     bool verify = true;
     {
       MutexLock lock(&mu_);
@@ -105,15 +104,11 @@ Status LocalCacheStore::Read(uint64_t block, std::string* data) {
         slot = static_cast<uint64_t>(n.slot);
         dirty = n.dirty;
         if (!dirty) CleanHitLocked(e, slot);
-      } else if (e && e->fetch) {
-        fetch = e->fetch;
+      } else if ((fetch = fetches_.Find(block))) {
         counters_.coalesced_misses++;
-        while (!fetch->done) fetch_cv_.Wait(&mu_);
+        fetches_.WaitDone(&mu_, *fetch);
       } else {
-        BlockEntry& ne = blocks_[block];
-        fetch = std::make_shared<Fetch>();
-        ne.fetch = fetch;
-        gen = ne.write_gen;
+        fetch = fetches_.Begin(block);
         owner = true;
         counters_.misses++;
       }
@@ -123,7 +118,7 @@ Status LocalCacheStore::Read(uint64_t block, std::string* data) {
         slots_[slot].pins++;
       }
     }
-    if (owner) return RunFetch(block, fetch, gen, data, false);
+    if (owner) return RunFetch(block, fetch, data, false);
     if (fetch) {  // done and immutable from now on
       if (fetch->status.ok()) *data = fetch->data;
       return fetch->status;
@@ -152,7 +147,7 @@ Status LocalCacheStore::Read(uint64_t block, std::string* data) {
 
 // Reads a missing block from the inner store (zeros when it is absent), caches a non-zero
 // copy as CLEAN unless the block was written meanwhile, and wakes coalesced readers.
-Status LocalCacheStore::RunFetch(uint64_t block, const std::shared_ptr<Fetch>& fetch, uint64_t gen,
+Status LocalCacheStore::RunFetch(uint64_t block, const std::shared_ptr<FetchTable::Fetch>& fetch,
                                  std::string* data, bool prefetch) {
   std::string buf;
   Status s;
@@ -192,7 +187,7 @@ Status LocalCacheStore::RunFetch(uint64_t block, const std::shared_ptr<Fetch>& f
     BlockEntry& e = blocks_[block];
     if (slot >= 0) {
       uint64_t sl = static_cast<uint64_t>(slot);
-      if (e.write_gen == gen && e.versions.empty() && e.clean < 0) {
+      if (!fetch->stale && e.versions.empty() && e.clean < 0) {
         e.clean = slot;
         slots_[sl].data_sync = syncs_started_;
         e.prefetched = prefetch;
@@ -203,13 +198,9 @@ Status LocalCacheStore::RunFetch(uint64_t block, const std::shared_ptr<Fetch>& f
         free_slots_.push_back(sl);  // written meanwhile: this copy is stale
       }
     }
-    fetch->status = s;
-    fetch->data = std::move(buf);
-    fetch->done = true;
-    e.fetch.reset();
+    fetches_.Finish(block, fetch, s, std::move(buf));  // wakes the coalesced readers
     MaybeDropEntryLocked(block);
   }
-  fetch_cv_.NotifyAll();
   if (Status w = CommitRecords(to_write); !w.ok())
     LogWarning("read: " + Where(block) + ": " + w.message());
   return s;
@@ -226,7 +217,7 @@ void LocalCacheStore::AddVersionLocked(uint64_t block, uint64_t rec, uint64_t ha
                                        bool reserved, std::vector<uint64_t>* to_write) {
   const uint64_t seq = next_seq_++, epoch = current_epoch_;
   BlockEntry& e = blocks_[block];
-  e.write_gen++;
+  fetches_.Invalidate(block);
   e.prefetched = false;
   if (e.clean >= 0 && e.clean != static_cast<int64_t>(rec))  // else: made dirty in place
     RetireLocked(static_cast<uint64_t>(e.clean), to_write);
@@ -489,12 +480,11 @@ void LocalCacheStore::Prefetch(std::span<const uint64_t> blocks) {
   {
     MutexLock lock(&mu_);
     for (uint64_t block : blocks) {
-      if (prefetch_queue_.size() >= kMaxPrefetchQueue) break;
-      if (blocks_.count(block)) continue;  // cached, pending or being fetched
-      prefetch_queue_.push_back(block);
+      if (blocks_.count(block) || fetches_.InFlight(block)) continue;  // cached, pending, fetched
+      if (!fetches_.Queue(block)) break;  // full
     }
+    fetches_.WakeQueue();
   }
-  prefetch_cv_.NotifyAll();
 }
 
 }  // namespace s3nbd

@@ -4,7 +4,8 @@
 // flush-epoch order. LOCK RULE: mu_ guards every member marked GUARDED_BY(mu_) (checked by
 // clang -Wthread-safety); no file or inner-store I/O runs under mu_ (slots are pinned instead;
 // I/O functions are EXCLUDES(mu_)). The record_io_mu_ stripes order writes of the same record;
-// they are taken (ascending) BEFORE mu_, never while holding it.
+// they are taken (ascending) BEFORE mu_, never while holding it. Components with one job each:
+// FetchTable (misses in flight, read-ahead queue).
 #pragma once
 
 #include <array>
@@ -24,6 +25,7 @@
 #include "cache/block_store.h"
 #include "cache/local/cache_format.h"
 #include "cache/local/cache_options.h"
+#include "cache/local/fetch_table.h"
 #include "cache/local/uring_file.h"
 #include "cache/util/mutex.h"
 
@@ -91,19 +93,9 @@ class LocalCacheStore : public BlockStore {
     int64_t ready_ns = 0;  // earliest upload time (writeback_delay or retry backoff)
     int64_t dirty_ns = 0;  // when it became dirty (caps how long writes postpone ready_ns)
   };
-  // Written under mu_ until done is set (under mu_); immutable afterwards, so a reader that saw
-  // done under mu_ reads status and data without it. (Not annotated: a nested struct cannot
-  // name the store's mu_.)
-  struct Fetch {
-    bool done = false;
-    Status status;
-    std::string data;
-  };
   struct BlockEntry {
     int64_t clean = -1;            // CLEAN slot, or -1
     std::deque<Version> versions;  // pending, oldest first; back() is what readers see
-    std::shared_ptr<Fetch> fetch;  // in-flight miss, shared by coalesced readers
-    uint64_t write_gen = 0;        // bumped by every Write/Erase (detects fetch races)
     bool prefetched = false;       // clean copy came from Prefetch and was not read yet
     // An older version completed and its slot's FREE record is not known durable yet: the
     // next version is not uploaded (and so cannot complete and free the block's newest record)
@@ -181,7 +173,7 @@ class LocalCacheStore : public BlockStore {
   };
   Newest NewestLocked(uint64_t block) REQUIRES(mu_);
   void CleanHitLocked(BlockEntry* e, uint64_t slot) REQUIRES(mu_);  // CLOCK bit, read-ahead
-  Status RunFetch(uint64_t block, const std::shared_ptr<Fetch>& fetch, uint64_t gen,
+  Status RunFetch(uint64_t block, const std::shared_ptr<FetchTable::Fetch>& fetch,
                   std::string* data, bool prefetch) EXCLUDES(mu_);
   // Installs a new DIRTY (or ERASE) version whose slot data is written; `reserved`: its
   // dirty bytes were already counted by the backpressure wait.
@@ -268,8 +260,6 @@ class LocalCacheStore : public BlockStore {
   CondVar work_cv_;   // writeback workers: new/urgent work, stop
   CondVar space_cv_;  // writers: dirty bytes, slots or tombstones freed
   CondVar done_cv_;   // flush/shutdown: versions completed
-  CondVar fetch_cv_;  // coalesced readers: a fetch completed
-  CondVar prefetch_cv_;
   CondVar read_cv_;   // in-place writers: an upload finished reading a slot
   std::vector<CacheRecord> records_ GUARDED_BY(mu_);  // in-memory index
   std::vector<SlotState> slots_ GUARDED_BY(mu_);  // per record
@@ -279,7 +269,7 @@ class LocalCacheStore : public BlockStore {
   std::vector<uint64_t> free_tombs_ GUARDED_BY(mu_);
   std::set<QueueKey> queue_ GUARDED_BY(mu_);  // not uploading
   std::map<uint64_t, uint64_t> pending_epochs_ GUARDED_BY(mu_);  // epoch -> versions
-  std::deque<uint64_t> prefetch_queue_ GUARDED_BY(mu_);
+  FetchTable fetches_ GUARDED_BY(mu_);  // misses in flight (coalescing) and read-ahead queue
   uint64_t dirty_bytes_ GUARDED_BY(mu_) = 0;
   uint64_t next_seq_ GUARDED_BY(mu_) = 1;
   uint64_t current_epoch_ GUARDED_BY(mu_) = 0;

@@ -33,9 +33,9 @@ void LocalCacheStore::StopThreads() {
   {
     MutexLock lock(&mu_);
     stop_ = true;
+    fetches_.WakeQueue();
   }
   work_cv_.NotifyAll();
-  prefetch_cv_.NotifyAll();
   threads_.clear();  // jthread joins
 }
 
@@ -338,19 +338,17 @@ void LocalCacheStore::WritebackLoop() {
 void LocalCacheStore::PrefetchLoop() {
   MutexLock lock(&mu_);
   while (!stop_) {
-    if (prefetch_queue_.empty()) {
-      prefetch_cv_.Wait(&mu_);
+    const std::optional<uint64_t> queued = fetches_.PopQueued();
+    if (!queued) {
+      fetches_.WaitQueued(&mu_);
       continue;
     }
-    const uint64_t block = prefetch_queue_.front();
-    prefetch_queue_.pop_front();
-    if (blocks_.count(block)) continue;  // cached, pending or being fetched meanwhile
-    auto fetch = std::make_shared<Fetch>();
-    BlockEntry& e = blocks_[block];
-    e.fetch = fetch;
-    const uint64_t gen = e.write_gen;
+    const uint64_t block = *queued;
+    // cached, pending or being fetched meanwhile
+    if (blocks_.count(block) || fetches_.InFlight(block)) continue;
+    auto fetch = fetches_.Begin(block);
     lock.Unlock();
-    (void)RunFetch(block, fetch, gen, nullptr, true);  // best effort: a reader fetches it again
+    (void)RunFetch(block, fetch, nullptr, true);  // best effort: a reader fetches it again
     lock.Lock();
   }
 }
