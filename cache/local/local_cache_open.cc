@@ -116,11 +116,11 @@ Status LocalCacheStore::CheckWriterSession() {
     MutexLock lock(&mu_);
     const bool known = header_.writer_token != zero;
     const bool ours = bucket == zero || bucket == header_.writer_token || bucket == header_.prev_writer_token;
-    if (!pending_seqs_.empty() && !known) {
-      LogWarning(where + ": " + std::to_string(pending_seqs_.size()) + " pending versions from a cache "
+    if (writeback_.pending_seqs() != 0 && !known) {
+      LogWarning(where + ": " + std::to_string(writeback_.pending_seqs()) + " pending versions from a cache "
                  "without writer tokens (an older s3nbd); they are uploaded as found");
-    } else if (!pending_seqs_.empty() && !ours) {
-      const std::string what = std::to_string(pending_seqs_.size()) + " dirty versions in it were written by "
+    } else if (writeback_.pending_seqs() != 0 && !ours) {
+      const std::string what = std::to_string(writeback_.pending_seqs()) + " dirty versions in it were written by "
                                "writer session " + TokenHex(header_.writer_token) + ", but another writer "
                                "opened volume " + UuidString(id_.uuid) + " since (session " +
                                options_.bucket_writer_token + " in the bucket)";
@@ -134,9 +134,7 @@ Status LocalCacheStore::CheckWriterSession() {
         for (const Version& v : it->second.versions) drop.push_back(v.rec);
         it = it->second.versions.empty() ? std::next(it) : blocks_.erase(it);  // keeps CLEAN copies
       }
-      queue_.clear();
-      pending_epochs_.clear();
-      pending_seqs_.clear();
+      writeback_.Clear();
       dirty_bytes_ = 0;
       for (uint64_t rec : drop) {
         records_[rec] = CacheRecord{};
@@ -180,9 +178,7 @@ Status LocalCacheStore::Format(const std::string& why) {
   MutexLock lock(&mu_);
   // A refused recovery (discard_bad_cache) may have filled these: start from nothing.
   blocks_.clear();
-  queue_.clear();
-  pending_epochs_.clear();
-  pending_seqs_.clear();
+  writeback_.Clear();
   quarantine_.clear();
   dirty_bytes_ = 0;
   records_.assign(header_.record_count, CacheRecord{});
@@ -304,9 +300,8 @@ Status LocalCacheStore::Recover() {
       }
       Version v{r.seq, r.epoch, rec, r.kind == RecordKind::kErase};
       e.versions.push_back(v);
-      pending_seqs_.insert(v.seq);
-      pending_epochs_[r.epoch]++;
-      queue_.insert({v.epoch, v.ready_ns, v.seq, block});
+      writeback_.AddPending(v.epoch, v.seq);
+      writeback_.Queue({v.epoch, v.ready_ns, v.seq, block});
       if (!v.erase) dirty_bytes_ += block_size_;
     }
     if (!e.versions.empty() && e.clean >= 0) {  // a clean copy older than pending versions
@@ -334,7 +329,7 @@ Status LocalCacheStore::Recover() {
           header_.slot_count)
     LogWarning("open cache " + options_.path +
                ": configured size differs from the file's; keeping the file's geometry");
-  LogInfo("open cache " + options_.path + ": recovered " + std::to_string(queue_.size()) +
+  LogInfo("open cache " + options_.path + ": recovered " + std::to_string(writeback_.queued()) +
           " pending versions (" + std::to_string(dirty_bytes_) + " dirty bytes), " +
           std::to_string(lost) + " unflushed writes lost, " + std::to_string(uploaded) +
           " records of versions already uploaded dropped");

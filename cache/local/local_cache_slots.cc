@@ -26,7 +26,7 @@ std::string LocalCacheStore::Where(uint64_t block) const {
 CacheHeader LocalCacheStore::HeaderLocked() const {
   CacheHeader h = header_;
   h.flushed_seq = flushed_seq_;
-  h.uploaded_below = pending_seqs_.empty() ? next_seq_ : *pending_seqs_.begin();
+  h.uploaded_below = writeback_.UploadedBelow(next_seq_);
   return h;
 }
 
@@ -311,10 +311,8 @@ Status LocalCacheStore::WriteSlot(uint64_t slot, std::string_view data) {
 }
 
 void LocalCacheStore::PublishLocked() {
-  uint64_t pending = 0;
-  for (auto& [e, n] : pending_epochs_) pending += n;
   counters_.dirty_bytes = dirty_bytes_;
-  counters_.writeback_queue = pending;
+  counters_.writeback_queue = writeback_.pending();
 }
 
 void LocalCacheStore::MaybeDropEntryLocked(uint64_t block) {
@@ -357,7 +355,7 @@ Status LocalCacheStore::CheckInvariants() {
       if (v.seq >= next_seq_) return fail(b + ": seq from the future");
       if (!v.uploading) {
         queued++;
-        if (!queue_.count({v.epoch, v.ready_ns, v.seq, block}))
+        if (!writeback_.IsQueued({v.epoch, v.ready_ns, v.seq, block}))
           return fail(b + ": version not queued");
       }
     }
@@ -390,12 +388,10 @@ Status LocalCacheStore::CheckInvariants() {
   if (early_uploads_ != 0) return fail("early uploads still counted");
   if (dirty != dirty_bytes_)
     return fail("dirty bytes " + std::to_string(dirty_bytes_) + " != " + std::to_string(dirty));
-  if (queued != queue_.size()) return fail("queue size");
-  if (epochs != pending_epochs_) return fail("pending epochs");
-  uint64_t pending = 0;
-  for (auto& [e, n] : pending_epochs_) pending += n;
-  if (pending != versions) return fail("pending count");
-  if (pending_seqs_.size() != versions) return fail("pending seqs");
+  if (queued != writeback_.queued()) return fail("queue size");
+  if (epochs != writeback_.epochs()) return fail("pending epochs");
+  if (writeback_.pending() != versions) return fail("pending count");
+  if (writeback_.pending_seqs() != versions) return fail("pending seqs");
   return Status::Ok();
 }
 

@@ -231,8 +231,8 @@ void LocalCacheStore::AddVersionLocked(uint64_t block, uint64_t rec, uint64_t ha
     // stays dirty since the old one's time, so a hot block is still written back in time.
     Version old = e.versions.back();
     e.versions.pop_back();
-    pending_seqs_.erase(old.seq);
-    queue_.erase({old.epoch, old.ready_ns, old.seq, block});
+    writeback_.Unqueue({old.epoch, old.ready_ns, old.seq, block});
+    writeback_.ReplacePending(old.seq, v.seq);
     if (!old.erase) dirty_bytes_ -= block_size_;
     RetireLocked(old.rec, to_write);
     v.dirty_ns = old.dirty_ns;
@@ -241,11 +241,10 @@ void LocalCacheStore::AddVersionLocked(uint64_t block, uint64_t rec, uint64_t ha
     v.retrying = old.retrying;
     v.attempts = old.attempts;
   } else {
-    pending_epochs_[epoch]++;
+    writeback_.AddPending(epoch, v.seq);
   }
   e.versions.push_back(v);
-  pending_seqs_.insert(v.seq);
-  queue_.insert({v.epoch, v.ready_ns, v.seq, block});
+  writeback_.Queue({v.epoch, v.ready_ns, v.seq, block});
   if (!erase && !reserved) dirty_bytes_ += block_size_;
   records_[rec] =
       CacheRecord{erase ? RecordKind::kErase : RecordKind::kDirty, block, seq, epoch, hash};
@@ -279,9 +278,9 @@ void LocalCacheStore::PostponeLocked(uint64_t block, Version* v) {
   if (v->uploading || v->retrying) return;  // not queued, or keeping its backoff
   const int64_t ready = std::max(v->ready_ns, ReadyAfterWrite(v->dirty_ns, NowNs()));
   if (ready == v->ready_ns) return;
-  queue_.erase({v->epoch, v->ready_ns, v->seq, block});
+  writeback_.Unqueue({v->epoch, v->ready_ns, v->seq, block});
   v->ready_ns = ready;
-  queue_.insert({v->epoch, v->ready_ns, v->seq, block});
+  writeback_.Queue({v->epoch, v->ready_ns, v->seq, block});
 }
 
 Status LocalCacheStore::ReserveDirtyLocked(uint64_t block,
@@ -412,9 +411,7 @@ Status LocalCacheStore::Flush() {
   work_cv_.NotifyAll();
   // Waits as long as uploads make progress; fails after dirty_wait_timeout without any.
   const auto since = std::chrono::steady_clock::now();
-  auto flushed = [&]() REQUIRES(mu_) {
-    return pending_epochs_.empty() || pending_epochs_.begin()->first > epoch;
-  };
+  auto flushed = [&]() REQUIRES(mu_) { return writeback_.Flushed(epoch); };
   bool done = flushed();
   while (!done && std::chrono::steady_clock::now() < StallDeadlineLocked(since)) {
     done_cv_.WaitUntil(&mu_, StallDeadlineLocked(since));
@@ -422,9 +419,7 @@ Status LocalCacheStore::Flush() {
   }
   flush_waiting_--;
   if (!done) {
-    uint64_t left = 0;
-    for (auto& [e, n] : pending_epochs_)
-      if (e <= epoch) left += n;
+    const uint64_t left = writeback_.PendingThrough(epoch);
     counters_.errors++;
     return Status::Error(EIO, "flush: cache " + options_.path + ": " + std::to_string(left) +
                                   " blocks not uploaded, no upload succeeded for " +

@@ -5,7 +5,7 @@
 // clang -Wthread-safety); no file or inner-store I/O runs under mu_ (slots are pinned instead;
 // I/O functions are EXCLUDES(mu_)). The record_io_mu_ stripes order writes of the same record;
 // they are taken (ascending) BEFORE mu_, never while holding it. Components with one job each:
-// FetchTable (misses in flight, read-ahead queue).
+// FetchTable (misses in flight, read-ahead queue), WritebackQueue (upload order, epochs, seqs).
 #pragma once
 
 #include <array>
@@ -27,6 +27,7 @@
 #include "cache/local/cache_options.h"
 #include "cache/local/fetch_table.h"
 #include "cache/local/uring_file.h"
+#include "cache/local/writeback_queue.h"
 #include "cache/util/mutex.h"
 
 namespace s3nbd {
@@ -113,7 +114,6 @@ class LocalCacheStore : public BlockStore {
     // is durable once a later-started sync completed (DataDurableLocked).
     uint64_t data_sync = 0;
   };
-  using QueueKey = std::tuple<uint64_t, int64_t, uint64_t, uint64_t>;  // epoch, ready, seq, block
 
   // Opening (local_cache_open.cc).
   Status Open() EXCLUDES(mu_);
@@ -267,8 +267,7 @@ class LocalCacheStore : public BlockStore {
   std::vector<uint64_t> free_slots_ GUARDED_BY(mu_);
   std::vector<uint64_t> quarantine_ GUARDED_BY(mu_);
   std::vector<uint64_t> free_tombs_ GUARDED_BY(mu_);
-  std::set<QueueKey> queue_ GUARDED_BY(mu_);  // not uploading
-  std::map<uint64_t, uint64_t> pending_epochs_ GUARDED_BY(mu_);  // epoch -> versions
+  WritebackQueue writeback_ GUARDED_BY(mu_);  // pending versions: upload order, epochs, seqs
   FetchTable fetches_ GUARDED_BY(mu_);  // misses in flight (coalescing) and read-ahead queue
   uint64_t dirty_bytes_ GUARDED_BY(mu_) = 0;
   uint64_t next_seq_ GUARDED_BY(mu_) = 1;
@@ -285,9 +284,6 @@ class LocalCacheStore : public BlockStore {
   bool stop_ GUARDED_BY(mu_) = false;
   uint64_t syncs_started_ GUARDED_BY(mu_) = 0;  // SyncFile calls begun
   uint64_t syncs_done_ GUARDED_BY(mu_) = 0;  // highest number of a SyncFile that succeeded
-  // Seqs of every pending version (queued or uploading): the smallest bounds the header's
-  // uploaded_below watermark, written before every sync (docs/cache-format.md).
-  std::set<uint64_t> pending_seqs_ GUARDED_BY(mu_);
   uint64_t flushed_seq_ GUARDED_BY(mu_) = 0;  // the header's flushed_seq claim
   // Completions (Complete) whose CLEAN/FREE record writes are still in flight, by ticket. A
   // sync first waits for those that completed before it: otherwise a sync could make a later

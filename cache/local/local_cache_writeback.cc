@@ -46,10 +46,10 @@ Status LocalCacheStore::Shutdown(std::chrono::milliseconds timeout) {
     draining_ = true;
     work_cv_.NotifyAll();
     const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (options_.uploads && !pending_epochs_.empty() &&
+    while (options_.uploads && !writeback_.empty() &&
            std::chrono::steady_clock::now() < deadline)
       done_cv_.WaitUntil(&mu_, deadline);
-    drained = !options_.uploads || pending_epochs_.empty();
+    drained = !options_.uploads || writeback_.empty();
   }
   StopThreads();
   uint64_t seq, left;
@@ -57,7 +57,7 @@ Status LocalCacheStore::Shutdown(std::chrono::milliseconds timeout) {
     MutexLock lock(&mu_);
     draining_ = false;
     seq = next_seq_ - 1;
-    left = queue_.size();
+    left = writeback_.queued();
   }
   const std::string where = "shutdown: cache " + options_.path;
   Status s = SyncFile();  // everything written so far is now durable: flushed_seq = seq
@@ -87,8 +87,7 @@ bool LocalCacheStore::UrgentLocked() const { return space_waiters_ > 0 || DrainA
 
 bool LocalCacheStore::DrainAllLocked() const {
   if (draining_) return true;
-  return flush_waiting_ > 0 && !pending_epochs_.empty() &&
-         pending_epochs_.begin()->first <= flush_target_;
+  return flush_waiting_ > 0 && !writeback_.empty() && writeback_.oldest_epoch() <= flush_target_;
 }
 
 void LocalCacheStore::KickWritebackLocked(int64_t ready_ns) {
@@ -107,15 +106,15 @@ LocalCacheStore::Version* LocalCacheStore::FindVersionLocked(uint64_t block, uin
 bool LocalCacheStore::PickLocked(bool ignore_delay,
                                  std::vector<std::pair<uint64_t, uint64_t>>* batch,
                                  int64_t* wake_ns) {
-  if (queue_.empty() || pending_epochs_.empty()) return false;
-  const uint64_t min_epoch = pending_epochs_.begin()->first;
+  if (writeback_.queued() == 0 || writeback_.empty()) return false;
+  const uint64_t min_epoch = writeback_.oldest_epoch();
   const bool urgent = ignore_delay || UrgentLocked();
   const bool all = ignore_delay || DrainAllLocked();
   const int64_t now = NowNs();
   bool erases = false;
   int scanned = 0;
-  for (auto it = queue_.begin();
-       it != queue_.end() && std::get<0>(*it) == min_epoch && scanned < kMaxScan; scanned++) {
+  for (auto it = writeback_.begin();
+       it != writeback_.end() && std::get<0>(*it) == min_epoch && scanned < kMaxScan; scanned++) {
     const auto [epoch, ready, seq, block] = *it;
     BlockEntry& entry = blocks_.at(block);
     Version& v = entry.versions.front();
@@ -145,7 +144,7 @@ bool LocalCacheStore::PickLocked(bool ignore_delay,
       v.early = true;
       early_uploads_++;
     }
-    it = queue_.erase(it);
+    it = writeback_.Take(it);
     counters_.uploads_in_flight++;
     batch->emplace_back(block, seq);
     erases = v.erase;
@@ -223,7 +222,7 @@ void LocalCacheStore::Complete(const std::vector<std::pair<uint64_t, uint64_t>>&
         last_progress_ = std::chrono::steady_clock::now();
         v.dirty_ns = now;  // dirty again since about the read
         v.ready_ns = ReadyAfterWrite(now, now);
-        queue_.insert({v.epoch, v.ready_ns, v.seq, block});
+        writeback_.Queue({v.epoch, v.ready_ns, v.seq, block});
         more = true;
         continue;
       }
@@ -233,17 +232,14 @@ void LocalCacheStore::Complete(const std::vector<std::pair<uint64_t, uint64_t>>&
         auto delay = options_.retry_delay * (1LL << std::min(v.attempts - 1, 16));
         delay = std::min<std::chrono::milliseconds>(delay, options_.max_retry_delay);
         v.ready_ns = now + std::chrono::duration_cast<std::chrono::nanoseconds>(delay).count();
-        queue_.insert({v.epoch, v.ready_ns, v.seq, block});
+        writeback_.Queue({v.epoch, v.ready_ns, v.seq, block});
         more = true;
         continue;
       }
       const Version done = v;
       e.versions.pop_front();
-      pending_seqs_.erase(done.seq);
-      if (--pending_epochs_[done.epoch] == 0) {
-        pending_epochs_.erase(done.epoch);
+      if (writeback_.CompletePending(done.epoch, done.seq))
         epoch_done = true;  // the next epoch may start: every worker may have work
-      }
       more = more || !e.versions.empty();
       last_progress_ = std::chrono::steady_clock::now();
       if (done.erase) {
@@ -318,7 +314,7 @@ void LocalCacheStore::WritebackLoop() {
     std::vector<std::pair<uint64_t, uint64_t>> batch;
     int64_t wake = INT64_MAX;
     if (PickLocked(false, &batch, &wake)) {
-      if (!queue_.empty()) work_cv_.NotifyOne();  // chain: let another worker look
+      if (writeback_.queued() != 0) work_cv_.NotifyOne();  // chain: let another worker look
       lock.Unlock();
       Upload(batch);
       lock.Lock();
@@ -359,7 +355,7 @@ Status LocalCacheStore::UploadAllForTest() {
     {
       MutexLock lock(&mu_);
       int64_t wake = INT64_MAX;
-      if (pending_epochs_.empty()) return Status::Ok();
+      if (writeback_.empty()) return Status::Ok();
       if (!PickLocked(true, &batch, &wake))
         return Status::Error(EAGAIN, "nothing eligible to upload");
     }
