@@ -104,7 +104,7 @@ Result<bool> LocalCacheStore::BeginInPlaceLocked(uint64_t block,
     }
     if (!ok || v) {
       if (reserved) {  // the state changed while waiting for dirty space
-        dirty_bytes_ -= block_size_;
+        writeback_.SubDirty(block_size_);
         PublishLocked();
         space_cv_.NotifyAll();
       }

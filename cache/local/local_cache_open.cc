@@ -135,7 +135,6 @@ Status LocalCacheStore::CheckWriterSession() {
         it = it->second.versions.empty() ? std::next(it) : blocks_.erase(it);  // keeps CLEAN copies
       }
       writeback_.Clear();
-      dirty_bytes_ = 0;
       for (uint64_t rec : drop) {
         records_[rec] = CacheRecord{};
         if (IsTomb(rec)) free_tombs_.push_back(rec);
@@ -180,7 +179,6 @@ Status LocalCacheStore::Format(const std::string& why) {
   blocks_.clear();
   writeback_.Clear();
   quarantine_.clear();
-  dirty_bytes_ = 0;
   records_.assign(header_.record_count, CacheRecord{});
   slots_.assign(header_.record_count, SlotState{});
   verified_ = std::make_unique<std::atomic<uint8_t>[]>(header_.slot_count);
@@ -188,7 +186,8 @@ Status LocalCacheStore::Format(const std::string& why) {
   for (uint64_t i = header_.slot_count; i-- > 0;) free_slots_.push_back(i);
   free_tombs_.clear();
   for (uint64_t i = header_.record_count; i-- > header_.slot_count;) free_tombs_.push_back(i);
-  max_dirty_ = options_.max_dirty ? options_.max_dirty : DefaultMaxDirty(header_.slot_count, block_size_);
+  writeback_.set_max_dirty(options_.max_dirty ? options_.max_dirty
+                                             : DefaultMaxDirty(header_.slot_count, block_size_));
   LogInfo("open cache " + options_.path + ": " + why + ", " + std::to_string(header_.slot_count) +
           " slots of " + std::to_string(block_size_) + " bytes");
   PublishLocked();
@@ -302,7 +301,7 @@ Status LocalCacheStore::Recover() {
       e.versions.push_back(v);
       writeback_.AddPending(v.epoch, v.seq);
       writeback_.Queue({v.epoch, v.ready_ns, v.seq, block});
-      if (!v.erase) dirty_bytes_ += block_size_;
+      if (!v.erase) writeback_.AddDirty(block_size_);
     }
     if (!e.versions.empty() && e.clean >= 0) {  // a clean copy older than pending versions
       drop.push_back(static_cast<uint64_t>(e.clean));
@@ -312,7 +311,8 @@ Status LocalCacheStore::Recover() {
   for (uint64_t rec : drop) records_[rec] = CacheRecord{};
   next_seq_ = max_seq + 1;
   current_epoch_ = max_epoch + 1;
-  max_dirty_ = options_.max_dirty ? options_.max_dirty : DefaultMaxDirty(header_.slot_count, block_size_);
+  writeback_.set_max_dirty(options_.max_dirty ? options_.max_dirty
+                                             : DefaultMaxDirty(header_.slot_count, block_size_));
   lock.Unlock();
   if (Status s = WriteRecords(drop); !s.ok()) return s;
   // What this open read may have been in the page cache only (after kill -9): make it durable,
@@ -330,7 +330,7 @@ Status LocalCacheStore::Recover() {
     LogWarning("open cache " + options_.path +
                ": configured size differs from the file's; keeping the file's geometry");
   LogInfo("open cache " + options_.path + ": recovered " + std::to_string(writeback_.queued()) +
-          " pending versions (" + std::to_string(dirty_bytes_) + " dirty bytes), " +
+          " pending versions (" + std::to_string(writeback_.dirty_bytes()) + " dirty bytes), " +
           std::to_string(lost) + " unflushed writes lost, " + std::to_string(uploaded) +
           " records of versions already uploaded dropped");
   PublishLocked();

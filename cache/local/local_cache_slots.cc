@@ -311,7 +311,7 @@ Status LocalCacheStore::WriteSlot(uint64_t slot, std::string_view data) {
 }
 
 void LocalCacheStore::PublishLocked() {
-  counters_.dirty_bytes = dirty_bytes_;
+  counters_.dirty_bytes = writeback_.dirty_bytes();
   counters_.writeback_queue = writeback_.pending();
 }
 
@@ -386,8 +386,9 @@ Status LocalCacheStore::CheckInvariants() {
       return fail("retired record " + std::to_string(i) + " is not FREE");
   }
   if (early_uploads_ != 0) return fail("early uploads still counted");
-  if (dirty != dirty_bytes_)
-    return fail("dirty bytes " + std::to_string(dirty_bytes_) + " != " + std::to_string(dirty));
+  if (dirty != writeback_.dirty_bytes())
+    return fail("dirty bytes " + std::to_string(writeback_.dirty_bytes()) + " != " +
+                std::to_string(dirty));
   if (queued != writeback_.queued()) return fail("queue size");
   if (epochs != writeback_.epochs()) return fail("pending epochs");
   if (writeback_.pending() != versions) return fail("pending count");

@@ -233,7 +233,7 @@ void LocalCacheStore::AddVersionLocked(uint64_t block, uint64_t rec, uint64_t ha
     e.versions.pop_back();
     writeback_.Unqueue({old.epoch, old.ready_ns, old.seq, block});
     writeback_.ReplacePending(old.seq, v.seq);
-    if (!old.erase) dirty_bytes_ -= block_size_;
+    if (!old.erase) writeback_.SubDirty(block_size_);
     RetireLocked(old.rec, to_write);
     v.dirty_ns = old.dirty_ns;
     v.ready_ns = old.retrying ? old.ready_ns
@@ -245,7 +245,7 @@ void LocalCacheStore::AddVersionLocked(uint64_t block, uint64_t rec, uint64_t ha
   }
   e.versions.push_back(v);
   writeback_.Queue({v.epoch, v.ready_ns, v.seq, block});
-  if (!erase && !reserved) dirty_bytes_ += block_size_;
+  if (!erase && !reserved) writeback_.AddDirty(block_size_);
   records_[rec] =
       CacheRecord{erase ? RecordKind::kErase : RecordKind::kDirty, block, seq, epoch, hash};
   to_write->push_back(rec);
@@ -260,8 +260,9 @@ Status LocalCacheStore::DirtyTimeout(const std::string& op, uint64_t block) {
   std::string what = op == "erase"
                          ? "too many erases are pending (" + std::to_string(free_tombs_.size()) +
                                " erase records free)"
-                         : "cache is full of dirty data (" + std::to_string(dirty_bytes_) +
-                               " of max " + std::to_string(max_dirty_) + " bytes)";
+                         : "cache is full of dirty data (" +
+                               std::to_string(writeback_.dirty_bytes()) + " of max " +
+                               std::to_string(writeback_.max_dirty()) + " bytes)";
   return Status::Error(ENOSPC, op + ": " + Where(block) + ": " + what +
                                    " and nothing could be uploaded for " +
                                    std::to_string(options_.dirty_wait_timeout.count()) + " ms (" +
@@ -285,18 +286,18 @@ void LocalCacheStore::PostponeLocked(uint64_t block, Version* v) {
 
 Status LocalCacheStore::ReserveDirtyLocked(uint64_t block,
                                            std::chrono::steady_clock::time_point since) {
-  if (dirty_bytes_ + block_size_ > max_dirty_) counters_.write_waits++;
+  if (!writeback_.DirtyFits(block_size_)) counters_.write_waits++;
   WaitClock clock(&counters_);
-  while (dirty_bytes_ + block_size_ > max_dirty_) {  // backpressure
+  while (!writeback_.DirtyFits(block_size_)) {  // backpressure
     space_waiters_++;
     work_cv_.NotifyAll();
     space_cv_.WaitUntil(&mu_, StallDeadlineLocked(since));
     space_waiters_--;
     if (std::chrono::steady_clock::now() >= StallDeadlineLocked(since) &&
-        dirty_bytes_ + block_size_ > max_dirty_)
+        !writeback_.DirtyFits(block_size_))
       return DirtyTimeout("write", block);
   }
-  dirty_bytes_ += block_size_;
+  writeback_.AddDirty(block_size_);
   PublishLocked();
   return Status::Ok();
 }
@@ -321,7 +322,7 @@ Status LocalCacheStore::Write(uint64_t block, std::string_view data) {
   }
   auto unreserve = [&] {
     MutexLock lock(&mu_);
-    if (reserved) dirty_bytes_ -= block_size_;
+    if (reserved) writeback_.SubDirty(block_size_);
     PublishLocked();
     space_cv_.NotifyAll();
   };

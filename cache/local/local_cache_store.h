@@ -240,7 +240,6 @@ class LocalCacheStore : public BlockStore {
   const std::unique_ptr<BlockStore> inner_;
   const VolumeIdentity id_;
   uint64_t block_size_;
-  uint64_t max_dirty_ GUARDED_BY(mu_) = 0;
   // Geometry (fixed once Open returns, read without mu_) plus the writer tokens, written only
   // while opening, before any thread runs.
   CacheHeader header_;
@@ -267,9 +266,9 @@ class LocalCacheStore : public BlockStore {
   std::vector<uint64_t> free_slots_ GUARDED_BY(mu_);
   std::vector<uint64_t> quarantine_ GUARDED_BY(mu_);
   std::vector<uint64_t> free_tombs_ GUARDED_BY(mu_);
-  WritebackQueue writeback_ GUARDED_BY(mu_);  // pending versions: upload order, epochs, seqs
+  // pending versions: upload order, epochs, seqs, dirty bytes
+  WritebackQueue writeback_ GUARDED_BY(mu_);
   FetchTable fetches_ GUARDED_BY(mu_);  // misses in flight (coalescing) and read-ahead queue
-  uint64_t dirty_bytes_ GUARDED_BY(mu_) = 0;
   uint64_t next_seq_ GUARDED_BY(mu_) = 1;
   uint64_t current_epoch_ GUARDED_BY(mu_) = 0;
   uint64_t flush_target_ GUARDED_BY(mu_) = 0;  // remote flush wants <=

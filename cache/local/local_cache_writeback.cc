@@ -247,7 +247,7 @@ void LocalCacheStore::Complete(const std::vector<std::pair<uint64_t, uint64_t>>&
         RetireLocked(done.rec, &to_write);
       } else {
         counters_.uploads++;
-        dirty_bytes_ -= block_size_;
+        writeback_.SubDirty(block_size_);
         if (e.versions.empty()) {  // the newest data is now in the inner store: CLEAN
           e.clean = static_cast<int64_t>(done.rec);
           // Until a sync covers this CLEAN rewrite, the durable record may still be the hashed

@@ -2,8 +2,9 @@
 // or uploading). Invariants: every pending version is counted once in its flush epoch and once
 // by its seq; one that is not uploading is also queued by (epoch, ready time, seq, block), so
 // workers take the oldest epoch first and within it the earliest ready; the smallest pending
-// seq bounds the header's uploaded_below watermark (docs/cache-format.md). The versions
-// themselves stay in the store's BlockEntry. LOCK RULE: not thread-safe by itself; its owner
+// seq bounds the header's uploaded_below watermark (docs/cache-format.md); dirty_bytes counts
+// the pending DIRTY versions plus the room writers reserved. The versions themselves stay in
+// the store's BlockEntry. LOCK RULE: not thread-safe by itself; its owner
 // guards it with one mutex (LocalCacheStore: GUARDED_BY(mu_)).
 #pragma once
 
@@ -55,16 +56,28 @@ class WritebackQueue {
   Iterator end() { return queue_.end(); }
   Iterator Take(Iterator it) { return queue_.erase(it); }  // picked for upload: the next one
 
+  // Dirty accounting (backpressure: writers wait while a block does not fit).
+  void set_max_dirty(uint64_t bytes) { max_dirty_ = bytes; }
+  uint64_t max_dirty() const { return max_dirty_; }
+  uint64_t dirty_bytes() const { return dirty_bytes_; }
+  bool DirtyFits(uint64_t bytes) const { return dirty_bytes_ + bytes <= max_dirty_; }
+  void AddDirty(uint64_t bytes) { dirty_bytes_ += bytes; }
+  void SubDirty(uint64_t bytes) { dirty_bytes_ -= bytes; }
+
+  // Forgets every pending version and the dirty bytes (max_dirty stays).
   void Clear() {
     queue_.clear();
     epochs_.clear();
     seqs_.clear();
+    dirty_bytes_ = 0;
   }
 
  private:
   std::set<Key> queue_;
   std::map<uint64_t, uint64_t> epochs_;
   std::set<uint64_t> seqs_;
+  uint64_t dirty_bytes_ = 0;
+  uint64_t max_dirty_ = 0;
 };
 
 }  // namespace s3nbd
