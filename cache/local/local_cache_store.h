@@ -5,7 +5,8 @@
 // clang -Wthread-safety); no file or inner-store I/O runs under mu_ (slots are pinned instead;
 // I/O functions are EXCLUDES(mu_)). The record_io_mu_ stripes order writes of the same record;
 // they are taken (ascending) BEFORE mu_, never while holding it. Components with one job each:
-// FetchTable (misses in flight, read-ahead queue), WritebackQueue (upload order, epochs, seqs).
+// FetchTable (misses in flight, read-ahead queue), WritebackQueue (upload order, epochs, seqs,
+// dirty bytes).
 #pragma once
 
 #include <array>
