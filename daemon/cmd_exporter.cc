@@ -15,9 +15,9 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
-#include <mutex>
 #include <thread>
 
+#include "cache/util/mutex.h"
 #include "daemon/cli.h"
 #include "daemon/served_volumes.h"
 #include "daemon/server_paths.h"
@@ -60,16 +60,16 @@ class MetricsPage {
 
  private:
   // Each problem is logged once, not on every scrape.
-  void LogIfChanged(const std::vector<std::string>& errors) {
-    std::lock_guard<std::mutex> lock(mu_);
+  void LogIfChanged(const std::vector<std::string>& errors) EXCLUDES(mu_) {
+    MutexLock lock(&mu_);
     if (errors == last_errors_) return;
     for (const std::string& e : errors) std::fprintf(stderr, "s3nbd exporter: %s\n", e.c_str());
     last_errors_ = errors;
   }
 
   const std::string config_dir_, run_dir_;
-  std::mutex mu_;
-  std::vector<std::string> last_errors_;  // GUARDED_BY(mu_)
+  Mutex mu_;
+  std::vector<std::string> last_errors_ GUARDED_BY(mu_);
 };
 
 // getaddrinfo of the --listen address, for a clear message before httplib tries it.

@@ -18,7 +18,7 @@ void Progress::Add(uint64_t n) {
 }
 
 void Progress::Draw(uint64_t done) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   if (finished_) return;
   int percent = total_ ? static_cast<int>(100 * (done > total_ ? total_ : done) / total_) : 100;
   if (percent == last_percent_) return;
@@ -32,7 +32,7 @@ void Progress::Draw(uint64_t done) {
 }
 
 void Progress::Done() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   if (finished_) return;
   finished_ = true;
   if (enabled_ && last_percent_ >= 0) std::fputc('\n', stderr);

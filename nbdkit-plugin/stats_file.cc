@@ -64,7 +64,7 @@ Status StatsFileWriter::WriteOnce() {
 void StatsFileWriter::Start() {
   if (thread_.joinable()) return;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     stop_ = false;
   }
   thread_ = std::thread([this] { Loop(); });
@@ -73,23 +73,24 @@ void StatsFileWriter::Start() {
 void StatsFileWriter::Stop() {
   if (!thread_.joinable()) return;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     stop_ = true;
   }
-  cv_.notify_all();
+  cv_.NotifyAll();
   thread_.join();
   (void)WriteOnce();  // the final counters; a failure was already reported by the loop
 }
 
 void StatsFileWriter::Loop() {
-  std::unique_lock<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   while (!stop_) {
-    lock.unlock();
+    lock.Unlock();
     Status s = WriteOnce();
     if (!s.ok() && !warned_) LogWarning(s.message() + " (reported once; retrying every interval)");
     warned_ = warned_ || !s.ok();
-    lock.lock();
-    cv_.wait_for(lock, interval_, [this] { return stop_; });
+    lock.Lock();
+    const auto deadline = std::chrono::steady_clock::now() + interval_;
+    while (!stop_ && std::chrono::steady_clock::now() < deadline) cv_.WaitUntil(&mu_, deadline);
   }
 }
 

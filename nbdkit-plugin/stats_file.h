@@ -1,20 +1,19 @@
 // StatsFile: the plugin's statistics file (format in docs/stats.md): "key value" lines,
 // rewritten atomically (tmp + rename) every second by one background thread, read by
 // `s3nbd stats`. RequestCounters are relaxed atomics bumped by the nbdkit callbacks.
-// Lock rule: mu_ guards stop_ only; the sampler runs on the writer thread without it.
+// Lock rule: mu_ guards stop_ only (annotated); the sampler runs on the writer thread without it.
 #pragma once
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <utility>
 #include <vector>
 
+#include "cache/util/mutex.h"
 #include "cache/util/status.h"
 
 namespace s3nbd::plugin {
@@ -44,8 +43,8 @@ class StatsFileWriter {
 
   // Samples and writes the file now: PATH.tmp, then rename over PATH.
   Status WriteOnce();
-  void Start();  // the background thread (call after nbdkit forked)
-  void Stop();   // joins the thread and writes a last snapshot
+  void Start() EXCLUDES(mu_);  // the background thread (call after nbdkit forked)
+  void Stop() EXCLUDES(mu_);   // joins the thread and writes a last snapshot
 
  private:
   void Loop();
@@ -54,9 +53,9 @@ class StatsFileWriter {
   Sampler sampler_;
   std::chrono::milliseconds interval_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;    // GUARDED_BY(mu_)
+  Mutex mu_;
+  CondVar cv_;
+  bool stop_ GUARDED_BY(mu_) = false;
   bool warned_ = false;  // writer thread only
   std::thread thread_;
 };

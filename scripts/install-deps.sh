@@ -13,7 +13,8 @@ PKGS=(
   libcpp-httplib-dev
   # make deb: the Debian package and its check
   dpkg-dev debhelper lintian
-  # fuzzing (make check-fuzz): clang with libFuzzer
+  # fuzzing (make check-fuzz): clang with libFuzzer; clang also checks the lock annotations
+  # (make check-thread-safety)
   clang libclang-rt-14-dev
   # run and test
   # (nbdfuse is in libnbd-bin on bookworm; nbdsh and the tests need python3-libnbd)

@@ -250,30 +250,33 @@ Status WriterLease::RenewOnce() {
 
 void WriterLease::StartRenewal() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     if (thread_.joinable()) return;
     serving_pid_ = getpid();
     mine_.pid = serving_pid_;  // nbdkit may have forked since Acquire: record the server now,
     mine_.pidstart = ProcessStart(serving_pid_);  // before it serves (HolderIsDeadHere)
   }
   if (Status s = RenewOnce(); !s.ok()) LogWarning(s.message() + " (retrying)");
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   thread_ = std::thread([this] { RenewLoop(); });
 }
 
 void WriterLease::RenewInBackground() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   if (!thread_.joinable()) thread_ = std::thread([this] { RenewLoop(); });
 }
 
 void WriterLease::RenewLoop() {
-  std::unique_lock lock(mu_);
+  MutexLock lock(&mu_);
   auto period = std::chrono::milliseconds(std::max(500, seconds_ * 1000 / 3));
   bool warned_lapse = false;
-  while (!cv_.wait_for(lock, period, [this] { return stop_; })) {
-    lock.unlock();
+  for (;;) {
+    const auto deadline = std::chrono::steady_clock::now() + period;
+    while (!stop_ && std::chrono::steady_clock::now() < deadline) cv_.WaitUntil(&mu_, deadline);
+    if (stop_) return;
+    lock.Unlock();
     Status s = RenewOnce();
-    lock.lock();
+    lock.Lock();
     if (s.ok()) {
       period = std::chrono::milliseconds(std::max(500, seconds_ * 1000 / 3));
       warned_lapse = false;
@@ -325,12 +328,12 @@ void WriterLease::Release() {
 
 void WriterLease::StopRenewal() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     stop_ = true;
   }
-  cv_.notify_all();
+  cv_.NotifyAll();
   if (thread_.joinable()) thread_.join();
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   stop_ = false;  // may be started again (after the fork)
 }
 

@@ -5,14 +5,13 @@
 // lease is known valid locally (steady clock), and every request that changes the volume (block
 // PUT/DELETE, the renewal itself) is bounded by that validity (WriteFence); a lease that lapsed
 // locally is lost for good (docs/design.md, "Partitions and takeovers"). Lock rule: mu_ guards
-// the thread state; valid_until_ns_ and lost_ are atomics read lock-free on every write.
+// the thread state (annotated); valid_until_ns_ and lost_ are atomics read lock-free on every
+// write.
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 
@@ -21,6 +20,7 @@
 #include "cache/forwarding_store.h"
 #include "cache/lease/write_fence.h"
 #include "cache/s3/s3_client.h"
+#include "cache/util/mutex.h"
 
 namespace s3nbd {
 
@@ -92,10 +92,12 @@ class WriterLease : public WriteFence {
   LeaseRecord mine_;
   std::atomic<int64_t> valid_until_ns_{0};  // steady clock
   std::atomic<bool> lost_{false};
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;      // guarded by mu_
-  pid_t serving_pid_ = 0;  // set by StartRenewal: the process that serves
+  Mutex mu_;
+  CondVar cv_;
+  bool stop_ GUARDED_BY(mu_) = false;
+  pid_t serving_pid_ GUARDED_BY(mu_) = 0;  // set by StartRenewal: the process that serves
+  // Started under mu_, but joined without it by StopRenewal (the loop needs mu_ to see stop_):
+  // Start*/StopRenewal are called by one controlling thread, never at the same time.
   std::thread thread_;
 };
 

@@ -30,8 +30,8 @@ Status LocalCacheStore::WriteRange(uint64_t block, uint32_t offset, uint32_t len
   for (int attempt = 0;; attempt++) {
     bool need_sync = false;
     {
-      std::unique_lock lock(mu_);
-      auto begun = BeginInPlaceLocked(lock, block, since, &slot, &seq, &to_write, &need_sync);
+      MutexLock lock(&mu_);
+      auto begun = BeginInPlaceLocked(block, since, &slot, &seq, &to_write, &need_sync);
       if (!begun.ok()) return begun.status();
       if (*begun) {
         counters_.writes_in_place++;
@@ -58,7 +58,7 @@ Status LocalCacheStore::WriteRange(uint64_t block, uint32_t offset, uint32_t len
   Status s = CommitRecords(to_write);  // the OPEN record reaches the file before the data
   if (s.ok()) s = WriteSlotRange(slot, offset, len, src);
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     Version* v = FindVersionLocked(block, seq);
     if (v && --v->inplace == 0) KickWritebackLocked(v->ready_ns);
     slots_[slot].pins--;
@@ -71,8 +71,7 @@ Status LocalCacheStore::WriteRange(uint64_t block, uint32_t offset, uint32_t len
 // process and is either (a) a DIRTY version of the current flush epoch that is not being
 // uploaded, or (b) a CLEAN copy, which becomes a new DIRTY version in the same slot. A
 // hashed slot turns open only while nobody reads it (a reader checks the hash it saw).
-Result<bool> LocalCacheStore::BeginInPlaceLocked(std::unique_lock<std::mutex>& lock,
-                                                 uint64_t block,
+Result<bool> LocalCacheStore::BeginInPlaceLocked(uint64_t block,
                                                  std::chrono::steady_clock::time_point since,
                                                  uint64_t* slot, uint64_t* seq,
                                                  std::vector<uint64_t>* to_write,
@@ -83,7 +82,7 @@ Result<bool> LocalCacheStore::BeginInPlaceLocked(std::unique_lock<std::mutex>& l
     BlockEntry* e = it == blocks_.end() ? nullptr : &it->second;
     Version* v = e && !e->versions.empty() ? &e->versions.back() : nullptr;
     if (v && v->reading) {  // an upload is copying the slot: a moment
-      read_cv_.wait(lock);
+      read_cv_.Wait(&mu_);
       continue;
     }
     bool ok;
@@ -105,16 +104,16 @@ Result<bool> LocalCacheStore::BeginInPlaceLocked(std::unique_lock<std::mutex>& l
     }
     if (!ok || v) {
       if (reserved) {  // the state changed while waiting for dirty space
-        dirty_bytes_ -= block_size_;
+        writeback_.SubDirty(block_size_);
         PublishLocked();
-        space_cv_.notify_all();
+        space_cv_.NotifyAll();
       }
       if (!ok) return false;
       break;
     }
     if (reserved) break;
     // (b) needs room for one more dirty block; waiting releases mu_, so look again after.
-    if (Status r = ReserveDirtyLocked(lock, block, since); !r.ok()) return r;
+    if (Status r = ReserveDirtyLocked(block, since); !r.ok()) return r;
     reserved = true;
   }
   BlockEntry& e = blocks_.at(block);
@@ -143,7 +142,7 @@ Status LocalCacheStore::SealOpenVersions(uint64_t epoch) {
   };
   std::vector<Open> open;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     for (auto& [block, e] : blocks_)
       for (Version& v : e.versions)
         if (!v.erase && v.epoch <= epoch && !v.reading && v.inplace == 0 &&
@@ -158,7 +157,7 @@ Status LocalCacheStore::SealOpenVersions(uint64_t epoch) {
   for (const Open& o : open) {
     std::string data;
     if (s.ok()) s = ReadSlot(o.slot, 0, false, &data);
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     Version* v = FindVersionLocked(o.block, o.seq);
     if (s.ok() && v) {
       records_[o.slot].hash = BlockHash(data);

@@ -113,14 +113,14 @@ Status LocalCacheStore::CheckWriterSession() {
   const std::array<uint8_t, 16> zero{}, bucket = TokenBytes(options_.bucket_writer_token);
   std::vector<uint64_t> drop;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     const bool known = header_.writer_token != zero;
     const bool ours = bucket == zero || bucket == header_.writer_token || bucket == header_.prev_writer_token;
-    if (!pending_seqs_.empty() && !known) {
-      LogWarning(where + ": " + std::to_string(pending_seqs_.size()) + " pending versions from a cache "
+    if (writeback_.pending_seqs() != 0 && !known) {
+      LogWarning(where + ": " + std::to_string(writeback_.pending_seqs()) + " pending versions from a cache "
                  "without writer tokens (an older s3nbd); they are uploaded as found");
-    } else if (!pending_seqs_.empty() && !ours) {
-      const std::string what = std::to_string(pending_seqs_.size()) + " dirty versions in it were written by "
+    } else if (writeback_.pending_seqs() != 0 && !ours) {
+      const std::string what = std::to_string(writeback_.pending_seqs()) + " dirty versions in it were written by "
                                "writer session " + TokenHex(header_.writer_token) + ", but another writer "
                                "opened volume " + UuidString(id_.uuid) + " since (session " +
                                options_.bucket_writer_token + " in the bucket)";
@@ -134,10 +134,7 @@ Status LocalCacheStore::CheckWriterSession() {
         for (const Version& v : it->second.versions) drop.push_back(v.rec);
         it = it->second.versions.empty() ? std::next(it) : blocks_.erase(it);  // keeps CLEAN copies
       }
-      queue_.clear();
-      pending_epochs_.clear();
-      pending_seqs_.clear();
-      dirty_bytes_ = 0;
+      writeback_.Clear();
       for (uint64_t rec : drop) {
         records_[rec] = CacheRecord{};
         if (IsTomb(rec)) free_tombs_.push_back(rec);
@@ -173,18 +170,15 @@ Status LocalCacheStore::Format(const std::string& why) {
   }
   if (Status s = file_->Sync(); !s.ok()) return s.Wrap(where);
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     flushed_seq_ = 0;
   }
   if (Status s = SyncFile(); !s.ok()) return s.Wrap(where);  // writes the new header first
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   // A refused recovery (discard_bad_cache) may have filled these: start from nothing.
   blocks_.clear();
-  queue_.clear();
-  pending_epochs_.clear();
-  pending_seqs_.clear();
+  writeback_.Clear();
   quarantine_.clear();
-  dirty_bytes_ = 0;
   records_.assign(header_.record_count, CacheRecord{});
   slots_.assign(header_.record_count, SlotState{});
   verified_ = std::make_unique<std::atomic<uint8_t>[]>(header_.slot_count);
@@ -192,7 +186,8 @@ Status LocalCacheStore::Format(const std::string& why) {
   for (uint64_t i = header_.slot_count; i-- > 0;) free_slots_.push_back(i);
   free_tombs_.clear();
   for (uint64_t i = header_.record_count; i-- > header_.slot_count;) free_tombs_.push_back(i);
-  max_dirty_ = options_.max_dirty ? options_.max_dirty : DefaultMaxDirty(header_.slot_count, block_size_);
+  writeback_.set_max_dirty(options_.max_dirty ? options_.max_dirty
+                                             : DefaultMaxDirty(header_.slot_count, block_size_));
   LogInfo("open cache " + options_.path + ": " + why + ", " + std::to_string(header_.slot_count) +
           " slots of " + std::to_string(block_size_) + " bytes");
   PublishLocked();
@@ -200,7 +195,7 @@ Status LocalCacheStore::Format(const std::string& why) {
 }
 
 Status LocalCacheStore::WriteHeader(const CacheHeader& h) {
-  std::lock_guard io(header_io_mu_);
+  MutexLock io(&header_io_mu_);
   AlignedBuffer buf(kCacheHeaderSize);
   EncodeHeader(h, std::span<uint8_t, kCacheHeaderSize>(buf.data(), kCacheHeaderSize));
   IoOp op{IoOp::Kind::kWrite, -1, buf.data(), kCacheHeaderSize, 0};
@@ -228,7 +223,7 @@ Status LocalCacheStore::LoadIndex() {
             EINVAL, "index record " + std::to_string(first + i) + ": kind does not fit its place");
     }
   }
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   records_ = std::move(recs);
   slots_.assign(header_.record_count, SlotState{});
   verified_ = std::make_unique<std::atomic<uint8_t>[]>(header_.slot_count);
@@ -237,7 +232,7 @@ Status LocalCacheStore::LoadIndex() {
 
 // Applies the recovery rules: newest state per block, DIRTY data verified, stale records freed.
 Status LocalCacheStore::Recover() {
-  std::unique_lock lock(mu_);
+  MutexLock lock(&mu_);
   std::unordered_map<uint64_t, std::vector<uint64_t>> by_block;
   uint64_t max_seq = std::max(header_.flushed_seq, header_.uploaded_below), max_epoch = 0;
   flushed_seq_ = header_.flushed_seq;
@@ -259,8 +254,9 @@ Status LocalCacheStore::Recover() {
   }
   uint64_t lost = 0;
   for (auto& [block, recs] : by_block) {
-    std::sort(recs.begin(), recs.end(),
-              [&](uint64_t a, uint64_t b) { return records_[a].seq < records_[b].seq; });
+    std::sort(recs.begin(), recs.end(), [&](uint64_t a, uint64_t b) REQUIRES(mu_) {
+      return records_[a].seq < records_[b].seq;
+    });
     size_t keep_from = 0;  // records after the newest CLEAN one are pending versions
     for (size_t k = 0; k < recs.size(); k++)
       if (records_[recs[k]].kind == RecordKind::kClean) keep_from = k;
@@ -272,10 +268,10 @@ Status LocalCacheStore::Recover() {
       const CacheRecord r = records_[recs[k]];
       // An open slot (patched in place, never flushed) has no hash to check.
       if (r.kind != RecordKind::kDirty || (r.flags & kRecordOpen)) continue;
-      lock.unlock();
+      lock.Unlock();
       std::string data;
       Status s = ReadSlot(recs[k], r.hash, true, &data);
-      lock.lock();
+      lock.Lock();
       if (s.ok()) continue;
       if (s.err() != EBADMSG) return s;
       if (r.seq <= header_.flushed_seq)
@@ -303,10 +299,9 @@ Status LocalCacheStore::Recover() {
       }
       Version v{r.seq, r.epoch, rec, r.kind == RecordKind::kErase};
       e.versions.push_back(v);
-      pending_seqs_.insert(v.seq);
-      pending_epochs_[r.epoch]++;
-      queue_.insert({v.epoch, v.ready_ns, v.seq, block});
-      if (!v.erase) dirty_bytes_ += block_size_;
+      writeback_.AddPending(v.epoch, v.seq);
+      writeback_.Queue({v.epoch, v.ready_ns, v.seq, block});
+      if (!v.erase) writeback_.AddDirty(block_size_);
     }
     if (!e.versions.empty() && e.clean >= 0) {  // a clean copy older than pending versions
       drop.push_back(static_cast<uint64_t>(e.clean));
@@ -316,14 +311,15 @@ Status LocalCacheStore::Recover() {
   for (uint64_t rec : drop) records_[rec] = CacheRecord{};
   next_seq_ = max_seq + 1;
   current_epoch_ = max_epoch + 1;
-  max_dirty_ = options_.max_dirty ? options_.max_dirty : DefaultMaxDirty(header_.slot_count, block_size_);
-  lock.unlock();
+  writeback_.set_max_dirty(options_.max_dirty ? options_.max_dirty
+                                             : DefaultMaxDirty(header_.slot_count, block_size_));
+  lock.Unlock();
   if (Status s = WriteRecords(drop); !s.ok()) return s;
   // What this open read may have been in the page cache only (after kill -9): make it durable,
   // so that slots found here count as durable (DataDurableLocked) and a power cut later in
   // this session cannot take the recovered state back.
   if (Status s = SyncFile(); !s.ok()) return s;
-  lock.lock();
+  lock.Lock();
   for (uint64_t i = header_.slot_count; i-- > 0;)
     if (records_[i].kind == RecordKind::kFree) free_slots_.push_back(i);
   for (uint64_t i = header_.record_count; i-- > header_.slot_count;)
@@ -333,8 +329,8 @@ Status LocalCacheStore::Recover() {
           header_.slot_count)
     LogWarning("open cache " + options_.path +
                ": configured size differs from the file's; keeping the file's geometry");
-  LogInfo("open cache " + options_.path + ": recovered " + std::to_string(queue_.size()) +
-          " pending versions (" + std::to_string(dirty_bytes_) + " dirty bytes), " +
+  LogInfo("open cache " + options_.path + ": recovered " + std::to_string(writeback_.queued()) +
+          " pending versions (" + std::to_string(writeback_.dirty_bytes()) + " dirty bytes), " +
           std::to_string(lost) + " unflushed writes lost, " + std::to_string(uploaded) +
           " records of versions already uploaded dropped");
   PublishLocked();

@@ -26,7 +26,7 @@ std::string LocalCacheStore::Where(uint64_t block) const {
 CacheHeader LocalCacheStore::HeaderLocked() const {
   CacheHeader h = header_;
   h.flushed_seq = flushed_seq_;
-  h.uploaded_below = pending_seqs_.empty() ? next_seq_ : *pending_seqs_.begin();
+  h.uploaded_below = writeback_.UploadedBelow(next_seq_);
   return h;
 }
 
@@ -34,16 +34,16 @@ Status LocalCacheStore::SyncFile() {
   uint64_t n;
   CacheHeader h;
   {
-    std::unique_lock lock(mu_);
+    MutexLock lock(&mu_);
     const uint64_t ticket = completion_tickets_;
-    done_cv_.wait(lock, [&] { return completions_open_.empty() || *completions_open_.begin() > ticket; });
+    while (!completions_open_.empty() && *completions_open_.begin() <= ticket) done_cv_.Wait(&mu_);
     n = ++syncs_started_;
     h = HeaderLocked();
   }
   Status s = WriteHeader(h);  // an older header written later is still true, just less
   if (s.ok()) s = file_->Sync();
   if (s.ok()) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     syncs_done_ = std::max(syncs_done_, n);
   }
   return s;
@@ -56,7 +56,7 @@ std::chrono::steady_clock::time_point LocalCacheStore::StallDeadlineLocked(
 
 Result<uint64_t> LocalCacheStore::AllocateSlot(bool wait,
                                                std::chrono::steady_clock::time_point since) {
-  std::unique_lock lock(mu_);
+  MutexLock lock(&mu_);
   for (;;) {
     if (!free_slots_.empty()) {
       uint64_t s = free_slots_.back();
@@ -68,11 +68,11 @@ Result<uint64_t> LocalCacheStore::AllocateSlot(bool wait,
       syncing_ = true;
       std::vector<uint64_t> take;
       take.swap(quarantine_);
-      lock.unlock();
+      lock.Unlock();
       Status st = SyncFile();
-      lock.lock();
+      lock.Lock();
       syncing_ = false;
-      space_cv_.notify_all();
+      space_cv_.NotifyAll();
       if (!st.ok()) {
         quarantine_.insert(quarantine_.end(), take.begin(), take.end());
         counters_.errors++;
@@ -82,24 +82,24 @@ Result<uint64_t> LocalCacheStore::AllocateSlot(bool wait,
       continue;
     }
     if (syncing_) {
-      space_cv_.wait(lock);
+      space_cv_.Wait(&mu_);
       continue;
     }
     std::vector<uint64_t> victims;
     if (EvictLocked(&victims) > 0) {
-      lock.unlock();
+      lock.Unlock();
       Retired written;
       Status st = WriteRecords(victims, &written);
       if (!st.ok()) return st.Wrap("evict cache slots: " + options_.path);  // slots stay retired
       ReleaseRecords(written);
-      lock.lock();
+      lock.Lock();
       continue;
     }
     if (!wait) return Status::Error(ENOSPC, "no evictable cache slot");
     WaitClock clock(&counters_);
     space_waiters_++;
-    work_cv_.notify_all();  // writeback becomes urgent
-    space_cv_.wait_until(lock, StallDeadlineLocked(since));
+    work_cv_.NotifyAll();  // writeback becomes urgent
+    space_cv_.WaitUntil(&mu_, StallDeadlineLocked(since));
     space_waiters_--;
     if (std::chrono::steady_clock::now() >= StallDeadlineLocked(since) && free_slots_.empty() &&
         quarantine_.empty())
@@ -108,12 +108,12 @@ Result<uint64_t> LocalCacheStore::AllocateSlot(bool wait,
 }
 
 Result<uint64_t> LocalCacheStore::AllocateTomb(std::chrono::steady_clock::time_point since) {
-  std::unique_lock lock(mu_);
+  MutexLock lock(&mu_);
   WaitClock clock(&counters_);
   while (free_tombs_.empty()) {
     space_waiters_++;
-    work_cv_.notify_all();
-    space_cv_.wait_until(lock, StallDeadlineLocked(since));
+    work_cv_.NotifyAll();
+    space_cv_.WaitUntil(&mu_, StallDeadlineLocked(since));
     space_waiters_--;
     if (std::chrono::steady_clock::now() >= StallDeadlineLocked(since) && free_tombs_.empty())
       return Status::Error(ENOSPC, "no free erase record");
@@ -166,11 +166,11 @@ void LocalCacheStore::ReleaseLocked(uint64_t rec) {
   } else {
     quarantine_.push_back(rec);
   }
-  space_cv_.notify_all();
+  space_cv_.NotifyAll();
 }
 
 void LocalCacheStore::ReleaseRecords(const Retired& written_free) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   for (auto [rec, gen] : written_free) {
     if (!slots_[rec].retired || slots_[rec].retire_gen != gen) continue;  // retired again later
     slots_[rec].free_written = true;
@@ -179,7 +179,7 @@ void LocalCacheStore::ReleaseRecords(const Retired& written_free) {
 }
 
 void LocalCacheStore::Unpin(uint64_t slot) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   slots_[slot].pins--;
   ReleaseLocked(slot);
 }
@@ -198,7 +198,7 @@ Status LocalCacheStore::WriteRecords(const std::vector<uint64_t>& recs, Retired*
   std::vector<uint8_t> buf(recs.size() * kCacheRecordSize);
   std::vector<IoOp> ops(recs.size());
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     for (size_t i = 0; i < recs.size(); i++) {
       uint8_t* p = buf.data() + i * kCacheRecordSize;
       EncodeRecord(records_[recs[i]], std::span<uint8_t, kCacheRecordSize>(p, kCacheRecordSize));
@@ -311,21 +311,18 @@ Status LocalCacheStore::WriteSlot(uint64_t slot, std::string_view data) {
 }
 
 void LocalCacheStore::PublishLocked() {
-  uint64_t pending = 0;
-  for (auto& [e, n] : pending_epochs_) pending += n;
-  counters_.dirty_bytes = dirty_bytes_;
-  counters_.writeback_queue = pending;
+  counters_.dirty_bytes = writeback_.dirty_bytes();
+  counters_.writeback_queue = writeback_.pending();
 }
 
 void LocalCacheStore::MaybeDropEntryLocked(uint64_t block) {
   auto it = blocks_.find(block);
-  if (it != blocks_.end() && it->second.clean < 0 && it->second.versions.empty() &&
-      !it->second.fetch)
+  if (it != blocks_.end() && it->second.clean < 0 && it->second.versions.empty())
     blocks_.erase(it);
 }
 
 Status LocalCacheStore::CheckInvariants() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   auto fail = [](const std::string& m) { return Status::Error(EINVAL, "invariant: " + m); };
   std::vector<int> owners(records_.size(), 0);
   uint64_t dirty = 0, versions = 0, queued = 0;
@@ -358,7 +355,7 @@ Status LocalCacheStore::CheckInvariants() {
       if (v.seq >= next_seq_) return fail(b + ": seq from the future");
       if (!v.uploading) {
         queued++;
-        if (!queue_.count({v.epoch, v.ready_ns, v.seq, block}))
+        if (!writeback_.IsQueued({v.epoch, v.ready_ns, v.seq, block}))
           return fail(b + ": version not queued");
       }
     }
@@ -389,14 +386,13 @@ Status LocalCacheStore::CheckInvariants() {
       return fail("retired record " + std::to_string(i) + " is not FREE");
   }
   if (early_uploads_ != 0) return fail("early uploads still counted");
-  if (dirty != dirty_bytes_)
-    return fail("dirty bytes " + std::to_string(dirty_bytes_) + " != " + std::to_string(dirty));
-  if (queued != queue_.size()) return fail("queue size");
-  if (epochs != pending_epochs_) return fail("pending epochs");
-  uint64_t pending = 0;
-  for (auto& [e, n] : pending_epochs_) pending += n;
-  if (pending != versions) return fail("pending count");
-  if (pending_seqs_.size() != versions) return fail("pending seqs");
+  if (dirty != writeback_.dirty_bytes())
+    return fail("dirty bytes " + std::to_string(writeback_.dirty_bytes()) + " != " +
+                std::to_string(dirty));
+  if (queued != writeback_.queued()) return fail("queue size");
+  if (epochs != writeback_.epochs()) return fail("pending epochs");
+  if (writeback_.pending() != versions) return fail("pending count");
+  if (writeback_.pending_seqs() != versions) return fail("pending seqs");
   return Status::Ok();
 }
 

@@ -13,7 +13,6 @@
 namespace s3nbd {
 namespace {
 
-constexpr size_t kMaxPrefetchQueue = 1024;
 constexpr size_t kEraseChunk = 256;  // erases recorded per index batch
 
 
@@ -54,7 +53,7 @@ Status LocalCacheStore::ReadRange(uint64_t block, uint32_t offset, uint32_t len,
   uint64_t slot = 0;
   bool fast = false;  // a hit on a slot verified in this process: read just the range
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     const Newest n = NewestLocked(block);
     if (n.erased) {
       counters_.hits++;
@@ -80,12 +79,12 @@ Status LocalCacheStore::ReadRange(uint64_t block, uint32_t offset, uint32_t len,
 
 Status LocalCacheStore::Read(uint64_t block, std::string* data) {
   for (;;) {
-    std::shared_ptr<Fetch> fetch;
+    std::shared_ptr<FetchTable::Fetch> fetch;
     bool owner = false, dirty = false;
-    uint64_t slot = 0, hash = 0, gen = 0;
+    uint64_t slot = 0, hash = 0;
     bool verify = true;
     {
-      std::unique_lock lock(mu_);
+      MutexLock lock(&mu_);
       const Newest n = NewestLocked(block);
       BlockEntry* e = n.entry;
       if (n.erased) {
@@ -97,15 +96,11 @@ Status LocalCacheStore::Read(uint64_t block, std::string* data) {
         slot = static_cast<uint64_t>(n.slot);
         dirty = n.dirty;
         if (!dirty) CleanHitLocked(e, slot);
-      } else if (e && e->fetch) {
-        fetch = e->fetch;
+      } else if ((fetch = fetches_.Find(block))) {
         counters_.coalesced_misses++;
-        fetch_cv_.wait(lock, [&] { return fetch->done; });
+        fetches_.WaitDone(&mu_, *fetch);
       } else {
-        BlockEntry& ne = blocks_[block];
-        fetch = std::make_shared<Fetch>();
-        ne.fetch = fetch;
-        gen = ne.write_gen;
+        fetch = fetches_.Begin(block);
         owner = true;
         counters_.misses++;
       }
@@ -115,7 +110,7 @@ Status LocalCacheStore::Read(uint64_t block, std::string* data) {
         slots_[slot].pins++;
       }
     }
-    if (owner) return RunFetch(block, fetch, gen, data, false);
+    if (owner) return RunFetch(block, fetch, data, false);
     if (fetch) {  // done and immutable from now on
       if (fetch->status.ok()) *data = fetch->data;
       return fetch->status;
@@ -131,7 +126,7 @@ Status LocalCacheStore::Read(uint64_t block, std::string* data) {
     LogWarning("read: " + Where(block) + ": " + s.message() + "; dropping the cached copy");
     std::vector<uint64_t> to_write;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       auto it = blocks_.find(block);
       if (it != blocks_.end() && it->second.clean == static_cast<int64_t>(slot)) {
         it->second.clean = -1;
@@ -144,7 +139,7 @@ Status LocalCacheStore::Read(uint64_t block, std::string* data) {
 
 // Reads a missing block from the inner store (zeros when it is absent), caches a non-zero
 // copy as CLEAN unless the block was written meanwhile, and wakes coalesced readers.
-Status LocalCacheStore::RunFetch(uint64_t block, const std::shared_ptr<Fetch>& fetch, uint64_t gen,
+Status LocalCacheStore::RunFetch(uint64_t block, const std::shared_ptr<FetchTable::Fetch>& fetch,
                                  std::string* data, bool prefetch) {
   std::string buf;
   Status s;
@@ -172,7 +167,7 @@ Status LocalCacheStore::RunFetch(uint64_t block, const std::shared_ptr<Fetch>& f
     if (a.ok() && WriteSlot(*a, buf).ok()) {
       slot = static_cast<int64_t>(*a);
     } else if (a.ok()) {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       free_slots_.push_back(*a);  // its FREE record is already on disk
     }
   }
@@ -180,11 +175,11 @@ Status LocalCacheStore::RunFetch(uint64_t block, const std::shared_ptr<Fetch>& f
   if (data && s.ok()) *data = buf;
   std::vector<uint64_t> to_write;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     BlockEntry& e = blocks_[block];
     if (slot >= 0) {
       uint64_t sl = static_cast<uint64_t>(slot);
-      if (e.write_gen == gen && e.versions.empty() && e.clean < 0) {
+      if (!fetch->stale && e.versions.empty() && e.clean < 0) {
         e.clean = slot;
         slots_[sl].data_sync = syncs_started_;
         e.prefetched = prefetch;
@@ -195,13 +190,9 @@ Status LocalCacheStore::RunFetch(uint64_t block, const std::shared_ptr<Fetch>& f
         free_slots_.push_back(sl);  // written meanwhile: this copy is stale
       }
     }
-    fetch->status = s;
-    fetch->data = std::move(buf);
-    fetch->done = true;
-    e.fetch.reset();
+    fetches_.Finish(block, fetch, s, std::move(buf));  // wakes the coalesced readers
     MaybeDropEntryLocked(block);
   }
-  fetch_cv_.notify_all();
   if (Status w = CommitRecords(to_write); !w.ok())
     LogWarning("read: " + Where(block) + ": " + w.message());
   return s;
@@ -218,7 +209,7 @@ void LocalCacheStore::AddVersionLocked(uint64_t block, uint64_t rec, uint64_t ha
                                        bool reserved, std::vector<uint64_t>* to_write) {
   const uint64_t seq = next_seq_++, epoch = current_epoch_;
   BlockEntry& e = blocks_[block];
-  e.write_gen++;
+  fetches_.Invalidate(block);
   e.prefetched = false;
   if (e.clean >= 0 && e.clean != static_cast<int64_t>(rec))  // else: made dirty in place
     RetireLocked(static_cast<uint64_t>(e.clean), to_write);
@@ -232,9 +223,9 @@ void LocalCacheStore::AddVersionLocked(uint64_t block, uint64_t rec, uint64_t ha
     // stays dirty since the old one's time, so a hot block is still written back in time.
     Version old = e.versions.back();
     e.versions.pop_back();
-    pending_seqs_.erase(old.seq);
-    queue_.erase({old.epoch, old.ready_ns, old.seq, block});
-    if (!old.erase) dirty_bytes_ -= block_size_;
+    writeback_.Unqueue({old.epoch, old.ready_ns, old.seq, block});
+    writeback_.ReplacePending(old.seq, v.seq);
+    if (!old.erase) writeback_.SubDirty(block_size_);
     RetireLocked(old.rec, to_write);
     v.dirty_ns = old.dirty_ns;
     v.ready_ns = old.retrying ? old.ready_ns
@@ -242,12 +233,11 @@ void LocalCacheStore::AddVersionLocked(uint64_t block, uint64_t rec, uint64_t ha
     v.retrying = old.retrying;
     v.attempts = old.attempts;
   } else {
-    pending_epochs_[epoch]++;
+    writeback_.AddPending(epoch, v.seq);
   }
   e.versions.push_back(v);
-  pending_seqs_.insert(v.seq);
-  queue_.insert({v.epoch, v.ready_ns, v.seq, block});
-  if (!erase && !reserved) dirty_bytes_ += block_size_;
+  writeback_.Queue({v.epoch, v.ready_ns, v.seq, block});
+  if (!erase && !reserved) writeback_.AddDirty(block_size_);
   records_[rec] =
       CacheRecord{erase ? RecordKind::kErase : RecordKind::kDirty, block, seq, epoch, hash};
   to_write->push_back(rec);
@@ -262,8 +252,9 @@ Status LocalCacheStore::DirtyTimeout(const std::string& op, uint64_t block) {
   std::string what = op == "erase"
                          ? "too many erases are pending (" + std::to_string(free_tombs_.size()) +
                                " erase records free)"
-                         : "cache is full of dirty data (" + std::to_string(dirty_bytes_) +
-                               " of max " + std::to_string(max_dirty_) + " bytes)";
+                         : "cache is full of dirty data (" +
+                               std::to_string(writeback_.dirty_bytes()) + " of max " +
+                               std::to_string(writeback_.max_dirty()) + " bytes)";
   return Status::Error(ENOSPC, op + ": " + Where(block) + ": " + what +
                                    " and nothing could be uploaded for " +
                                    std::to_string(options_.dirty_wait_timeout.count()) + " ms (" +
@@ -280,25 +271,25 @@ void LocalCacheStore::PostponeLocked(uint64_t block, Version* v) {
   if (v->uploading || v->retrying) return;  // not queued, or keeping its backoff
   const int64_t ready = std::max(v->ready_ns, ReadyAfterWrite(v->dirty_ns, SteadyNowNs()));
   if (ready == v->ready_ns) return;
-  queue_.erase({v->epoch, v->ready_ns, v->seq, block});
+  writeback_.Unqueue({v->epoch, v->ready_ns, v->seq, block});
   v->ready_ns = ready;
-  queue_.insert({v->epoch, v->ready_ns, v->seq, block});
+  writeback_.Queue({v->epoch, v->ready_ns, v->seq, block});
 }
 
-Status LocalCacheStore::ReserveDirtyLocked(std::unique_lock<std::mutex>& lock, uint64_t block,
+Status LocalCacheStore::ReserveDirtyLocked(uint64_t block,
                                            std::chrono::steady_clock::time_point since) {
-  if (dirty_bytes_ + block_size_ > max_dirty_) counters_.write_waits++;
+  if (!writeback_.DirtyFits(block_size_)) counters_.write_waits++;
   WaitClock clock(&counters_);
-  while (dirty_bytes_ + block_size_ > max_dirty_) {  // backpressure
+  while (!writeback_.DirtyFits(block_size_)) {  // backpressure
     space_waiters_++;
-    work_cv_.notify_all();
-    space_cv_.wait_until(lock, StallDeadlineLocked(since));
+    work_cv_.NotifyAll();
+    space_cv_.WaitUntil(&mu_, StallDeadlineLocked(since));
     space_waiters_--;
     if (std::chrono::steady_clock::now() >= StallDeadlineLocked(since) &&
-        dirty_bytes_ + block_size_ > max_dirty_)
+        !writeback_.DirtyFits(block_size_))
       return DirtyTimeout("write", block);
   }
-  dirty_bytes_ += block_size_;
+  writeback_.AddDirty(block_size_);
   PublishLocked();
   return Status::Ok();
 }
@@ -311,34 +302,34 @@ Status LocalCacheStore::Write(uint64_t block, std::string_view data) {
   const auto since = std::chrono::steady_clock::now();
   bool reserved = false;
   {
-    std::unique_lock lock(mu_);
+    MutexLock lock(&mu_);
     auto it = blocks_.find(block);
     bool coalesce = it != blocks_.end() && !it->second.versions.empty() &&
                     it->second.versions.back().epoch == current_epoch_ &&
                     !it->second.versions.back().uploading && !it->second.versions.back().erase;
     if (!coalesce) {
-      if (Status r = ReserveDirtyLocked(lock, block, since); !r.ok()) return r;
+      if (Status r = ReserveDirtyLocked(block, since); !r.ok()) return r;
       reserved = true;
     }
   }
   auto unreserve = [&] {
-    std::lock_guard lock(mu_);
-    if (reserved) dirty_bytes_ -= block_size_;
+    MutexLock lock(&mu_);
+    if (reserved) writeback_.SubDirty(block_size_);
     PublishLocked();
-    space_cv_.notify_all();
+    space_cv_.NotifyAll();
   };
   auto slot = AllocateSlot(true, since);
   if (!slot.ok()) {
     unreserve();
     if (slot.status().err() == ENOSPC) {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       return DirtyTimeout("write", block);
     }
     return slot.status().Wrap("write: " + Where(block));
   }
   if (Status s = WriteSlot(*slot, data); !s.ok()) {
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       free_slots_.push_back(*slot);
     }
     unreserve();
@@ -346,7 +337,7 @@ Status LocalCacheStore::Write(uint64_t block, std::string_view data) {
   }
   std::vector<uint64_t> to_write;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     slots_[*slot].data_sync = syncs_started_;
     AddVersionLocked(block, *slot, BlockHash(data), false, reserved, &to_write);
   }
@@ -361,7 +352,7 @@ Status LocalCacheStore::Erase(std::span<const uint64_t> blocks) {
     const uint64_t block = blocks[i];
     bool local_state;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       auto it = blocks_.find(block);
       local_state = it != blocks_.end() && (it->second.clean >= 0 || !it->second.versions.empty());
       if (local_state && !it->second.versions.empty() && it->second.versions.back().erase) continue;
@@ -371,11 +362,11 @@ Status LocalCacheStore::Erase(std::span<const uint64_t> blocks) {
     if (!tomb.ok()) {
       // The erases recorded so far stand (their records must reach the file).
       if (Status w = CommitRecords(to_write); !w.ok()) return w.Wrap("erase: " + Where(block));
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       return DirtyTimeout("erase", block);
     }
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       AddVersionLocked(block, *tomb, 0, true, false, &to_write);
     }
     if (to_write.size() >= kEraseChunk) {
@@ -389,17 +380,17 @@ Status LocalCacheStore::Erase(std::span<const uint64_t> blocks) {
 
 Status LocalCacheStore::Flush() {
   if (!options_.uploads) return Status::Ok();  // read-only: nothing written here to flush
-  std::unique_lock lock(mu_);
+  MutexLock lock(&mu_);
   const uint64_t epoch = current_epoch_++;
   if (options_.flush_policy == FlushPolicy::kLocal) {
     const uint64_t seq = next_seq_ - 1;
-    lock.unlock();
+    lock.Unlock();
     Status s = SealOpenVersions(epoch);
     if (s.ok()) s = SyncFile();
     if (s.ok()) {  // written now, durable with the next sync; see the format doc
       CacheHeader h;
       {
-        std::lock_guard relock(mu_);
+        MutexLock relock(&mu_);
         flushed_seq_ = std::max(flushed_seq_, seq);
         h = HeaderLocked();
       }
@@ -410,18 +401,18 @@ Status LocalCacheStore::Flush() {
   }
   flush_target_ = std::max(flush_target_, epoch);
   flush_waiting_++;
-  work_cv_.notify_all();
+  work_cv_.NotifyAll();
   // Waits as long as uploads make progress; fails after dirty_wait_timeout without any.
   const auto since = std::chrono::steady_clock::now();
-  auto flushed = [&] { return pending_epochs_.empty() || pending_epochs_.begin()->first > epoch; };
+  auto flushed = [&]() REQUIRES(mu_) { return writeback_.Flushed(epoch); };
   bool done = flushed();
-  while (!done && std::chrono::steady_clock::now() < StallDeadlineLocked(since))
-    done = done_cv_.wait_until(lock, StallDeadlineLocked(since), flushed);
+  while (!done && std::chrono::steady_clock::now() < StallDeadlineLocked(since)) {
+    done_cv_.WaitUntil(&mu_, StallDeadlineLocked(since));
+    done = flushed();
+  }
   flush_waiting_--;
   if (!done) {
-    uint64_t left = 0;
-    for (auto& [e, n] : pending_epochs_)
-      if (e <= epoch) left += n;
+    const uint64_t left = writeback_.PendingThrough(epoch);
     counters_.errors++;
     return Status::Error(EIO, "flush: cache " + options_.path + ": " + std::to_string(left) +
                                   " blocks not uploaded, no upload succeeded for " +
@@ -430,7 +421,7 @@ Status LocalCacheStore::Flush() {
                                                     : "last error: " + last_error_.message()) +
                                   "); they stay dirty in the cache");
   }
-  lock.unlock();
+  lock.Unlock();
   // The sync writes the uploaded_below watermark: after power loss no durable older DIRTY or
   // ERASE record of a block can be uploaded again over the data this flush acknowledged.
   Status s = SyncFile();
@@ -442,7 +433,7 @@ Status LocalCacheStore::Flush() {
 Status LocalCacheStore::List(const std::function<void(uint64_t block)>& fn) {
   std::unordered_map<uint64_t, bool> local;  // block -> present, for blocks the cache knows better
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     for (auto& [block, e] : blocks_) {
       if (!e.versions.empty()) {
         local[block] = !e.versions.back().erase;
@@ -462,7 +453,7 @@ Status LocalCacheStore::List(const std::function<void(uint64_t block)>& fn) {
 
 BlockPresence LocalCacheStore::Probe(uint64_t block) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     auto it = blocks_.find(block);
     if (it != blocks_.end()) {
       if (!it->second.versions.empty())
@@ -475,14 +466,13 @@ BlockPresence LocalCacheStore::Probe(uint64_t block) {
 
 void LocalCacheStore::Prefetch(std::span<const uint64_t> blocks) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     for (uint64_t block : blocks) {
-      if (prefetch_queue_.size() >= kMaxPrefetchQueue) break;
-      if (blocks_.count(block)) continue;  // cached, pending or being fetched
-      prefetch_queue_.push_back(block);
+      if (blocks_.count(block) || fetches_.InFlight(block)) continue;  // cached, pending, fetched
+      if (!fetches_.Queue(block)) break;  // full
     }
+    fetches_.WakeQueue();
   }
-  prefetch_cv_.notify_all();
 }
 
 }  // namespace s3nbd

@@ -1,13 +1,15 @@
 // LocalCacheStore: the persistent local block cache, a write-back BlockStore over an inner
 // store. Blocks live in slots of a cache file (docs/cache-format.md); a block is CLEAN (a copy
 // of the inner store), or has pending DIRTY/ERASE versions uploaded by writeback workers in
-// flush-epoch order. LOCK RULE: mu_ guards every member marked GUARDED_BY(mu_); no file or
-// inner-store I/O runs under mu_ (slots are pinned instead). The record_io_mu_ stripes order
-// writes of the same record; they are taken (ascending) BEFORE mu_, never while holding it.
+// flush-epoch order. LOCK RULE: mu_ guards every member marked GUARDED_BY(mu_) (checked by
+// clang -Wthread-safety); no file or inner-store I/O runs under mu_ (slots are pinned instead;
+// I/O functions are EXCLUDES(mu_)). The record_io_mu_ stripes order writes of the same record;
+// they are taken (ascending) BEFORE mu_, never while holding it. Components with one job each:
+// FetchTable (misses in flight, read-ahead queue), WritebackQueue (upload order, epochs, seqs,
+// dirty bytes).
 #pragma once
 
 #include <array>
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -24,7 +26,10 @@
 #include "cache/block_store.h"
 #include "cache/local/cache_format.h"
 #include "cache/local/cache_options.h"
+#include "cache/local/fetch_table.h"
 #include "cache/local/uring_file.h"
+#include "cache/local/writeback_queue.h"
+#include "cache/util/mutex.h"
 
 namespace s3nbd {
 
@@ -40,10 +45,10 @@ class LocalCacheStore : public BlockStore {
   ~LocalCacheStore() override;
 
   // Starts writeback and prefetch threads (call after nbdkit forks).
-  void Start();
+  void Start() EXCLUDES(mu_);
   // Drains dirty data for at most `timeout`, stops threads, syncs the file. Data not uploaded
   // in time stays dirty in the file (ETIMEDOUT is returned) and is uploaded at the next start.
-  Status Shutdown(std::chrono::milliseconds timeout);
+  Status Shutdown(std::chrono::milliseconds timeout) EXCLUDES(mu_);
 
   Status Read(uint64_t block, std::string* data) override;
   // A hit on a slot already verified in this process reads just the range (no hash of the
@@ -67,11 +72,11 @@ class LocalCacheStore : public BlockStore {
   uint64_t slot_count() const { return header_.slot_count; }
 
   // Test hooks. Abandon: stop threads like kill -9 would (no drain, no sync).
-  void Abandon() { StopThreads(); }
+  void Abandon() EXCLUDES(mu_) { StopThreads(); }
   // Checks the state invariants; call while no operation is in progress.
-  Status CheckInvariants();
+  Status CheckInvariants() EXCLUDES(mu_);
   // Uploads every pending version in the calling thread, ignoring writeback_delay.
-  Status UploadAllForTest();
+  Status UploadAllForTest() EXCLUDES(mu_);
 
  private:
   struct Version {
@@ -90,16 +95,9 @@ class LocalCacheStore : public BlockStore {
     int64_t ready_ns = 0;  // earliest upload time (writeback_delay or retry backoff)
     int64_t dirty_ns = 0;  // when it became dirty (caps how long writes postpone ready_ns)
   };
-  struct Fetch {
-    bool done = false;
-    Status status;
-    std::string data;
-  };
   struct BlockEntry {
     int64_t clean = -1;            // CLEAN slot, or -1
     std::deque<Version> versions;  // pending, oldest first; back() is what readers see
-    std::shared_ptr<Fetch> fetch;  // in-flight miss, shared by coalesced readers
-    uint64_t write_gen = 0;        // bumped by every Write/Erase (detects fetch races)
     bool prefetched = false;       // clean copy came from Prefetch and was not read yet
     // An older version completed and its slot's FREE record is not known durable yet: the
     // next version is not uploaded (and so cannot complete and free the block's newest record)
@@ -117,51 +115,53 @@ class LocalCacheStore : public BlockStore {
     // is durable once a later-started sync completed (DataDurableLocked).
     uint64_t data_sync = 0;
   };
-  using QueueKey = std::tuple<uint64_t, int64_t, uint64_t, uint64_t>;  // epoch, ready, seq, block
 
   // Opening (local_cache_open.cc).
-  Status Open();
-  Status Format(const std::string& why);
-  Status LoadIndex();
-  Status Recover();
+  Status Open() EXCLUDES(mu_);
+  Status Format(const std::string& why) EXCLUDES(mu_);
+  Status LoadIndex() EXCLUDES(mu_);
+  Status Recover() EXCLUDES(mu_);
   // Refuses (or drops, with discard_stale_cache) recovered dirty data of a session that
   // another writer followed, then records this session's token in the header.
-  Status CheckWriterSession();
-  Status WriteHeader(const CacheHeader& h);
-  CacheHeader HeaderLocked() const;  // REQUIRES(mu_): geometry plus the current claims
+  Status CheckWriterSession() EXCLUDES(mu_);
+  Status WriteHeader(const CacheHeader& h) EXCLUDES(mu_);
+  CacheHeader HeaderLocked() const REQUIRES(mu_);  // geometry plus the current claims
   // Writes the header (watermark, flushed_seq, tokens), then fdatasyncs the cache file;
   // counted (syncs_started_, syncs_done_) for DataDurableLocked.
-  Status SyncFile();
-  bool DataDurableLocked(uint64_t slot) const {  // REQUIRES(mu_)
+  Status SyncFile() EXCLUDES(mu_);
+  bool DataDurableLocked(uint64_t slot) const REQUIRES(mu_) {
     return syncs_done_ > slots_[slot].data_sync;
   }
 
   // Slots and records (local_cache_slots.cc).
   // Waiting allocations give up only when no upload succeeded for dirty_wait_timeout
   // since `since` (a slow but working store never fails a write).
-  Result<uint64_t> AllocateSlot(bool wait, std::chrono::steady_clock::time_point since);
-  Result<uint64_t> AllocateTomb(std::chrono::steady_clock::time_point since);
+  Result<uint64_t> AllocateSlot(bool wait, std::chrono::steady_clock::time_point since)
+      EXCLUDES(mu_);
+  Result<uint64_t> AllocateTomb(std::chrono::steady_clock::time_point since) EXCLUDES(mu_);
   std::chrono::steady_clock::time_point StallDeadlineLocked(
-      std::chrono::steady_clock::time_point since) const;  // REQUIRES(mu_)
-  size_t EvictLocked(std::vector<uint64_t>* victims);      // REQUIRES(mu_)
+      std::chrono::steady_clock::time_point since) const REQUIRES(mu_);
+  size_t EvictLocked(std::vector<uint64_t>* victims) REQUIRES(mu_);
   // (record, retire_gen) of records that were written in their retired (FREE) state.
   using Retired = std::vector<std::pair<uint64_t, uint32_t>>;
-  Status WriteRecords(const std::vector<uint64_t>& recs, Retired* written_free = nullptr);
-  void ReleaseRecords(const Retired& written_free);  // after WriteRecords succeeded
-  void ReleaseLocked(uint64_t rec);                  // REQUIRES(mu_)
-  void Unpin(uint64_t slot);
+  Status WriteRecords(const std::vector<uint64_t>& recs, Retired* written_free = nullptr)
+      EXCLUDES(mu_);
+  void ReleaseRecords(const Retired& written_free) EXCLUDES(mu_);  // after WriteRecords succeeded
+  void ReleaseLocked(uint64_t rec) REQUIRES(mu_);
+  void Unpin(uint64_t slot) EXCLUDES(mu_);
   // verify: check the content hash (not possible for an open DIRTY slot).
-  Status ReadSlot(uint64_t slot, uint64_t hash, bool verify, std::string* data);
-  Status WriteSlot(uint64_t slot, std::string_view data);
-  Status WriteSlotRange(uint64_t slot, uint32_t offset, uint32_t len, const char* src);
-  Status ReadSlotRange(uint64_t slot, uint32_t offset, uint32_t len, char* dest);
+  Status ReadSlot(uint64_t slot, uint64_t hash, bool verify, std::string* data) EXCLUDES(mu_);
+  Status WriteSlot(uint64_t slot, std::string_view data) EXCLUDES(mu_);
+  Status WriteSlotRange(uint64_t slot, uint32_t offset, uint32_t len, const char* src)
+      EXCLUDES(mu_);
+  Status ReadSlotRange(uint64_t slot, uint32_t offset, uint32_t len, char* dest) EXCLUDES(mu_);
   uint64_t SlotOffset(uint64_t slot) const {
     return header_.data_offset + slot * header_.slot_stride;
   }
   bool IsTomb(uint64_t rec) const { return rec >= header_.slot_count; }
-  void RetireLocked(uint64_t rec, std::vector<uint64_t>* to_write);  // REQUIRES(mu_)
-  void PublishLocked();                       // REQUIRES(mu_): counters from state
-  void MaybeDropEntryLocked(uint64_t block);  // REQUIRES(mu_)
+  void RetireLocked(uint64_t rec, std::vector<uint64_t>* to_write) REQUIRES(mu_);
+  void PublishLocked() REQUIRES(mu_);  // counters from state
+  void MaybeDropEntryLocked(uint64_t block) REQUIRES(mu_);
 
   // Read path (local_cache_store.cc).
   // The newest local copy of a block: none (slot -1, not erased), an ERASE, or a slot (DIRTY
@@ -172,53 +172,54 @@ class LocalCacheStore : public BlockStore {
     int64_t slot = -1;
     bool dirty = false;
   };
-  Newest NewestLocked(uint64_t block);                     // REQUIRES(mu_)
-  void CleanHitLocked(BlockEntry* e, uint64_t slot);       // REQUIRES(mu_): CLOCK bit, read-ahead
-  Status RunFetch(uint64_t block, const std::shared_ptr<Fetch>& fetch, uint64_t gen,
-                  std::string* data, bool prefetch);
+  Newest NewestLocked(uint64_t block) REQUIRES(mu_);
+  void CleanHitLocked(BlockEntry* e, uint64_t slot) REQUIRES(mu_);  // CLOCK bit, read-ahead
+  Status RunFetch(uint64_t block, const std::shared_ptr<FetchTable::Fetch>& fetch,
+                  std::string* data, bool prefetch) EXCLUDES(mu_);
   // Installs a new DIRTY (or ERASE) version whose slot data is written; `reserved`: its
   // dirty bytes were already counted by the backpressure wait.
   void AddVersionLocked(uint64_t block, uint64_t rec, uint64_t hash, bool erase, bool reserved,
-                        std::vector<uint64_t>* to_write);       // REQUIRES(mu_)
-  Status CommitRecords(const std::vector<uint64_t>& to_write);  // WriteRecords + ReleaseRecords
-  Status DirtyTimeout(const std::string& op, uint64_t block);   // REQUIRES(mu_)
+                        std::vector<uint64_t>* to_write) REQUIRES(mu_);
+  // WriteRecords + ReleaseRecords
+  Status CommitRecords(const std::vector<uint64_t>& to_write) EXCLUDES(mu_);
+  Status DirtyTimeout(const std::string& op, uint64_t block) REQUIRES(mu_);
   // A dirty version is uploaded once it was not written for writeback_delay, and at the
   // latest kMaxDelayFactor x writeback_delay after it became dirty: the upload time after a
   // write at `now` to a version dirty since `dirty_ns`.
   static constexpr int kMaxDelayFactor = 10;
   int64_t ReadyAfterWrite(int64_t dirty_ns, int64_t now) const;
   // A write patched queued version v in place: postpone its upload (ReadyAfterWrite).
-  void PostponeLocked(uint64_t block, Version* v);  // REQUIRES(mu_)
+  void PostponeLocked(uint64_t block, Version* v) REQUIRES(mu_);
   // Waits (releasing mu_) until one more dirty block fits under max_dirty, then counts it.
-  Status ReserveDirtyLocked(std::unique_lock<std::mutex>& lock, uint64_t block,
-                            std::chrono::steady_clock::time_point since);  // REQUIRES(mu_)
+  Status ReserveDirtyLocked(uint64_t block, std::chrono::steady_clock::time_point since)
+      REQUIRES(mu_);
 
   // In-place writes (local_cache_inplace.cc).
   // Picks the slot a partial write may patch in place, marking it open and busy; to_write
   // gets the records to write before the data. Returns false when it must copy instead.
-  Result<bool> BeginInPlaceLocked(std::unique_lock<std::mutex>& lock, uint64_t block,
-                                  std::chrono::steady_clock::time_point since, uint64_t* slot,
-                                  uint64_t* seq, std::vector<uint64_t>* to_write,
-                                  bool* need_sync);  // REQUIRES(mu_)
+  Result<bool> BeginInPlaceLocked(uint64_t block, std::chrono::steady_clock::time_point since,
+                                  uint64_t* slot, uint64_t* seq, std::vector<uint64_t>* to_write,
+                                  bool* need_sync) REQUIRES(mu_);
   // Local flush: hashes the open versions of epochs <= epoch, so flushed data is verifiable.
-  Status SealOpenVersions(uint64_t epoch);
+  Status SealOpenVersions(uint64_t epoch) EXCLUDES(mu_);
   // Writeback (local_cache_writeback.cc).
-  void WritebackLoop();
-  void PrefetchLoop();
+  void WritebackLoop() EXCLUDES(mu_);
+  void PrefetchLoop() EXCLUDES(mu_);
+  // batch of (block, seq)
   bool PickLocked(bool ignore_delay, std::vector<std::pair<uint64_t, uint64_t>>* batch,
-                  int64_t* wake_ns);  // REQUIRES(mu_); batch of (block, seq)
-  void Upload(const std::vector<std::pair<uint64_t, uint64_t>>& batch);
+                  int64_t* wake_ns) REQUIRES(mu_);
+  void Upload(const std::vector<std::pair<uint64_t, uint64_t>>& batch) EXCLUDES(mu_);
   // hash: content hash of an uploaded open slot (it becomes the CLEAN record's hash).
   void Complete(const std::vector<std::pair<uint64_t, uint64_t>>& batch, const Status& s,
-                uint64_t hash = 0);
-  bool UrgentLocked() const;  // REQUIRES(mu_)
+                uint64_t hash = 0) EXCLUDES(mu_);
+  bool UrgentLocked() const REQUIRES(mu_);
   // Every pending version must go now (shutdown drain, a flush waiting), not just enough of
   // them to make room for writers waiting for space.
-  bool DrainAllLocked() const;  // REQUIRES(mu_)
+  bool DrainAllLocked() const REQUIRES(mu_);
   // Wakes one worker unless a sleeping one will wake by `ready_ns` anyway (no herd).
-  void KickWritebackLocked(int64_t ready_ns);                // REQUIRES(mu_)
-  Version* FindVersionLocked(uint64_t block, uint64_t seq);  // REQUIRES(mu_)
-  void StopThreads();
+  void KickWritebackLocked(int64_t ready_ns) REQUIRES(mu_);
+  Version* FindVersionLocked(uint64_t block, uint64_t seq) REQUIRES(mu_);
+  void StopThreads() EXCLUDES(mu_);
   // Adds the time from its construction to its destruction to counters->write_wait_ms when
   // that was a real wait (the backpressure figure of `s3nbd stats`).
   class WaitClock {
@@ -239,7 +240,8 @@ class LocalCacheStore : public BlockStore {
   const std::unique_ptr<BlockStore> inner_;
   const VolumeIdentity id_;
   uint64_t block_size_;
-  uint64_t max_dirty_ = 0;
+  // Geometry (fixed once Open returns, read without mu_) plus the writer tokens, written only
+  // while opening, before any thread runs.
   CacheHeader header_;
   std::unique_ptr<CacheFile> file_;
   CacheCounters counters_;
@@ -247,52 +249,49 @@ class LocalCacheStore : public BlockStore {
   // and hash-checked). Cleared while a slot is being rewritten. Lock-free.
   std::unique_ptr<std::atomic<uint8_t>[]> verified_;
 
+  // The stripes guard no member (they order I/O) and are taken in a run-time number and
+  // order, which the analysis cannot follow: plain std::mutex, see WriteRecords.
   static constexpr size_t kRecordStripes = 64;
   std::array<std::mutex, kRecordStripes> record_io_mu_;  // by record % kRecordStripes
-  std::mutex header_io_mu_;                              // orders header writes
+  Mutex header_io_mu_;  // orders header writes; guards no member
 
-  std::mutex mu_;
-  std::condition_variable work_cv_;   // writeback workers: new/urgent work, stop
-  std::condition_variable space_cv_;  // writers: dirty bytes, slots or tombstones freed
-  std::condition_variable done_cv_;   // flush/shutdown: versions completed
-  std::condition_variable fetch_cv_;  // coalesced readers: a fetch completed
-  std::condition_variable prefetch_cv_;
-  std::condition_variable read_cv_;   // in-place writers: an upload finished reading a slot
-  std::vector<CacheRecord> records_;                 // GUARDED_BY(mu_) in-memory index
-  std::vector<SlotState> slots_;                     // GUARDED_BY(mu_) per record
-  std::unordered_map<uint64_t, BlockEntry> blocks_;  // GUARDED_BY(mu_)
-  std::vector<uint64_t> free_slots_, quarantine_;    // GUARDED_BY(mu_)
-  std::vector<uint64_t> free_tombs_;                 // GUARDED_BY(mu_)
-  std::set<QueueKey> queue_;                         // GUARDED_BY(mu_) not uploading
-  std::map<uint64_t, uint64_t> pending_epochs_;      // GUARDED_BY(mu_) epoch -> versions
-  std::deque<uint64_t> prefetch_queue_;              // GUARDED_BY(mu_)
-  uint64_t dirty_bytes_ = 0;                         // GUARDED_BY(mu_)
-  uint64_t next_seq_ = 1;                            // GUARDED_BY(mu_)
-  uint64_t current_epoch_ = 0;                       // GUARDED_BY(mu_)
-  uint64_t flush_target_ = 0;                        // GUARDED_BY(mu_) remote flush wants <=
-  int flush_waiting_ = 0;                            // GUARDED_BY(mu_)
-  int64_t last_error_log_ns_ = 0;                    // GUARDED_BY(mu_)
-  uint64_t clock_hand_ = 0;                          // GUARDED_BY(mu_)
-  int timed_sleepers_ = 0;  // GUARDED_BY(mu_) workers sleeping until a version is ready
-  int space_waiters_ = 0;   // GUARDED_BY(mu_)
-  int early_uploads_ = 0;   // GUARDED_BY(mu_) uploads started early for space waiters
-  bool syncing_ = false;    // GUARDED_BY(mu_)
-  bool draining_ = false;   // GUARDED_BY(mu_)
-  bool stop_ = false;       // GUARDED_BY(mu_)
-  uint64_t syncs_started_ = 0;  // GUARDED_BY(mu_) SyncFile calls begun
-  uint64_t syncs_done_ = 0;     // GUARDED_BY(mu_) highest number of a SyncFile that succeeded
-  // Seqs of every pending version (queued or uploading): the smallest bounds the header's
-  // uploaded_below watermark, written before every sync (docs/cache-format.md).
-  std::set<uint64_t> pending_seqs_;  // GUARDED_BY(mu_)
-  uint64_t flushed_seq_ = 0;         // GUARDED_BY(mu_) the header's flushed_seq claim
+  Mutex mu_;
+  CondVar work_cv_;   // writeback workers: new/urgent work, stop
+  CondVar space_cv_;  // writers: dirty bytes, slots or tombstones freed
+  CondVar done_cv_;   // flush/shutdown: versions completed
+  CondVar read_cv_;   // in-place writers: an upload finished reading a slot
+  std::vector<CacheRecord> records_ GUARDED_BY(mu_);  // in-memory index
+  std::vector<SlotState> slots_ GUARDED_BY(mu_);  // per record
+  std::unordered_map<uint64_t, BlockEntry> blocks_ GUARDED_BY(mu_);
+  std::vector<uint64_t> free_slots_ GUARDED_BY(mu_);
+  std::vector<uint64_t> quarantine_ GUARDED_BY(mu_);
+  std::vector<uint64_t> free_tombs_ GUARDED_BY(mu_);
+  // pending versions: upload order, epochs, seqs, dirty bytes
+  WritebackQueue writeback_ GUARDED_BY(mu_);
+  FetchTable fetches_ GUARDED_BY(mu_);  // misses in flight (coalescing) and read-ahead queue
+  uint64_t next_seq_ GUARDED_BY(mu_) = 1;
+  uint64_t current_epoch_ GUARDED_BY(mu_) = 0;
+  uint64_t flush_target_ GUARDED_BY(mu_) = 0;  // remote flush wants <=
+  int flush_waiting_ GUARDED_BY(mu_) = 0;
+  int64_t last_error_log_ns_ GUARDED_BY(mu_) = 0;
+  uint64_t clock_hand_ GUARDED_BY(mu_) = 0;
+  int timed_sleepers_ GUARDED_BY(mu_) = 0;  // workers sleeping until a version is ready
+  int space_waiters_ GUARDED_BY(mu_) = 0;
+  int early_uploads_ GUARDED_BY(mu_) = 0;  // uploads started early for space waiters
+  bool syncing_ GUARDED_BY(mu_) = false;
+  bool draining_ GUARDED_BY(mu_) = false;
+  bool stop_ GUARDED_BY(mu_) = false;
+  uint64_t syncs_started_ GUARDED_BY(mu_) = 0;  // SyncFile calls begun
+  uint64_t syncs_done_ GUARDED_BY(mu_) = 0;  // highest number of a SyncFile that succeeded
+  uint64_t flushed_seq_ GUARDED_BY(mu_) = 0;  // the header's flushed_seq claim
   // Completions (Complete) whose CLEAN/FREE record writes are still in flight, by ticket. A
   // sync first waits for those that completed before it: otherwise a sync could make a later
   // state of a block durable (its slot freed) while an older DIRTY/ERASE record of it, already
   // uploaded, stays durable as it was and is uploaded again after power loss.
-  uint64_t completion_tickets_ = 0;      // GUARDED_BY(mu_)
-  std::set<uint64_t> completions_open_;  // GUARDED_BY(mu_)
-  Status last_error_;       // GUARDED_BY(mu_)
-  std::chrono::steady_clock::time_point last_progress_;  // GUARDED_BY(mu_) last upload done
+  uint64_t completion_tickets_ GUARDED_BY(mu_) = 0;
+  std::set<uint64_t> completions_open_ GUARDED_BY(mu_);
+  Status last_error_ GUARDED_BY(mu_);
+  std::chrono::steady_clock::time_point last_progress_ GUARDED_BY(mu_);  // last upload done
   std::vector<std::jthread> threads_;  // started by Start(), joined by StopThreads()
 };
 

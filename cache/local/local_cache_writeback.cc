@@ -20,7 +20,7 @@ constexpr int kEarlyExtra = 2;  // early uploads beyond one per waiting writer
 
 void LocalCacheStore::Start() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     if (!threads_.empty()) return;
     stop_ = false;
   }
@@ -32,35 +32,38 @@ void LocalCacheStore::Start() {
 
 void LocalCacheStore::StopThreads() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     stop_ = true;
+    fetches_.WakeQueue();
   }
-  work_cv_.notify_all();
-  prefetch_cv_.notify_all();
+  work_cv_.NotifyAll();
   threads_.clear();  // jthread joins
 }
 
 Status LocalCacheStore::Shutdown(std::chrono::milliseconds timeout) {
   bool drained;
   {
-    std::unique_lock lock(mu_);
+    MutexLock lock(&mu_);
     draining_ = true;
-    work_cv_.notify_all();
-    drained = !options_.uploads ||
-              done_cv_.wait_for(lock, timeout, [&] { return pending_epochs_.empty(); });
+    work_cv_.NotifyAll();
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (options_.uploads && !writeback_.empty() &&
+           std::chrono::steady_clock::now() < deadline)
+      done_cv_.WaitUntil(&mu_, deadline);
+    drained = !options_.uploads || writeback_.empty();
   }
   StopThreads();
   uint64_t seq, left;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     draining_ = false;
     seq = next_seq_ - 1;
-    left = queue_.size();
+    left = writeback_.queued();
   }
   const std::string where = "shutdown: cache " + options_.path;
   Status s = SyncFile();  // everything written so far is now durable: flushed_seq = seq
   if (s.ok()) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     flushed_seq_ = std::max(flushed_seq_, seq);
   }
   if (s.ok()) s = SyncFile();  // and so is the header that says so
@@ -85,12 +88,11 @@ bool LocalCacheStore::UrgentLocked() const { return space_waiters_ > 0 || DrainA
 
 bool LocalCacheStore::DrainAllLocked() const {
   if (draining_) return true;
-  return flush_waiting_ > 0 && !pending_epochs_.empty() &&
-         pending_epochs_.begin()->first <= flush_target_;
+  return flush_waiting_ > 0 && !writeback_.empty() && writeback_.oldest_epoch() <= flush_target_;
 }
 
 void LocalCacheStore::KickWritebackLocked(int64_t ready_ns) {
-  if (timed_sleepers_ == 0 || ready_ns <= SteadyNowNs() || UrgentLocked()) work_cv_.notify_one();
+  if (timed_sleepers_ == 0 || ready_ns <= SteadyNowNs() || UrgentLocked()) work_cv_.NotifyOne();
 }
 
 LocalCacheStore::Version* LocalCacheStore::FindVersionLocked(uint64_t block, uint64_t seq) {
@@ -105,15 +107,15 @@ LocalCacheStore::Version* LocalCacheStore::FindVersionLocked(uint64_t block, uin
 bool LocalCacheStore::PickLocked(bool ignore_delay,
                                  std::vector<std::pair<uint64_t, uint64_t>>* batch,
                                  int64_t* wake_ns) {
-  if (queue_.empty() || pending_epochs_.empty()) return false;
-  const uint64_t min_epoch = pending_epochs_.begin()->first;
+  if (writeback_.queued() == 0 || writeback_.empty()) return false;
+  const uint64_t min_epoch = writeback_.oldest_epoch();
   const bool urgent = ignore_delay || UrgentLocked();
   const bool all = ignore_delay || DrainAllLocked();
   const int64_t now = SteadyNowNs();
   bool erases = false;
   int scanned = 0;
-  for (auto it = queue_.begin();
-       it != queue_.end() && std::get<0>(*it) == min_epoch && scanned < kMaxScan; scanned++) {
+  for (auto it = writeback_.begin();
+       it != writeback_.end() && std::get<0>(*it) == min_epoch && scanned < kMaxScan; scanned++) {
     const auto [epoch, ready, seq, block] = *it;
     BlockEntry& entry = blocks_.at(block);
     Version& v = entry.versions.front();
@@ -143,7 +145,7 @@ bool LocalCacheStore::PickLocked(bool ignore_delay,
       v.early = true;
       early_uploads_++;
     }
-    it = queue_.erase(it);
+    it = writeback_.Take(it);
     counters_.uploads_in_flight++;
     batch->emplace_back(block, seq);
     erases = v.erase;
@@ -157,7 +159,7 @@ void LocalCacheStore::Upload(const std::vector<std::pair<uint64_t, uint64_t>>& b
   bool erase, open = false;
   uint64_t slot = 0, hash = 0;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     Version* v = FindVersionLocked(batch[0].first, batch[0].second);
     erase = v->erase;
     if (!erase) {
@@ -180,14 +182,14 @@ void LocalCacheStore::Upload(const std::vector<std::pair<uint64_t, uint64_t>>& b
     if (s.ok() && open) hash = BlockHash(data);  // of exactly what is uploaded
     {
       // From here in-place writes may patch the slot again; Complete sees them (mods).
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       Version* v = FindVersionLocked(batch[0].first, batch[0].second);
       v->reading = false;
       v->read_mods = v->mods;
       slots_[slot].pins--;
       ReleaseLocked(slot);
     }
-    read_cv_.notify_all();
+    read_cv_.NotifyAll();
     if (s.ok()) s = inner_->Write(batch[0].first, data);
     if (!s.ok()) s = s.Wrap("writeback: " + Where(batch[0].first));
   }
@@ -201,7 +203,7 @@ void LocalCacheStore::Complete(const std::vector<std::pair<uint64_t, uint64_t>>&
   bool epoch_done = false, more = false;
   uint64_t ticket;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     ticket = ++completion_tickets_;  // syncs wait until these records are written
     completions_open_.insert(ticket);
     const int64_t now = SteadyNowNs();
@@ -221,7 +223,7 @@ void LocalCacheStore::Complete(const std::vector<std::pair<uint64_t, uint64_t>>&
         last_progress_ = std::chrono::steady_clock::now();
         v.dirty_ns = now;  // dirty again since about the read
         v.ready_ns = ReadyAfterWrite(now, now);
-        queue_.insert({v.epoch, v.ready_ns, v.seq, block});
+        writeback_.Queue({v.epoch, v.ready_ns, v.seq, block});
         more = true;
         continue;
       }
@@ -231,17 +233,14 @@ void LocalCacheStore::Complete(const std::vector<std::pair<uint64_t, uint64_t>>&
         auto delay = options_.retry_delay * (1LL << std::min(v.attempts - 1, 16));
         delay = std::min<std::chrono::milliseconds>(delay, options_.max_retry_delay);
         v.ready_ns = now + std::chrono::duration_cast<std::chrono::nanoseconds>(delay).count();
-        queue_.insert({v.epoch, v.ready_ns, v.seq, block});
+        writeback_.Queue({v.epoch, v.ready_ns, v.seq, block});
         more = true;
         continue;
       }
       const Version done = v;
       e.versions.pop_front();
-      pending_seqs_.erase(done.seq);
-      if (--pending_epochs_[done.epoch] == 0) {
-        pending_epochs_.erase(done.epoch);
+      if (writeback_.CompletePending(done.epoch, done.seq))
         epoch_done = true;  // the next epoch may start: every worker may have work
-      }
       more = more || !e.versions.empty();
       last_progress_ = std::chrono::steady_clock::now();
       if (done.erase) {
@@ -249,7 +248,7 @@ void LocalCacheStore::Complete(const std::vector<std::pair<uint64_t, uint64_t>>&
         RetireLocked(done.rec, &to_write);
       } else {
         counters_.uploads++;
-        dirty_bytes_ -= block_size_;
+        writeback_.SubDirty(block_size_);
         if (e.versions.empty()) {  // the newest data is now in the inner store: CLEAN
           e.clean = static_cast<int64_t>(done.rec);
           // Until a sync covers this CLEAN rewrite, the durable record may still be the hashed
@@ -283,73 +282,71 @@ void LocalCacheStore::Complete(const std::vector<std::pair<uint64_t, uint64_t>>&
     }
     PublishLocked();
   }
-  space_cv_.notify_all();
-  done_cv_.notify_all();
+  space_cv_.NotifyAll();
+  done_cv_.NotifyAll();
   if (epoch_done) {
-    work_cv_.notify_all();
+    work_cv_.NotifyAll();
   } else if (more) {
-    work_cv_.notify_one();
+    work_cv_.NotifyOne();
   }
   if (options_.before_completion_records) options_.before_completion_records();
   if (Status w = CommitRecords(to_write); !w.ok()) LogWarning("writeback: " + w.message());
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     completions_open_.erase(ticket);
   }
-  done_cv_.notify_all();
+  done_cv_.NotifyAll();
   if (unsynced.empty()) return;
   Status s2 = SyncFile();
   if (!s2.ok()) LogWarning("writeback: sync after an older version's upload: " + s2.message());
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     for (uint64_t block : unsynced) {
       auto it = blocks_.find(block);
       if (it != blocks_.end()) it->second.rewrite_unsynced = false;
     }
   }
-  work_cv_.notify_all();
+  work_cv_.NotifyAll();
 }
 
 void LocalCacheStore::WritebackLoop() {
-  std::unique_lock lock(mu_);
+  MutexLock lock(&mu_);
   while (!stop_) {
     std::vector<std::pair<uint64_t, uint64_t>> batch;
     int64_t wake = INT64_MAX;
     if (PickLocked(false, &batch, &wake)) {
-      if (!queue_.empty()) work_cv_.notify_one();  // chain: let another worker look
-      lock.unlock();
+      if (writeback_.queued() != 0) work_cv_.NotifyOne();  // chain: let another worker look
+      lock.Unlock();
       Upload(batch);
-      lock.lock();
+      lock.Lock();
       continue;
     }
     if (wake == INT64_MAX) {
-      work_cv_.wait(lock);
+      work_cv_.Wait(&mu_);
     } else {
       timed_sleepers_++;
-      work_cv_.wait_until(lock,
-                          std::chrono::steady_clock::time_point(std::chrono::nanoseconds(wake)));
+      work_cv_.WaitUntil(&mu_,
+                         std::chrono::steady_clock::time_point(std::chrono::nanoseconds(wake)));
       timed_sleepers_--;
     }
   }
 }
 
 void LocalCacheStore::PrefetchLoop() {
-  std::unique_lock lock(mu_);
+  MutexLock lock(&mu_);
   while (!stop_) {
-    if (prefetch_queue_.empty()) {
-      prefetch_cv_.wait(lock);
+    const std::optional<uint64_t> queued = fetches_.PopQueued();
+    if (!queued) {
+      fetches_.WaitQueued(&mu_);
       continue;
     }
-    const uint64_t block = prefetch_queue_.front();
-    prefetch_queue_.pop_front();
-    if (blocks_.count(block)) continue;  // cached, pending or being fetched meanwhile
-    auto fetch = std::make_shared<Fetch>();
-    BlockEntry& e = blocks_[block];
-    e.fetch = fetch;
-    const uint64_t gen = e.write_gen;
-    lock.unlock();
-    (void)RunFetch(block, fetch, gen, nullptr, true);  // best effort: a reader fetches it again
-    lock.lock();
+    const uint64_t block = *queued;
+    // cached, pending or being fetched meanwhile
+    if (blocks_.count(block) || fetches_.InFlight(block)) continue;
+    auto fetch = fetches_.Begin(block);
+    lock.Unlock();
+    (void)RunFetch(block, fetch, nullptr, true);  // best effort: a reader fetches it again
+    lock.Lock();
   }
 }
 
@@ -357,14 +354,14 @@ Status LocalCacheStore::UploadAllForTest() {
   for (;;) {
     std::vector<std::pair<uint64_t, uint64_t>> batch;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       int64_t wake = INT64_MAX;
-      if (pending_epochs_.empty()) return Status::Ok();
+      if (writeback_.empty()) return Status::Ok();
       if (!PickLocked(true, &batch, &wake))
         return Status::Error(EAGAIN, "nothing eligible to upload");
     }
     Upload(batch);
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     if (!last_error_.ok()) return last_error_;
   }
 }

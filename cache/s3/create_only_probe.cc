@@ -1,19 +1,19 @@
 // Create-only PUT on any provider, and the probe of whether one honours it; see
-// create_only_probe.h. Lock rule: g_mu guards g_results only.
+// create_only_probe.h. Lock rule: g_mu guards g_results only (annotated).
 #include "cache/s3/create_only_probe.h"
 
 #include <map>
-#include <mutex>
 #include <utility>
 
 #include "cache/sparse/present_map_file.h"
 #include "cache/util/log.h"
+#include "cache/util/mutex.h"
 
 namespace s3nbd {
 namespace {
 
-std::mutex g_mu;
-std::map<std::pair<std::string, std::string>, CreateOnlySupport> g_results;  // guarded by g_mu
+Mutex g_mu;
+std::map<std::pair<std::string, std::string>, CreateOnlySupport> g_results GUARDED_BY(g_mu);
 
 std::pair<std::string, std::string> CacheKey(const S3Client& client) {
   return {client.config().endpoint, client.config().bucket};
@@ -75,19 +75,19 @@ Result<CreateOnlySupport> ProbeCreateOnly(S3Client& client, const std::string& p
 
 Result<CreateOnlySupport> CachedCreateOnlySupport(S3Client& client, const std::string& prefix) {
   {
-    std::lock_guard<std::mutex> lock(g_mu);
+    MutexLock lock(&g_mu);
     auto it = g_results.find(CacheKey(client));
     if (it != g_results.end()) return it->second;
   }
   auto r = ProbeCreateOnly(client, prefix);
   if (!r.ok()) return r;
-  std::lock_guard<std::mutex> lock(g_mu);
+  MutexLock lock(&g_mu);
   g_results[CacheKey(client)] = *r;
   return r;
 }
 
 void ForgetCreateOnlyProbes() {
-  std::lock_guard<std::mutex> lock(g_mu);
+  MutexLock lock(&g_mu);
   g_results.clear();
 }
 

@@ -15,17 +15,17 @@ CurlHandlePool::CurlHandlePool(size_t capacity) : capacity_(capacity == 0 ? 1 : 
 }
 
 CurlHandlePool::Lease CurlHandlePool::Acquire() {
-  std::unique_lock<std::mutex> lock(mu_);
-  cv_.wait(lock, [&] { return !idle_.empty() || created_ < capacity_; });
+  MutexLock lock(&mu_);
+  while (idle_.empty() && created_ >= capacity_) cv_.Wait(&mu_);
   if (!idle_.empty()) {
     CurlEasyPtr h = std::move(idle_.back());
     idle_.pop_back();
-    lock.unlock();
+    lock.Unlock();
     curl_easy_reset(h.get());  // clears options, keeps the connection and DNS caches
     return Lease(this, std::move(h));
   }
   ++created_;
-  lock.unlock();
+  lock.Unlock();
   CurlEasyPtr h(curl_easy_init());
   if (!h) {
     Forget();
@@ -36,18 +36,18 @@ CurlHandlePool::Lease CurlHandlePool::Acquire() {
 
 void CurlHandlePool::Release(CurlEasyPtr handle) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     idle_.push_back(std::move(handle));
   }
-  cv_.notify_one();
+  cv_.NotifyOne();
 }
 
 void CurlHandlePool::Forget() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     --created_;
   }
-  cv_.notify_one();
+  cv_.NotifyOne();
 }
 
 }  // namespace s3nbd

@@ -1,15 +1,15 @@
 // CurlHandlePool: a bounded pool of libcurl easy handles. A caller borrows a handle for one
 // request (a Lease) and it returns to the pool when the Lease dies, keeping its connection
 // alive for the next borrower. Acquire() blocks while all `capacity` handles are out.
-// Locking: mu_ guards idle_ and created_; a leased handle is used by one thread only.
+// Locking: mu_ guards idle_ and created_ (annotated); a leased handle is used by one thread only.
 #pragma once
 
 #include <curl/curl.h>
 
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 #include <vector>
+
+#include "cache/util/mutex.h"
 
 namespace s3nbd {
 
@@ -69,17 +69,17 @@ class CurlHandlePool {
 
   // Borrows a handle (reset to default options, connection cache kept). Null get() if
   // libcurl cannot allocate one.
-  Lease Acquire();
+  Lease Acquire() EXCLUDES(mu_);
 
  private:
-  void Release(CurlEasyPtr handle);
-  void Forget();
+  void Release(CurlEasyPtr handle) EXCLUDES(mu_);
+  void Forget() EXCLUDES(mu_);
 
   const size_t capacity_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<CurlEasyPtr> idle_;  // GUARDED_BY(mu_)
-  size_t created_ = 0;             // GUARDED_BY(mu_): handles alive (idle + leased)
+  Mutex mu_;
+  CondVar cv_;
+  std::vector<CurlEasyPtr> idle_ GUARDED_BY(mu_);
+  size_t created_ GUARDED_BY(mu_) = 0;  // handles alive (idle + leased)
 };
 
 }  // namespace s3nbd

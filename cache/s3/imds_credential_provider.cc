@@ -61,7 +61,7 @@ bool ImdsCredentialProvider::V1AllowedBy(const EnvLookup& env) {
 }
 
 std::string ImdsCredentialProvider::Describe() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return std::string("EC2 instance metadata (") + (used_v1_ ? "IMDSv1" : "IMDSv2") + ") at " +
          endpoint_ +
          (role_.empty() ? std::string() : ", role '" + role_ + "'");
@@ -112,7 +112,7 @@ Result<Credentials> ImdsCredentialProvider::Fetch() {
   }
   auto c = ParseMetadataCredentials(creds->body, role_what);
   if (c.ok()) {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     role_ = role;
     used_v1_ = v1;
   }

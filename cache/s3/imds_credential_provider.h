@@ -4,12 +4,12 @@
 // answers 403/404/405 (the SDKs fall back by default; we do not). The endpoint is
 // AWS_EC2_METADATA_SERVICE_ENDPOINT, else
 // http://169.254.169.254 (or http://[fd00:ec2::254] with ..._ENDPOINT_MODE=IPv6).
-// Locking: mu_ guards role_ (Describe may run while another thread refreshes).
+// Locking: mu_ guards role_ and used_v1_ (annotated; Describe may run while another thread
+// refreshes).
 #pragma once
 
-#include <mutex>
-
 #include "cache/s3/credential_provider.h"
+#include "cache/util/mutex.h"
 
 namespace s3nbd {
 
@@ -31,9 +31,9 @@ class ImdsCredentialProvider final : public CredentialProvider {
   const bool allow_v1_;
   const long timeout_ms_;
   const int attempts_;
-  mutable std::mutex mu_;
-  std::string role_;  // GUARDED_BY(mu_): the role of the last successful Fetch
-  bool used_v1_ = false;  // GUARDED_BY(mu_)
+  mutable Mutex mu_;
+  std::string role_ GUARDED_BY(mu_);  // the role of the last successful Fetch
+  bool used_v1_ GUARDED_BY(mu_) = false;
 };
 
 // Parses the JSON of /latest/meta-data/iam/security-credentials/ROLE and of the ECS container

@@ -46,13 +46,13 @@ Result<std::shared_ptr<const Credentials>> RefreshingCredentials::Get() {
   const bool expired = now >= *snap->credentials.expiration;
   if (!expired) {
     // Due but still valid: one caller refreshes, the others sign with what they have.
-    std::unique_lock<std::mutex> lock(refresh_mu_, std::try_to_lock);
-    if (!lock.owns_lock()) return View(std::move(snap));
+    if (!refresh_mu_.TryLock()) return View(std::move(snap));
+    MutexLock lock(&refresh_mu_, std::adopt_lock);
     snap = current_.load(std::memory_order_acquire);
     if (now >= snap->refresh_at && now >= next_attempt_) (void)RefreshLocked(snap, now);
     return View(current_.load(std::memory_order_acquire));
   }
-  std::lock_guard<std::mutex> lock(refresh_mu_);  // waits for a refresh in flight
+  MutexLock lock(&refresh_mu_);  // waits for a refresh in flight
   snap = current_.load(std::memory_order_acquire);
   const WallTime now2 = clock_();
   if (!snap->credentials.expiration || now2 < *snap->credentials.expiration) {

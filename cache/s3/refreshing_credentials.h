@@ -6,15 +6,15 @@
 // they expire. Only expired credentials make a request wait (for a refresh, or its error).
 // No thread of its own (so nbdkit's fork is harmless).
 // Locking: current_ is an atomic shared_ptr; refresh_mu_ serialises refreshes and guards
-// next_attempt_, last_error_ and the provider's Fetch.
+// next_attempt_, last_error_ and the provider's Fetch (annotated).
 #pragma once
 
 #include <atomic>
 #include <functional>
 #include <memory>
-#include <mutex>
 
 #include "cache/s3/credential_provider.h"
+#include "cache/util/mutex.h"
 
 namespace s3nbd {
 
@@ -35,7 +35,7 @@ class RefreshingCredentials {
   RefreshingCredentials& operator=(const RefreshingCredentials&) = delete;
 
   // Credentials valid now, or why none are (expired and the refresh failed). Thread-safe.
-  [[nodiscard]] Result<std::shared_ptr<const Credentials>> Get();
+  [[nodiscard]] Result<std::shared_ptr<const Credentials>> Get() EXCLUDES(refresh_mu_);
   // Which source these come from (never a secret).
   std::string source() const { return provider_->Describe(); }
   uint64_t refreshes() const { return refreshes_.load(std::memory_order_relaxed); }
@@ -47,8 +47,9 @@ class RefreshingCredentials {
     WallTime refresh_at;  // max() for credentials that never expire
   };
   std::shared_ptr<const Snapshot> MakeSnapshot(Credentials c, WallTime now) const;
-  // Fetches and installs; on failure logs and schedules the next attempt. REQUIRES(refresh_mu_).
-  Status RefreshLocked(const std::shared_ptr<const Snapshot>& old, WallTime now);
+  // Fetches and installs; on failure logs and schedules the next attempt.
+  Status RefreshLocked(const std::shared_ptr<const Snapshot>& old, WallTime now)
+      REQUIRES(refresh_mu_);
   static std::shared_ptr<const Credentials> View(std::shared_ptr<const Snapshot> s) {
     const Credentials* c = &s->credentials;
     return std::shared_ptr<const Credentials>(std::move(s), c);
@@ -57,9 +58,9 @@ class RefreshingCredentials {
   const std::unique_ptr<CredentialProvider> provider_;
   const WallClock clock_;
   std::atomic<std::shared_ptr<const Snapshot>> current_;
-  std::mutex refresh_mu_;
-  WallTime next_attempt_{};  // GUARDED_BY(refresh_mu_)
-  Status last_error_;        // GUARDED_BY(refresh_mu_)
+  Mutex refresh_mu_;
+  WallTime next_attempt_ GUARDED_BY(refresh_mu_){};
+  Status last_error_ GUARDED_BY(refresh_mu_);
   std::atomic<uint64_t> refreshes_{0}, failures_{0};
 };
 

@@ -9,40 +9,40 @@
 
 #include <atomic>
 #include <memory>
-#include <mutex>
 #include <unordered_set>
 
 #include "cache/forwarding_store.h"
 #include "cache/sparse/present_map.h"
 #include "cache/util/coding.h"
+#include "cache/util/mutex.h"
 
 namespace s3nbd {
 
 // Blocks whose last write or erase failed. Rare, so a locked set rather than a second bitmap;
 // the common path (a write that succeeds while the set is empty) reads one atomic. Lock rule:
-// mu_ guards set_; n_ mirrors its size. A block's Add and Remove come from its (serialised)
-// writers.
+// mu_ guards set_ (annotated); n_ mirrors its size. A block's Add and Remove come from its
+// (serialised) writers.
 class UnsureBlocks {
  public:
   void Add(uint64_t b) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     if (set_.insert(b).second) n_.fetch_add(1, std::memory_order_release);
   }
   void Remove(uint64_t b) {
     if (n_.load(std::memory_order_acquire) == 0) return;
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     if (set_.erase(b)) n_.fetch_sub(1, std::memory_order_release);
   }
   bool Contains(uint64_t b) const {
     if (n_.load(std::memory_order_acquire) == 0) return false;
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     return set_.count(b) != 0;
   }
   uint64_t size() const { return n_.load(std::memory_order_acquire); }
 
  private:
-  mutable std::mutex mu_;
-  std::unordered_set<uint64_t> set_;  // guarded by mu_
+  mutable Mutex mu_;
+  std::unordered_set<uint64_t> set_ GUARDED_BY(mu_);
   std::atomic<uint64_t> n_{0};
 };
 

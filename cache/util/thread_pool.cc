@@ -14,27 +14,27 @@ ThreadPool::ThreadPool(int threads) {
 
 ThreadPool::~ThreadPool() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     stopping_ = true;
   }
-  cv_.notify_all();
+  cv_.NotifyAll();
   workers_.clear();  // jthread joins
 }
 
 void ThreadPool::Submit(std::function<void()> task) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     queue_.push_back(std::move(task));
   }
-  cv_.notify_one();
+  cv_.NotifyOne();
 }
 
 void ThreadPool::WorkerLoop() {
   for (;;) {
     std::function<void()> task;
     {
-      std::unique_lock lock(mu_);
-      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      MutexLock lock(&mu_);
+      while (!stopping_ && queue_.empty()) cv_.Wait(&mu_);
       if (queue_.empty()) return;  // stopping and drained
       task = std::move(queue_.front());
       queue_.pop_front();
@@ -47,10 +47,10 @@ namespace {
 
 // Completion state of one RunAll batch, shared with the submitted tasks.
 struct Batch {
-  std::mutex mu;
-  std::condition_variable done_cv;
-  size_t remaining;
-  std::vector<Status> results;
+  Mutex mu;
+  CondVar done_cv;
+  size_t remaining GUARDED_BY(mu) = 0;
+  std::vector<Status> results GUARDED_BY(mu);
 };
 
 }  // namespace
@@ -60,19 +60,22 @@ Status ThreadPool::RunAll(std::vector<std::function<Status()>>& tasks) {
   if (tasks.size() == 1) return tasks[0]();
 
   auto batch = std::make_shared<Batch>();
-  batch->remaining = tasks.size() - 1;
-  batch->results.resize(tasks.size());
+  {
+    MutexLock lock(&batch->mu);  // not shared yet; the lock satisfies the annotations
+    batch->remaining = tasks.size() - 1;
+    batch->results.resize(tasks.size());
+  }
   for (size_t i = 1; i < tasks.size(); i++) {
     Submit([batch, &task = tasks[i], i] {
       Status s = task();
-      std::lock_guard lock(batch->mu);
+      MutexLock lock(&batch->mu);
       batch->results[i] = std::move(s);
-      if (--batch->remaining == 0) batch->done_cv.notify_one();
+      if (--batch->remaining == 0) batch->done_cv.NotifyOne();
     });
   }
   Status first = tasks[0]();
-  std::unique_lock lock(batch->mu);
-  batch->done_cv.wait(lock, [&] { return batch->remaining == 0; });
+  MutexLock lock(&batch->mu);
+  while (batch->remaining != 0) batch->done_cv.Wait(&batch->mu);
   if (!first.ok()) return first;
   for (auto& s : batch->results)
     if (!s.ok()) return s;

@@ -8,7 +8,7 @@ namespace s3nbd {
 std::vector<uint64_t> Readahead::OnRead(uint64_t first, uint64_t last) {
   std::vector<uint64_t> out;
   if (max_window_ == 0) return out;
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   clock_++;
   Stream* match = nullptr;
   for (Stream& s : streams_) {

@@ -1,13 +1,14 @@
 // Readahead: detects sequential read streams across all connections (the kernel spreads
 // one stream over several NBD connections) and says which blocks to prefetch. A stream's
 // window doubles on each sequential hit from kInitialWindow up to max_window blocks.
-// Lock rule: mu_ guards streams_; OnRead is short and does no I/O.
+// Lock rule: mu_ guards streams_ and clock_ (annotated); OnRead is short and does no I/O.
 #pragma once
 
 #include <array>
 #include <cstdint>
-#include <mutex>
 #include <vector>
+
+#include "cache/util/mutex.h"
 
 namespace s3nbd {
 
@@ -19,7 +20,7 @@ class Readahead {
       : max_window_(max_window), block_count_(block_count) {}
 
   // Called for every read of blocks [first, last]; returns the blocks to prefetch.
-  std::vector<uint64_t> OnRead(uint64_t first, uint64_t last);
+  std::vector<uint64_t> OnRead(uint64_t first, uint64_t last) EXCLUDES(mu_);
 
  private:
   struct Stream {
@@ -33,9 +34,9 @@ class Readahead {
 
   const uint32_t max_window_;
   const uint64_t block_count_;
-  std::mutex mu_;
-  std::array<Stream, kStreams> streams_{};  // GUARDED_BY(mu_)
-  uint64_t clock_ = 0;                      // GUARDED_BY(mu_)
+  Mutex mu_;
+  std::array<Stream, kStreams> streams_ GUARDED_BY(mu_){};
+  uint64_t clock_ GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace s3nbd
