@@ -24,7 +24,8 @@ struct CacheOptions {
   uint64_t size = 0;           // bytes; 0 = DefaultCacheSize(volume_size)
   int writeback_threads = 16;  // parallel uploads
   int prefetch_threads = 4;    // background fetches for Prefetch()
-  std::chrono::milliseconds writeback_delay{1000};  // a dirty block waits this long (coalescing)
+  std::chrono::milliseconds writeback_delay{1000};  // a dirty block waits this long (coalescing;
+                                                    // not a whole-block write continuing a stream)
   uint64_t max_dirty = 0;  // bytes; 0 = DefaultMaxDirty. Writes wait above it.
   std::chrono::milliseconds dirty_wait_timeout{60000};  // no upload progress: fail ENOSPC/EIO
   FlushPolicy flush_policy = FlushPolicy::kRemote;

@@ -50,10 +50,10 @@ Status LocalCacheStore::WriteRange(uint64_t block, uint32_t offset, uint32_t len
       continue;
     }
     // Still not patchable (an all-zero block takes no slot; or no slot was free): patch the
-    // copy and write it whole.
+    // copy and write it whole (not complete: more partial writes may follow soon).
     if (Status p = PatchBlock(block, &data, offset, len, src); !p.ok())
       return p.Wrap("write: " + Where(block));
-    return Write(block, data);
+    return WriteBlock(block, data, false);
   }
   Status s = CommitRecords(to_write);  // the OPEN record reaches the file before the data
   if (s.ok()) s = WriteSlotRange(slot, offset, len, src);

@@ -206,7 +206,8 @@ Status LocalCacheStore::CommitRecords(const std::vector<uint64_t>& to_write) {
 }
 
 void LocalCacheStore::AddVersionLocked(uint64_t block, uint64_t rec, uint64_t hash, bool erase,
-                                       bool reserved, std::vector<uint64_t>* to_write) {
+                                       bool reserved, std::vector<uint64_t>* to_write,
+                                       bool complete) {
   const uint64_t seq = next_seq_++, epoch = current_epoch_;
   BlockEntry& e = blocks_[block];
   fetches_.Invalidate(block);
@@ -217,7 +218,9 @@ void LocalCacheStore::AddVersionLocked(uint64_t block, uint64_t rec, uint64_t ha
   Version v{seq, epoch, rec, erase};
   const int64_t now = SteadyNowNs();
   v.dirty_ns = now;
-  v.ready_ns = ReadyAfterWrite(now, now);
+  v.ready_ns = complete && e.versions.empty() && ContinuesStreamLocked(block)
+                   ? now
+                   : ReadyAfterWrite(now, now);
   if (!e.versions.empty() && e.versions.back().epoch == epoch && !e.versions.back().uploading) {
     // Same flush epoch and not uploading yet: the new version replaces it (one upload). It
     // stays dirty since the old one's time, so a hot block is still written back in time.
@@ -261,6 +264,13 @@ Status LocalCacheStore::DirtyTimeout(const std::string& op, uint64_t block) {
                                    cause + "); data already acknowledged is kept");
 }
 
+bool LocalCacheStore::ContinuesStreamLocked(uint64_t block) {
+  const bool follows =
+      block > 0 && std::find(recent_whole_.begin(), recent_whole_.end(), block - 1) != recent_whole_.end();
+  recent_whole_[recent_whole_next_++ % recent_whole_.size()] = block;
+  return follows;
+}
+
 int64_t LocalCacheStore::ReadyAfterWrite(int64_t dirty_ns, int64_t now) const {
   const int64_t delay =
       std::chrono::duration_cast<std::chrono::nanoseconds>(options_.writeback_delay).count();
@@ -295,6 +305,10 @@ Status LocalCacheStore::ReserveDirtyLocked(uint64_t block,
 }
 
 Status LocalCacheStore::Write(uint64_t block, std::string_view data) {
+  return WriteBlock(block, data, true);
+}
+
+Status LocalCacheStore::WriteBlock(uint64_t block, std::string_view data, bool complete) {
   if (data.size() != block_size_)
     return Status::Error(EINVAL, "write: " + Where(block) + ": " + std::to_string(data.size()) +
                                      " bytes, block size is " + std::to_string(block_size_));
@@ -339,7 +353,7 @@ Status LocalCacheStore::Write(uint64_t block, std::string_view data) {
   {
     MutexLock lock(&mu_);
     slots_[*slot].data_sync = syncs_started_;
-    AddVersionLocked(block, *slot, BlockHash(data), false, reserved, &to_write);
+    AddVersionLocked(block, *slot, BlockHash(data), false, reserved, &to_write, complete);
   }
   Status s = CommitRecords(to_write);
   return s.ok() ? s : s.Wrap("write: " + Where(block));

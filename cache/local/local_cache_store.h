@@ -177,9 +177,18 @@ class LocalCacheStore : public BlockStore {
   Status RunFetch(uint64_t block, const std::shared_ptr<FetchTable::Fetch>& fetch,
                   std::string* data, bool prefetch) EXCLUDES(mu_);
   // Installs a new DIRTY (or ERASE) version whose slot data is written; `reserved`: its
-  // dirty bytes were already counted by the backpressure wait.
+  // dirty bytes were already counted by the backpressure wait. `complete`: the caller wrote
+  // the whole block at once (no read-modify-write). A complete write with no pending version
+  // of its own that continues a sequential stream (block - 1 was among the last
+  // kRecentWhole complete writes) is ready for upload at once: there is nothing to coalesce,
+  // and writeback_delay would only hold the stream back.
   void AddVersionLocked(uint64_t block, uint64_t rec, uint64_t hash, bool erase, bool reserved,
-                        std::vector<uint64_t>* to_write) REQUIRES(mu_);
+                        std::vector<uint64_t>* to_write, bool complete = false) REQUIRES(mu_);
+  // Whether block - 1 was written whole lately (the stream test of AddVersionLocked); records
+  // this write.
+  bool ContinuesStreamLocked(uint64_t block) REQUIRES(mu_);
+  // Write, where `complete` says the data came whole from the caller (not patched here).
+  Status WriteBlock(uint64_t block, std::string_view data, bool complete) EXCLUDES(mu_);
   // WriteRecords + ReleaseRecords
   Status CommitRecords(const std::vector<uint64_t>& to_write) EXCLUDES(mu_);
   Status DirtyTimeout(const std::string& op, uint64_t block) REQUIRES(mu_);
@@ -278,6 +287,15 @@ class LocalCacheStore : public BlockStore {
   int timed_sleepers_ GUARDED_BY(mu_) = 0;  // workers sleeping until a version is ready
   int space_waiters_ GUARDED_BY(mu_) = 0;
   int early_uploads_ GUARDED_BY(mu_) = 0;  // uploads started early for space waiters
+  // The last kRecentWhole blocks written whole (ContinuesStreamLocked), a ring; enough for the
+  // queue depth of a few parallel sequential streams.
+  static constexpr size_t kRecentWhole = 64;
+  std::array<uint64_t, kRecentWhole> recent_whole_ GUARDED_BY(mu_) = [] {
+    std::array<uint64_t, kRecentWhole> none;
+    none.fill(UINT64_MAX);  // no block: block - 1 is never UINT64_MAX
+    return none;
+  }();
+  uint64_t recent_whole_next_ GUARDED_BY(mu_) = 0;
   bool syncing_ GUARDED_BY(mu_) = false;
   bool draining_ GUARDED_BY(mu_) = false;
   bool stop_ GUARDED_BY(mu_) = false;

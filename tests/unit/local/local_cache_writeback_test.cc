@@ -165,6 +165,31 @@ TEST_F(LocalWritebackTest, HotBlockCoalescesIntoOneUpload) {
   ASSERT_TRUE(c->Shutdown(std::chrono::milliseconds(5000)).ok());
 }
 
+// A sequential stream of whole-block writes is uploaded at once: a block written whole right
+// after the block before it, with nothing pending of its own, does not wait for
+// writeback_delay. The stream's first block, a partial write and a rewrite still wait.
+TEST_F(LocalWritebackTest, ASequentialStreamIsNotHeldBackByTheDelay) {
+  CacheOptions o = Options();
+  o.writeback_delay = std::chrono::milliseconds(60000);
+  auto c = Open(o);
+  c->Start();
+  for (uint64_t b = 10; b < 14; b++) ASSERT_TRUE(c->Write(b, Block(static_cast<char>('a' + b))).ok());
+  ASSERT_TRUE(WaitFor([&] { return mem_.Has(11) && mem_.Has(12) && mem_.Has(13); }));
+  EXPECT_FALSE(mem_.Has(10));  // the stream's first block: nothing before it is pending
+  const std::string part(16, 'p');
+  ASSERT_TRUE(c->WriteRange(14, 0, 16, part.data()).ok());  // partial: may be patched again soon
+  ASSERT_TRUE(c->Write(20, Block('x')).ok());                // not after a pending block
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_FALSE(mem_.Has(14));
+  EXPECT_FALSE(mem_.Has(20));
+  EXPECT_EQ(mem_.writes.load(), 3u);
+  ASSERT_TRUE(c->Flush().ok());
+  EXPECT_EQ(mem_.Get(10), Block(static_cast<char>('a' + 10)));
+  EXPECT_EQ(mem_.Get(20), Block('x'));
+  ASSERT_TRUE(c->Shutdown(std::chrono::milliseconds(5000)).ok());
+  ASSERT_TRUE(c->CheckInvariants().ok()) << c->CheckInvariants().message();
+}
+
 TEST_F(LocalWritebackTest, LocalFlushReturnsBeforeUploadsAndWritebackContinues) {
   CacheOptions o = Options();
   o.flush_policy = FlushPolicy::kLocal;
