@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <functional>
 #include <random>
 #include <thread>
 
@@ -83,6 +84,22 @@ std::string RandomData(std::mt19937_64& rng, size_t n) {
   return d;
 }
 
+// A wait for upload progress that gave up (dirty_wait_timeout is short to keep the runs after
+// a cut fast): on a loaded machine a worker can be off the CPU that long with the power on.
+bool Stalled(const Status& s, const PowerSwitch* power) {
+  return !s.ok() && !power->dead() &&
+         (s.message().find("no upload succeeded") != std::string::npos ||
+          s.message().find("nothing could be uploaded") != std::string::npos);
+}
+
+// Runs op again while it stalls with the power on (at most 3 tries): a stall that persists
+// (writeback really not running) still fails the run.
+Status Retrying(const PowerSwitch* power, const std::function<Status()>& op) {
+  Status s = op();
+  for (int attempt = 1; attempt < 3 && Stalled(s, power); attempt++) s = op();
+  return s;
+}
+
 // Runs the seeded workload until it ends or the power is off. Returns "" or a failure.
 std::string RunWorkload(const Scenario& sc, LocalCacheStore* cache, PowerModel* model, PowerSwitch* power) {
   std::mt19937_64 rng(sc.seed);
@@ -93,18 +110,18 @@ std::string RunWorkload(const Scenario& sc, LocalCacheStore* cache, PowerModel* 
     Status s;
     if (kind < 25) {  // whole-block write (sometimes of zeros)
       after = rng() % 8 == 0 ? std::string(kBlockSize, '\0') : RandomData(rng, kBlockSize);
-      s = cache->Write(block, after);
+      s = Retrying(power, [&] { return cache->Write(block, after); });
     } else if (kind < 55) {  // partial write or WRITE_ZEROES, sector-aligned
       const uint32_t first = static_cast<uint32_t>(rng() % (kBlockSize / 512));
       const uint32_t n = 1 + static_cast<uint32_t>(rng() % (kBlockSize / 512 - first));
       const bool zeroes = rng() % 5 == 0;
       std::string src = zeroes ? std::string(n * 512, '\0') : RandomData(rng, n * 512);
       after.replace(first * 512, n * 512, src);
-      s = cache->WriteRange(block, first * 512, n * 512, zeroes ? nullptr : src.data());
+      s = Retrying(power, [&] { return cache->WriteRange(block, first * 512, n * 512, zeroes ? nullptr : src.data()); });
     } else if (kind < 65) {  // TRIM of one or two blocks
       uint64_t blocks[2] = {block, (block + 1) % kBlocks};
       const size_t n = 1 + rng() % 2;
-      s = cache->Erase(std::span<const uint64_t>(blocks, n));
+      s = Retrying(power, [&] { return cache->Erase(std::span<const uint64_t>(blocks, n)); });
       if (s.ok() || power->dead()) {
         for (size_t k = 1; k < n; k++) model->Wrote(blocks[k], std::string(kBlockSize, '\0'));
         after.assign(kBlockSize, '\0');
@@ -116,8 +133,10 @@ std::string RunWorkload(const Scenario& sc, LocalCacheStore* cache, PowerModel* 
         return "read of block " + std::to_string(block) + " before the cut returned stale data";
       continue;
     } else {
-      model->FlushStarted();
-      s = cache->Flush();
+      s = Retrying(power, [&] {
+        model->FlushStarted();  // each try is a new flush of everything written so far
+        return cache->Flush();
+      });
       if (s.ok()) model->FlushAcked(sc.policy == FlushPolicy::kRemote);
       if (!s.ok() && !power->dead()) return "flush failed with the power on: " + s.message();
       continue;
@@ -161,7 +180,8 @@ std::string RunOnce(const Scenario& sc, int64_t cut, FaultDisk::Loss loss, int64
   if (!c.ok()) return "reopen after the cut: " + c.status().message();
   std::unique_ptr<LocalCacheStore> cache = std::move(c).value();
   cache->Start();
-  if (Status s = cache->Flush(); !s.ok()) return "drain after recovery: " + s.message();
+  if (Status s = Retrying(&after, [&] { return cache->Flush(); }); !s.ok())
+    return "drain after recovery: " + s.message();
   const auto image = bucket.Snapshot();
   if (std::string why = model.CheckRecovered(image); !why.empty()) return "after recovery: " + why;
   for (uint64_t b = 0; b < kBlocks; b++) {
