@@ -72,11 +72,14 @@ int CmdFlush(int argc, char** argv) {
   if (args.positional.size() > 1) return Usage("flush", kUsage, "unexpected argument");
   VolumeConf conf;
   if (int rc = SelectVolume("flush", args, {}, false, &conf, nullptr)) return rc;
-  if (conf.DisplayName().empty())
-    return Usage("flush", kUsage, "name a VOLUME or give --socket PATH");
+  // Without a VOLUME, the server's address names it in messages.
+  std::string name = conf.DisplayName();
+  for (const char* key : {"socket", "listen"})
+    if (name.empty() && args.values.count(key)) name = args.values.at(key);
+  if (name.empty()) return Usage("flush", kUsage, "name a VOLUME or give --socket PATH");
   auto paths = ResolveServerPaths(args, conf);
   if (!paths.ok()) return Error("flush", paths.status());
-  if (Status s = FlushServer(*paths, conf.DisplayName()); !s.ok()) {
+  if (Status s = FlushServer(*paths, name); !s.ok()) {
     std::fprintf(stderr, "s3nbd %s\n", s.message().c_str());
     return kExitFailure;
   }

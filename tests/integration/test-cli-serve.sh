@@ -23,6 +23,7 @@ assert_grep "already served by pid" "$T/out" "second serve"
 random_file "$T/data" 1048576
 nbdcopy "$T/data" "$(uri_of "$SOCK")" || fail "nbdcopy to the served volume failed"
 expect_rc 0 run_s3nbd flush v1
+expect_rc 0 run_s3nbd flush --socket "$SOCK"   # no VOLUME: the socket alone (s3nbd(8))
 nbdcopy "$(uri_of "$SOCK")" "$T/back" || fail "nbdcopy from the served volume failed"
 cmp <(head -c 1048576 "$T/back") "$T/data" || fail "data read back differs"
 
