@@ -81,7 +81,7 @@ FUZZ_SOURCES := cache/codec/block_codec.cc cache/codec/aes_gcm.cc cache/codec/vo
                 cache/s3/s3_xml.cc cache/s3/flat_json.cc cache/s3/credentials.cc \
                 cache/s3/process_credential_provider.cc cache/s3/imds_credential_provider.cc \
                 cache/s3/sts_client.cc cache/s3/credential_http.cc cache/s3/env_credential_provider.cc \
-                cache/s3/sigv4.cc cache/s3/s3_url.cc cache/s3/curl_handle_pool.cc
+                cache/s3/sigv4.cc cache/s3/s3_url.cc cache/s3/curl_handle_pool.cc cache/s3/tls_failure.cc
 FUZZ_HEADERS := $(wildcard cache/*.h cache/*/*.h)
 
 $(FUZZ_BUILD)/%_fuzz: tests/fuzz/%_fuzz.cc $(FUZZ_SOURCES) $(FUZZ_HEADERS)
