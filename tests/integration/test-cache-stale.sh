@@ -21,7 +21,11 @@ truncate -s 16M "$T/model-a" "$T/model-b"
 
 start_server bucket="$B" prefix=st cache="$CACHE" flush=local writeback-delay=600s
 A_PID=$SERVER_PID
-"$PY" "$OPS" "$SERVER_URI" "$T/model-a" pwrite-random 0 $((4 * 65536)) || fail "A's write"
+# four blocks that are not a sequential stream (blocks 0, 2, 4, 6): a stream's whole blocks
+# are uploaded at once, whatever writeback-delay says
+for b in 0 2 4 6; do
+  "$PY" "$OPS" "$SERVER_URI" "$T/model-a" pwrite-random $((b * 65536)) 65536 || fail "A's write of block $b"
+done
 # a second server on the same cache file while A serves: refused, naming A
 expect_start_failure "$T/second.log" bucket="$B" prefix=st cache="$CACHE" readonly=true
 assert_grep "in use by another server .*pid $A_PID" "$T/second.log" "second server on a live cache"
@@ -31,7 +35,9 @@ wait "$A_PID" 2>/dev/null || true
 
 # B takes over (A's process on this host is gone, so its lease is taken over at once)
 start_server bucket="$B" prefix=st
-"$PY" "$OPS" "$SERVER_URI" "$T/model-b" pwrite-random 0 $((4 * 65536)) || fail "B's write"
+for b in 0 2 4 6; do
+  "$PY" "$OPS" "$SERVER_URI" "$T/model-b" pwrite-random $((b * 65536)) 65536 || fail "B's write of block $b"
+done
 stop_server_clean
 [ "$(count_blocks "$B" st)" = 4 ] || fail "B's four blocks are not in the bucket"
 
