@@ -48,11 +48,17 @@ start_front 0 0 0 0 0 0
 "$S3NBD_CLI" doctor "$FRONT_URL/$B" --samples 100 --block-size 256K >"$T/o.txt" 2>"$T/o.err" &
 DOC=$!
 _SERVER_PIDS+=("$DOC")
-for _ in $(seq 200); do   # until it has written something (up to 20 s)
-  [ "$(count_keys "$B" "")" -gt 0 ] && break
+# until it is well into its run (up to 20 s): 30 requests through the front, or objects of it in
+# the bucket (it deletes each sample soon after writing it, so a listing alone can miss them)
+front_requests() { grep -c '^fault=' "$FRONT_LOG" || true; }
+for _ in $(seq 200); do
+  [ "$(front_requests)" -ge 30 ] || [ "$(count_keys "$B" "")" -gt 0 ] && break
+  kill -0 "$DOC" 2>/dev/null || break
   sleep 0.1
 done
-[ "$(count_keys "$B" "")" -gt 0 ] || fail "the doctor wrote nothing within 20 s"
+kill -0 "$DOC" 2>/dev/null || { cat "$T/o.txt" "$T/o.err" >&2; fail "the doctor ended before the outage"; }
+[ "$(front_requests)" -ge 30 ] || [ "$(count_keys "$B" "")" -gt 0 ] ||
+  fail "the doctor sent $(front_requests) requests and wrote nothing within 20 s"
 stop_front
 sleep 3
 restart_front
