@@ -36,6 +36,7 @@ const char* const kVolumeOptionHelp =
     "                        refusing the cache (default false; that data is lost)\n"
     "flush=remote|local    FLUSH waits for S3 (remote, default) or for the local cache file (local)\n"
     "writeback-threads=N   parallel uploads of dirty blocks (default 16)\n"
+    "prefetch-threads=N    parallel read-ahead fetches with the cache (default 4)\n"
     "writeback-delay=TIME  upload a dirty block once unwritten this long, at most 10x after (default 1s)\n"
     "max-dirty=SIZE        writes wait above this much dirty data (default 7/8 of the cache)\n"
     "dirty-timeout=TIME    a write waiting for dirty space fails after this (default 60s)\n"
@@ -156,6 +157,12 @@ Status SetCacheOption(VolumeOptions* o, std::string_view key, const std::string&
     auto n = ParseIntIn(key, v, 1, 256);
     if (!n.ok()) return n.status();
     c.writeback_threads = static_cast<int>(*n);
+    return Status::Ok();
+  }
+  if (key == "prefetch-threads") {
+    auto n = ParseIntIn(key, v, 1, 256);
+    if (!n.ok()) return n.status();
+    c.prefetch_threads = static_cast<int>(*n);
     return Status::Ok();
   }
   if (key == "readahead") {

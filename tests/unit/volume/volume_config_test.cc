@@ -129,6 +129,7 @@ TEST(VolumeConfigTest, CacheOptions) {
   ASSERT_TRUE(SetVolumeOption(&o, "writeback-delay", "250ms").ok());
   ASSERT_TRUE(SetVolumeOption(&o, "writeback-threads", "24").ok());
   ASSERT_TRUE(SetVolumeOption(&o, "readahead", "0").ok());
+  ASSERT_TRUE(SetVolumeOption(&o, "prefetch-threads", "8").ok());
   ASSERT_TRUE(SetVolumeOption(&o, "cache-direct", "true").ok());
   EXPECT_TRUE(CheckVolumeOptions(o).ok());
   EXPECT_EQ(o.cache.flush_policy, FlushPolicy::kLocal);
@@ -136,11 +137,13 @@ TEST(VolumeConfigTest, CacheOptions) {
   EXPECT_EQ(o.cache.writeback_delay, std::chrono::milliseconds(250));
   EXPECT_EQ(o.cache.writeback_threads, 24);
   EXPECT_EQ(o.readahead_blocks, 0u);
+  EXPECT_EQ(o.cache.prefetch_threads, 8);
   EXPECT_TRUE(o.cache.direct_io);
   ASSERT_TRUE(SetVolumeOption(&o, "max-dirty", "2G").ok());
   EXPECT_NE(CheckVolumeOptions(o).message().find("larger than cache-size"), std::string::npos);
   EXPECT_FALSE(SetVolumeOption(&o, "flush", "sometimes").ok());
   EXPECT_FALSE(SetVolumeOption(&o, "writeback-threads", "0").ok());
+  EXPECT_FALSE(SetVolumeOption(&o, "prefetch-threads", "0").ok());
   EXPECT_FALSE(SetVolumeOption(&o, "cache", "").ok());
 }
 
