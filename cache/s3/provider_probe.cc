@@ -282,6 +282,13 @@ class Prober {
       facts_.multi_delete = Support::kNo;
       return Add("multi-delete", RowLevel::kWarn, "DeleteObjects failed: " + s.message());
     }
+    if (client_.single_deletes()) {  // refused as unimplemented; the keys went one by one
+      facts_.multi_delete = Support::kNo;
+      facts_.single_deletes = true;
+      return Add("multi-delete", RowLevel::kWarn,
+                 "DeleteObjects is not implemented (" + client_.single_deletes_cause() +
+                     "): s3nbd deletes one key per request instead");
+    }
     std::vector<std::string> left;
     Status l = client_.List(area_.Key("list/"), [&](const S3ObjectInfo& o) {
       left.push_back(o.key);

@@ -46,6 +46,10 @@ ProbeRow DestroyRow(const ProviderFacts& f) {
   if (f.create_only != Support::kYes)
     return Row(name, RowLevel::kWarn,
                "they take the writer lease: refused unless --unsafe-single-host (see above)");
+  if (f.multi_delete != Support::kYes && f.single_deletes)
+    return Row(name, RowLevel::kWarn,
+               "DeleteObjects is not implemented here: destroy deletes one key per request "
+               "(works, one request per block)");
   if (f.multi_delete != Support::kYes)
     return Row(name, RowLevel::kWarn,
                "destroy deletes blocks with DeleteObjects, which did not work here: it fails");
@@ -58,9 +62,13 @@ ProbeRow DeleteRow(const ProviderFacts& f) {
     return Row(name, RowLevel::kOk, "batched DeleteObjects works");
   if (f.multi_delete == Support::kUnknown)
     return Row(name, RowLevel::kWarn, "unknown: DeleteObjects could not be tested");
+  if (f.single_deletes)
+    return Row(name, RowLevel::kWarn,
+               "DeleteObjects is not implemented here: s3nbd deletes one key per request "
+               "(works; a TRIM of many blocks takes one request per block)");
   return Row(name, RowLevel::kWarn,
              "DeleteObjects did not work: a TRIM or zero write of more than one block and fsck "
-             "--repair fail (s3nbd has no single-DELETE fallback)");
+             "--repair fail");
 }
 
 ProbeRow ListingRow(const ProviderFacts& f) {

@@ -38,6 +38,8 @@ struct ProviderFacts {
   Support create_only = Support::kUnknown;    // PUT If-None-Match: *
   Support if_match = Support::kUnknown;       // PUT If-Match (kUnreliable: refuses its own ETag)
   Support multi_delete = Support::kUnknown;   // DeleteObjects
+  bool single_deletes = false;                // kNo because it is not implemented: s3nbd
+                                              // deletes one key per request instead
   Support paging = Support::kUnknown;         // ListObjectsV2 max-keys + continuation token
                                               // (kNo: keys lost or repeated; kUnreliable:
                                               // max-keys ignored; kError: a page failed)

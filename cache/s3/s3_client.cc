@@ -5,11 +5,24 @@
 
 #include "cache/s3/s3_transport.h"
 #include "cache/s3/s3_xml.h"
+#include "cache/util/log.h"
+#include "cache/util/mutex.h"
 
 namespace s3nbd {
 
 namespace {
 constexpr size_t kMaxDeleteKeys = 1000;  // S3's limit per multi-delete call
+
+// The answers of endpoints that do not implement DeleteObjects at all: 501, 405, or a 400
+// whose code says the request itself is not understood (Google Cloud Storage's XML API, older
+// versions: InvalidArgument "Cannot create buckets using a POST"). Any other failure (access
+// denied, a 5xx after the retries, a malformed answer) stays an error.
+bool MultiDeleteUnimplemented(const S3Response& resp) {
+  if (resp.http_status == 501 || resp.http_status == 405) return true;
+  return resp.http_status == 400 &&
+         (resp.s3_code == "NotImplemented" || resp.s3_code == "InvalidArgument" ||
+          resp.s3_code == "InvalidRequest");
+}
 }  // namespace
 
 class S3Client::Impl {
@@ -30,6 +43,9 @@ class S3Client::Impl {
   S3Config config_;
   S3Counters counters_;
   S3Transport transport_;
+  std::atomic<bool> single_deletes_{false};  // DeleteObjects is not implemented: key by key
+  mutable Mutex cause_mu_;
+  std::string single_deletes_cause_ GUARDED_BY(cause_mu_);
 };
 
 Result<std::unique_ptr<S3Client>> S3Client::Create(S3Config config) {
@@ -118,9 +134,28 @@ Status S3Client::Delete(const std::string& key, const S3Deadline& deadline) {
   return s;
 }
 
+bool S3Client::single_deletes() const {
+  return impl_->single_deletes_.load(std::memory_order_acquire);
+}
+
+std::string S3Client::single_deletes_cause() const {
+  MutexLock lock(&impl_->cause_mu_);
+  return impl_->single_deletes_cause_;
+}
+
 Status S3Client::DeleteMany(const std::vector<std::string>& keys, const S3Deadline& deadline) {
+  auto one_by_one = [&](size_t first, size_t last) {
+    for (size_t i = first; i < last; ++i) {
+      if (Status s = Delete(keys[i], deadline); !s.ok()) return s;
+    }
+    return Status::Ok();
+  };
   for (size_t first = 0; first < keys.size(); first += kMaxDeleteKeys) {
     const size_t last = std::min(keys.size(), first + kMaxDeleteKeys);
+    if (single_deletes()) {
+      if (Status s = one_by_one(first, last); !s.ok()) return s;
+      continue;
+    }
     impl_->counters_.multi_delete.fetch_add(1, std::memory_order_relaxed);
     std::string xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Delete><Quiet>true</Quiet>";
     for (size_t i = first; i < last; ++i) {
@@ -134,6 +169,18 @@ Status S3Client::DeleteMany(const std::vector<std::string>& keys, const S3Deadli
     const std::string what = "DELETE " + impl_->config_.bucket + " (multi-delete of " +
                              std::to_string(last - first) + " keys)";
     Status s = impl_->Run(req, &resp);
+    if (!s.ok() && MultiDeleteUnimplemented(resp)) {
+      const std::string cause = impl_->transport_.Describe(what, resp).message();
+      {
+        MutexLock lock(&impl_->cause_mu_);
+        if (impl_->single_deletes_cause_.empty()) impl_->single_deletes_cause_ = cause;
+      }
+      if (!impl_->single_deletes_.exchange(true, std::memory_order_acq_rel))
+        LogWarning(cause + ": the endpoint does not implement DeleteObjects; deleting one key "
+                           "per request from now on");
+      if (Status d = one_by_one(first, last); !d.ok()) return d;
+      continue;
+    }
     if (!s.ok()) return impl_->transport_.Describe(what, resp);
     Result<std::vector<S3XmlError>> errors = ParseDeleteResult(resp.body);
     if (!errors.ok()) return errors.status().Wrap(what);

@@ -88,8 +88,14 @@ class S3Client {
   // DELETE of one key; deleting a missing key is success (S3 semantics).
   Status Delete(const std::string& key, const S3Deadline& deadline = {});
   // Multi-object delete (POST ?delete), split into calls of at most 1000 keys; fails if any key
-  // failed to delete.
+  // failed to delete. An endpoint that does not implement DeleteObjects (Google Cloud
+  // Storage's XML API answers 501 NotImplemented, older versions 400 InvalidArgument) gets one
+  // DELETE per key instead, from then on for this client (logged once).
   Status DeleteMany(const std::vector<std::string>& keys, const S3Deadline& deadline = {});
+  // Whether DeleteMany found DeleteObjects unimplemented and now deletes key by key.
+  bool single_deletes() const;
+  // The refusal that made it so ("" while single_deletes() is false).
+  std::string single_deletes_cause() const;
   // ListObjectsV2 over all pages; fn is called per object in key order; a non-OK from fn stops.
   Status List(const std::string& prefix, const std::function<Status(const S3ObjectInfo&)>& fn);
   // GET of bytes [offset, offset + length) with a Range header. *partial: the server answered

@@ -136,6 +136,11 @@ TEST(ProviderProbeTest, WithoutDeleteObjectsTrimAndDestroyAreFlaggedAndCleanupUs
   EXPECT_EQ(Find(r.checks, "multi-delete").level, RowLevel::kWarn);
   EXPECT_TRUE(Has(Find(r.checks, "multi-delete"), "NotImplemented"))
       << Find(r.checks, "multi-delete").detail;
+  EXPECT_TRUE(Has(Find(r.checks, "multi-delete"), "one key per request"))
+      << Find(r.checks, "multi-delete").detail;
+  EXPECT_TRUE(r.facts.single_deletes);
+  EXPECT_EQ(r.facts.multi_delete, Support::kNo);
+  EXPECT_TRUE(Has(Find(r.features, "TRIM, zero writes, fsck --repair"), "one key per request"));
   EXPECT_EQ(Find(r.features, "TRIM, zero writes, fsck --repair").level, RowLevel::kWarn);
   EXPECT_TRUE(Has(Find(r.features, "destroy, passwd"), "DeleteObjects"));
   EXPECT_EQ(Find(r.checks, "cleanup").level, RowLevel::kOk);

@@ -168,6 +168,43 @@ TEST(S3ClientTest, DeleteManySendsContentMd5AndReportsFailedKeys) {
   EXPECT_EQ(client->counters().multi_delete.load(), 2u);
 }
 
+// Google Cloud Storage's XML API: "POST ?delete is not implemented for objects" (501), older
+// versions 400 InvalidArgument. The keys go one DELETE each, now and in later calls.
+TEST(S3ClientTest, DeleteManyFallsBackToSingleDeletesWhereDeleteObjectsIsNotImplemented) {
+  for (auto [status, code] : {std::pair{501, "NotImplemented"}, std::pair{400, "InvalidArgument"}}) {
+    SCOPED_TRACE(code);
+    const std::string err = std::string("<Error><Code>") + code + "</Code><Message>A header or "
+                            "query you provided requested a function that is not implemented."
+                            "</Message></Error>";
+    FakeS3Server server({{status, err}, {204, ""}, {204, ""}, {204, ""}});
+    auto client = Client(server.endpoint());
+    EXPECT_FALSE(client->single_deletes());
+    ASSERT_TRUE(client->DeleteMany({"a", "b"}).ok());
+    EXPECT_TRUE(client->single_deletes());
+    EXPECT_NE(client->single_deletes_cause().find(code), std::string::npos)
+        << client->single_deletes_cause();
+    ASSERT_TRUE(client->DeleteMany({"c"}).ok());  // no second POST
+    std::vector<FakeRequest> reqs = server.requests();
+    ASSERT_EQ(reqs.size(), 4u);
+    auto line = [&](size_t i) { return reqs[i].head.substr(0, reqs[i].head.find('\r')); };
+    EXPECT_EQ(line(0), "POST /bkt?delete= HTTP/1.1");
+    EXPECT_EQ(line(1), "DELETE /bkt/a HTTP/1.1");
+    EXPECT_EQ(line(2), "DELETE /bkt/b HTTP/1.1");
+    EXPECT_EQ(line(3), "DELETE /bkt/c HTTP/1.1");
+    EXPECT_EQ(client->counters().multi_delete.load(), 1u);
+  }
+}
+
+TEST(S3ClientTest, DeleteManyDoesNotFallBackOnOtherRefusals) {
+  FakeS3Server server({{403, "<Error><Code>AccessDenied</Code><Message>no</Message></Error>"},
+                       {400, "<Error><Code>MalformedXML</Code><Message>bad</Message></Error>"}});
+  auto client = Client(server.endpoint());
+  EXPECT_EQ(client->DeleteMany({"a", "b"}).err(), EACCES);
+  EXPECT_FALSE(client->DeleteMany({"a", "b"}).ok());
+  EXPECT_FALSE(client->single_deletes());
+  EXPECT_EQ(server.requests().size(), 2u);  // two POSTs, no DELETE
+}
+
 TEST(S3ClientTest, ListFollowsContinuationTokens) {
   FakeS3Server server(
       {{200, "<ListBucketResult><IsTruncated>true</IsTruncated><NextContinuationToken>t/1="
