@@ -32,9 +32,11 @@ constexpr const char* kServeUsage =
     "  $S3NBD_NBDKIT         the nbdkit binary (default: nbdkit on PATH)\n";
 
 constexpr const char* kStopUsage =
-    "usage: s3nbd stop [VOLUME] [--pidfile PATH] [--no-flush] [--timeout SECONDS]\n"
+    "usage: s3nbd stop [VOLUME] [--pidfile PATH] [--no-flush] [--timeout SECONDS] [--force]\n"
     "Flushes the running server of VOLUME (like 's3nbd flush'), then sends it SIGTERM and waits\n"
-    "until it has exited (default up to 600 s).\n";
+    "until it has exited (default up to 600 s). Refused while VOLUME is attached to an NBD\n"
+    "device ('s3nbd detach' it first): --force stops the server anyway, and the device's\n"
+    "requests in flight then fail.\n";
 
 }  // namespace
 
@@ -97,7 +99,7 @@ int CmdServe(int argc, char** argv) {
 
 int CmdStop(int argc, char** argv) {
   Args args;
-  if (!ParseArgs(argc, argv, {"no-flush"}, &args)) return kExitUsage;
+  if (!ParseArgs(argc, argv, {"no-flush", "force"}, &args)) return kExitUsage;
   if (args.help) {
     std::fputs(kStopUsage, stdout);
     std::fputs(kVolumeSelectionHelp, stdout);
@@ -105,8 +107,20 @@ int CmdStop(int argc, char** argv) {
   }
   if (args.positional.size() > 1) return Usage("stop", kStopUsage, "unexpected argument");
   VolumeConf conf;
-  if (int rc = SelectVolume("stop", args, {"no-flush", "timeout"}, false, &conf, nullptr))
+  if (int rc = SelectVolume("stop", args, {"no-flush", "timeout", "force"}, false, &conf, nullptr))
     return rc;
+  // An attached device would see its requests fail (nbdkit answers ESHUTDOWN while it stops)
+  // and then wait for a server that does not come back: detach first.
+  if (const pid_t d = RunningAttachDaemon(RuntimePath(args, conf, ".attach.pid"));
+      d > 0 && !args.values.count("force")) {
+    const std::string device = conf.Get("device").value_or("its NBD device");
+    return Error("stop", Status::Error(EBUSY, "volume " + conf.DisplayName() + " is attached to " +
+                                                  device + " (reconnect daemon pid " +
+                                                  std::to_string(d) + "): run 's3nbd detach " +
+                                                  (conf.name.empty() ? device : conf.name) +
+                                                  "' first, or 'stop --force' to stop the "
+                                                  "server anyway (the device's I/O then fails)"));
+  }
   auto paths = ResolveServerPaths(args, conf);
   if (!paths.ok()) return Error("stop", paths.status());
   pid_t pid = RunningPid(paths->pidfile);

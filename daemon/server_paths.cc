@@ -5,10 +5,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <vector>
 
 #include "cache/volume/volume_config.h"
 
@@ -114,6 +116,19 @@ pid_t RunningPid(const std::string& pidfile) {
   if (!(in >> pid) || pid <= 1) return 0;
   if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM) return static_cast<pid_t>(pid);
   return 0;
+}
+
+pid_t RunningAttachDaemon(const std::string& pidfile) {
+  const pid_t pid = RunningPid(pidfile);
+  if (pid <= 0) return 0;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);
+  std::string arg;
+  std::vector<std::string> argv;
+  while (std::getline(in, arg, '\0')) argv.push_back(arg);
+  // argv[0] ends in "s3nbd" (a path or the bare name), and "attach" is among the words
+  const bool s3nbd = !argv.empty() && (argv[0] == "s3nbd" || argv[0].ends_with("/s3nbd"));
+  const bool attach = std::find(argv.begin(), argv.end(), "attach") != argv.end();
+  return s3nbd && attach ? pid : 0;
 }
 
 }  // namespace s3nbd::cli

@@ -38,6 +38,9 @@ Status MakeDirFor(const std::string& path);
 
 // The pid in `pidfile` if that process is alive; 0 if the file is absent or stale.
 pid_t RunningPid(const std::string& pidfile);
+// The pid in `pidfile` (RUN_DIR/VOLUME.attach.pid) if it is a live `s3nbd attach` reconnect
+// daemon (its command line says so: a reused pid of another program does not count); else 0.
+pid_t RunningAttachDaemon(const std::string& pidfile);
 
 // NBD FLUSH to the server at `paths` (libnbd); cmd_flush.cc.
 Status FlushServer(const ServerPaths& paths, const std::string& volume);

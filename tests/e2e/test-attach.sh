@@ -98,6 +98,8 @@ done
 grep -aq '^E2E: nbd0 detached' "$T/console.log" || fail "the guest did not report detaching /dev/nbd0"
 grep -aq '^E2E: fs_rw_after_restarts=yes kernel_io_errors=0' "$T/console.log" ||
   fail "the guest did not report a read-write filesystem without I/O errors"
+grep -aq '^E2E: stop_refused_while_attached=yes' "$T/console.log" ||
+  fail "the guest did not report 's3nbd stop' refused while attached"
 run_s3nbd stop "$VOL" >>"$T/serve.log" 2>&1 || fail "s3nbd stop $VOL failed"
 
 during=$(guest_value "$T/console.log" during_files)

@@ -1,7 +1,8 @@
 #!/bin/bash
 # s3nbd serve / flush / stats / stop with a volume config file in a temp config dir: the daemon
 # serves on RUN_DIR/VOLUME.sock with a pid file, data round-trips, the stats file counts the
-# requests (table and Prometheus), flush succeeds, stop ends it; TCP --listen on 127.0.0.1;
+# requests (table and Prometheus), flush succeeds, stop ends it (refused while attached, unless
+# --force); TCP --listen on 127.0.0.1;
 # config-file errors name file and line; flags override the file.
 set -euo pipefail
 # shellcheck source=tests/lib/common.sh
@@ -44,7 +45,19 @@ assert_grep '^# TYPE s3nbd_requests_total counter$' "$T/out" "prometheus TYPE li
 assert_grep '^s3nbd_requests_total\{volume="v1",type="write"\} [1-9]' "$T/out" "prometheus write counter"
 assert_grep '^s3nbd_written_bytes_total\{volume="v1"\} 1048576$' "$T/out" "prometheus bytes written"
 
-expect_rc 0 run_s3nbd stop v1
+# stop is refused while the volume is attached, i.e. while its reconnect daemon's pid file
+# names a live `s3nbd attach` (the real daemon needs the kernel nbd driver, so
+# tests/e2e/guest/job-attach.sh checks it there; here a process with its command line stands in)
+bash -c 'exec -a s3nbd /usr/bin/python3 -c "import time; time.sleep(300)" attach v1' &
+fake=$!
+for _ in $(seq 50); do grep -q attach "/proc/$fake/cmdline" 2>/dev/null && break; sleep 0.1; done
+echo "$fake" >"$S3NBD_RUN_DIR/v1.attach.pid"
+expect_rc 1 run_s3nbd stop v1
+assert_grep "volume v1 is attached to .*reconnect daemon pid $fake\).*run 's3nbd detach v1' first" "$T/out" "stop of an attached volume"
+kill -0 "$(cat "$S3NBD_RUN_DIR/v1.pid")" 2>/dev/null || fail "a refused stop stopped the server"
+expect_rc 0 run_s3nbd stop v1 --force
+kill "$fake"; wait "$fake" 2>/dev/null || true
+rm -f "$S3NBD_RUN_DIR/v1.attach.pid"
 pid=$(cat "$S3NBD_RUN_DIR/v1.pid")
 ! kill -0 "$pid" 2>/dev/null || fail "server pid $pid still alive after s3nbd stop"
 expect_rc 1 run_s3nbd flush v1
@@ -67,7 +80,13 @@ serve_volume v1tcp
 nbdcopy "nbd://127.0.0.1:$port" "$T/back2" || fail "nbdcopy over TCP failed"
 cmp <(head -c 1048576 "$T/back2") "$T/data" || fail "data read back over TCP differs"
 expect_rc 0 run_s3nbd flush v1tcp
+# a pid file naming some other live program (a reused pid) is no attached device
+/usr/bin/python3 -c 'import time; time.sleep(300)' &
+other=$!
+echo "$other" >"$S3NBD_RUN_DIR/v1tcp.attach.pid"
 expect_rc 0 run_s3nbd stop v1tcp
+kill "$other"; wait "$other" 2>/dev/null || true
+rm -f "$S3NBD_RUN_DIR/v1tcp.attach.pid"
 
 # TLS with a PSK (tls-psk passed to nbdkit): plain NBD is refused, TLS works, flush uses TLS
 printf 'alice:%s\n' "$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" >"$T/psk"

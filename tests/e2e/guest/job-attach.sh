@@ -88,6 +88,14 @@ dmesg | grep 'nbd0' | while read -r l; do echo "E2E-DMESG: $l"; done
 
 fs_verify_tree /dev/nbd0 $((43 + files))
 
+# the server may not be stopped under the attached device: refused, naming it (the unit's
+# binary, so the guest runs what s3nbd-attach@.service runs)
+bin=${attach%% *}
+if "$bin" stop "$vol" >/run/stop.out 2>&1; then fail "s3nbd stop $vol succeeded while attached"; fi
+grep -q "volume $vol is attached to /dev/nbd0 (reconnect daemon pid $daemon)" /run/stop.out ||
+  { cat /run/stop.out; fail "s3nbd stop $vol: no 'attached' refusal"; }
+say "stop_refused_while_attached=yes"
+
 t=$(up)
 # shellcheck disable=SC2086
 $detach >>/run/attach.log 2>&1 || { daemon_log; fail "$detach"; }
