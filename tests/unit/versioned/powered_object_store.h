@@ -1,11 +1,8 @@
-// PoweredObjectStore: an in-memory bucket with exact S3 object semantics (create-only PUT,
-// ranges, sorted listing pages with start-after) for the unit tests of the versioned code, and
-// the failures those tests need: every request of one client can be HELD (a partitioned
-// writer) and released later in any order, after its caller gave up if it had a deadline (a
-// late PUT that lands after another writer took over); injected 500/503 answers and ambiguous
-// outcomes (lost before or after being applied); per-client, per-operation request counts; an
-// optional PowerSwitch whose boundaries are the PUTs and DELETEs. LOCK RULE: mu_ guards all
-// state; a held caller waits on held_cv_ with it; nothing calls out while holding it.
+// PoweredObjectStore: an in-memory bucket with exact S3 object semantics for the versioned
+// code's unit tests, plus their failures: per-client HOLDS released in any order (landing late,
+// after the caller's deadline), injected 500/503 and ambiguous outcomes, per-client counts, and
+// PowerSwitch boundaries at every PUT and deleted key. LOCK RULE: mu_ guards all state; a held
+// caller waits on held_cv_ with it; nothing calls out while holding it.
 #pragma once
 
 #include <array>
