@@ -100,10 +100,15 @@ class S3Client {
   Status List(const std::string& prefix, const std::function<Status(const S3ObjectInfo&)>& fn);
   // GET of bytes [offset, offset + length) with a Range header. *partial: the server answered
   // 206 with the range (true) or 200 with the whole object, ignoring the header (false).
+  // A 206 whose Content-Range does not start at offset or disagrees with the body's length is
+  // EIO (one that holds more than asked, from offset on, is returned as it came); a range that starts at or past the end of the object (HTTP 416) is ERANGE.
+  // *object_size (if given): the object's size, from Content-Range or the whole body.
   Status GetRange(const std::string& key, uint64_t offset, uint64_t length, std::string* body,
-                  bool* partial);
-  // One ListObjectsV2 page of at most max_keys keys, from `token` ("" for the first page).
-  Result<S3ListResult> ListPage(const std::string& prefix, int max_keys, const std::string& token);
+                  bool* partial, const S3Deadline& deadline = {}, uint64_t* object_size = nullptr);
+  // One ListObjectsV2 page of at most max_keys keys (0: the server's default), from `token`
+  // ("" for the first page); without a token, only keys after start_after (unless empty).
+  Result<S3ListResult> ListPage(const std::string& prefix, int max_keys, const std::string& token,
+                                const std::string& start_after = "", const S3Deadline& deadline = {});
   // HEAD bucket: checks that the bucket exists and that the credentials are accepted.
   // server_date: the Date header of the first answer, also of a refusal ("" if none came).
   Status HeadBucket(std::string* server_date = nullptr);

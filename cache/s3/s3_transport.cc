@@ -49,6 +49,8 @@ size_t WriteHeader(char* data, size_t size, size_t n, void* user) {
     r->etag = HeaderValue(line, 4);
   } else if (HeaderIs(line, "date")) {
     r->date = HeaderValue(line, 4);
+  } else if (HeaderIs(line, "content-range")) {
+    r->content_range = HeaderValue(line, 13);
   } else if (HeaderIs(line, "retry-after")) {
     r->retry_after = ParseRetryAfter(HeaderValue(line, 11));
   } else if (HeaderIs(line, "content-length")) {

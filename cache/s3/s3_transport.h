@@ -32,6 +32,7 @@ struct S3Response {
   std::string body;
   std::string etag;
   std::string date;        // the Date header (RFC 7231), "" if none
+  std::string content_range;  // the Content-Range header of a ranged answer, "" if none
   std::string s3_code;     // from an <Error> body
   std::string s3_message;
   double retry_after = 0;

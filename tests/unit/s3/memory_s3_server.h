@@ -1,6 +1,6 @@
 // MemoryS3Server: an in-memory S3 object store over HTTP/1.1 on 127.0.0.1 for tests of logic
 // that needs S3 semantics, not a script: path-style GET (also ranged)/PUT/DELETE of objects,
-// HEAD of the bucket, ListObjectsV2 with max-keys paging, multi-delete, GetBucketVersioning, a
+// HEAD of the bucket, ListObjectsV2 with max-keys paging and start-after, multi-delete, GetBucketVersioning, a
 // Date header, and the provider behaviours a probe must tell apart, chosen per server
 // (MemoryS3Behaviour: create-only and conditional PUT honoured or ignored, as s3rver ignores
 // If-None-Match: *; no multi-delete; Range or max-keys ignored; paging that fails; a skewed clock; one accepted
@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cctype>
 #include <ctime>
@@ -217,8 +218,12 @@ class MemoryS3Server {
     if (r == std::string::npos || !behaviour_.honour_range) return {200, it->second, etag};
     size_t first = std::stoul(req.lower_head.substr(r + 14));
     size_t last = std::stoul(req.lower_head.substr(req.lower_head.find('-', r + 14) + 1));
-    if (first >= it->second.size()) return {416, Error("InvalidRange")};
-    return {206, it->second.substr(first, last - first + 1), etag};
+    const size_t size = it->second.size();
+    if (first >= size) return {416, Error("InvalidRange")};
+    last = std::min(last, size - 1);  // a range past the end is cut there, as S3 does
+    return {206, it->second.substr(first, last - first + 1),
+            etag + "Content-Range: bytes " + std::to_string(first) + "-" + std::to_string(last) + "/" +
+                std::to_string(size) + "\r\n"};
   }
 
   Reply PutObject(const Request& req) {
@@ -247,7 +252,10 @@ class MemoryS3Server {
     std::string contents, last;
     size_t n = 0;
     bool truncated = false;
-    for (auto it = token.empty() ? objects_.begin() : objects_.upper_bound(token); it != objects_.end(); ++it) {
+    const std::string start_after = Param(req, "start-after");  // ignored with a token, as in S3
+    auto it = !token.empty() ? objects_.upper_bound(token)
+              : !start_after.empty() ? objects_.upper_bound(start_after) : objects_.begin();
+    for (; it != objects_.end(); ++it) {
       if (it->first.rfind(prefix, 0) != 0) continue;
       if (n == max_keys) {
         truncated = true;

@@ -276,19 +276,77 @@ TEST(S3ClientTest, IfMatchPutSendsTheEtagAndMapsPreconditionFailedToEcanceled) {
 }
 
 TEST(S3ClientTest, GetRangeSendsTheRangeAndTellsAPartialAnswerFromTheWholeObject) {
-  FakeS3Server server({{206, "bcd"}, {200, "abcdef"}, {404, ErrorXml("NoSuchKey", "")}});
+  FakeS3Server server({{206, "bcd", "Content-Range: bytes 1-3/6\r\n"}, {200, "abcdef"},
+                       {404, ErrorXml("NoSuchKey", "")}});
   auto client = Client(server.endpoint());
   std::string body;
   bool partial = false;
-  ASSERT_TRUE(client->GetRange("k", 1, 3, &body, &partial).ok());
+  uint64_t size = 0;
+  ASSERT_TRUE(client->GetRange("k", 1, 3, &body, &partial, {}, &size).ok());
   EXPECT_TRUE(partial);
   EXPECT_EQ(body, "bcd");
-  ASSERT_TRUE(client->GetRange("k", 1, 3, &body, &partial).ok());
+  EXPECT_EQ(size, 6u);  // from Content-Range
+  ASSERT_TRUE(client->GetRange("k", 1, 3, &body, &partial, {}, &size).ok());
   EXPECT_FALSE(partial);  // the server ignored the Range header
   EXPECT_EQ(body, "abcdef");
+  EXPECT_EQ(size, 6u);
   EXPECT_EQ(client->GetRange("k", 1, 3, &body, &partial).err(), ENOENT);
   EXPECT_NE(server.requests()[0].head.find("Range: bytes=1-3\r\n"), std::string::npos);
   EXPECT_EQ(client->GetRange("k", 0, 0, &body, &partial).err(), EINVAL);
+}
+
+TEST(S3ClientTest, GetRangeRefusesAnAnswerThatIsNotTheRange) {
+  FakeS3Server server({{206, "bc", "Content-Range: bytes 1-3/6\r\n"},     // short body
+                       {206, "cde", "Content-Range: bytes 2-4/6\r\n"},    // another range
+                       {206, "bcd"},                                       // no Content-Range
+                       {206, "bcd", "Content-Range: bytes 1-3/*\r\n"},    // size unknown: fine
+                       {416, ErrorXml("InvalidRange", "The requested range is not satisfiable")}});
+  auto client = Client(server.endpoint());
+  std::string body;
+  bool partial = false;
+  uint64_t size = 0;
+  for (int i = 0; i < 3; ++i) {
+    Status s = client->GetRange("k", 1, 3, &body, &partial, {}, &size);
+    EXPECT_EQ(s.err(), EIO) << i << ": " << s.message();
+    EXPECT_EQ(s.message().rfind("GET bkt/k: bytes=1-3: ", 0), 0u) << s.message();
+    EXPECT_TRUE(body.empty());
+  }
+  ASSERT_TRUE(client->GetRange("k", 1, 3, &body, &partial, {}, &size).ok());
+  EXPECT_EQ(size, 4u);  // at least up to the end of the range
+  Status s = client->GetRange("k", 10, 3, &body, &partial);
+  EXPECT_EQ(s.err(), ERANGE);
+  EXPECT_NE(s.message().find("GET bkt/k: bytes=10-12 starts at or past the end of the object (HTTP 416)"),
+            std::string::npos) << s.message();
+  EXPECT_EQ(server.requests().size(), 5u);  // none of these is retried
+}
+
+TEST(S3ClientTest, GetRangeAndListPageStopAtTheDeadline) {
+  FakeS3Server server({{200, ""}});
+  auto client = Client(server.endpoint());
+  const S3Deadline past{1, "writer lease expired"};
+  std::string body;
+  bool partial = false;
+  Status s = client->GetRange("k", 0, 3, &body, &partial, past);
+  EXPECT_EQ(s.err(), EROFS);
+  EXPECT_NE(s.message().find("GET bkt/k: abandoned: writer lease expired"), std::string::npos) << s.message();
+  auto page = client->ListPage("p/", 2, "", "", past);
+  EXPECT_EQ(page.status().err(), EROFS);
+  EXPECT_NE(page.status().message().find("LIST bkt prefix 'p/': abandoned: writer lease expired"), std::string::npos)
+      << page.status().message();
+  EXPECT_TRUE(server.requests().empty());
+}
+
+TEST(S3ClientTest, CreateOnlyPutConflict409IsEexist) {
+  // AWS answers 409 ConditionalRequestConflict when two conditional writes of a key race.
+  FakeS3Server server({{409, ErrorXml("ConditionalRequestConflict", "A conflicting conditional operation is in progress")}});
+  auto client = Client(server.endpoint());
+  S3PutOptions options;
+  options.if_none_match = true;
+  Status s = client->Put("k", "x", options);
+  EXPECT_EQ(s.err(), EEXIST);
+  EXPECT_NE(s.message().find("PUT bkt/k: already exists (create-only PUT, HTTP 409)"), std::string::npos) << s.message();
+  EXPECT_EQ(server.requests().size(), 1u);
+  EXPECT_EQ(client->counters().errors.load(), 0u);
 }
 
 TEST(S3ClientTest, ListPageAsksForMaxKeysFromTheToken) {
@@ -310,6 +368,17 @@ TEST(S3ClientTest, ListPageAsksForMaxKeysFromTheToken) {
             "GET /bkt?continuation-token=t1&list-type=2&max-keys=2&prefix=p%2F HTTP/1.1");
   auto repeated = client->ListPage("p/", 2, "t1");  // the server gave the same token again
   EXPECT_EQ(repeated.status().err(), EPROTO);
+}
+
+TEST(S3ClientTest, ListPageStartsAfterAKeyOnlyWithoutAToken) {
+  FakeS3Server server({{200, "<ListBucketResult><IsTruncated>false</IsTruncated></ListBucketResult>"}});
+  auto client = Client(server.endpoint());
+  ASSERT_TRUE(client->ListPage("p/", 2, "", "p/l/05").ok());
+  ASSERT_TRUE(client->ListPage("p/", 2, "tok", "p/l/05").ok());  // S3 ignores it with a token
+  EXPECT_EQ(RequestLine(server.requests()[0]),
+            "GET /bkt?list-type=2&max-keys=2&prefix=p%2F&start-after=p%2Fl%2F05 HTTP/1.1");
+  EXPECT_EQ(RequestLine(server.requests()[1]),
+            "GET /bkt?continuation-token=tok&list-type=2&max-keys=2&prefix=p%2F HTTP/1.1");
 }
 
 TEST(S3ClientTest, GetBucketVersioningReadsTheStatus) {
