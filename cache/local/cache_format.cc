@@ -50,11 +50,9 @@ uint64_t CacheFileSize(const CacheHeader& h) {
   return h.data_offset + h.slot_count * h.slot_stride;
 }
 
-void EncodeHeader(const CacheHeader& h, std::span<uint8_t, kCacheHeaderSize> out) {
-  uint8_t* p = out.data();
-  std::memset(p, 0, out.size());
+void PutHeaderFields(const CacheHeader& h, uint32_t version, uint8_t* p) {
   std::memcpy(p, kMagic, 8);
-  Put<uint32_t>(p + 8, kCacheFormatVersion);
+  Put<uint32_t>(p + 8, version);
   Put<uint32_t>(p + 12, kCacheHeaderSize);
   std::memcpy(p + 16, h.volume_uuid.data(), 16);
   Put<uint32_t>(p + 32, h.block_size);
@@ -68,27 +66,25 @@ void EncodeHeader(const CacheHeader& h, std::span<uint8_t, kCacheHeaderSize> out
   Put<uint64_t>(p + 88, h.uploaded_below);
   std::memcpy(p + 96, h.writer_token.data(), 16);
   std::memcpy(p + 112, h.prev_writer_token.data(), 16);
+}
+
+void SealHeader(uint8_t* p) {
   Put<uint64_t>(p + kHeaderSumAt, XXH3_64bits_withSeed(p, kHeaderSumAt, kHeaderSeed));
 }
 
-Result<HeaderState> DecodeHeader(std::span<const uint8_t> in, CacheHeader* h) {
-  if (in.size() < kCacheHeaderSize) return Status::Error(EINVAL, "header too short");
-  const uint8_t* p = in.data();
-  if (IsAllZero(in.first(kCacheHeaderSize))) return HeaderState::kEmpty;
-  if (std::memcmp(p, kMagic, 8) != 0)
-    return Status::Error(EINVAL, "not an s3nbd cache file (bad magic)");
-  uint32_t version = Get<uint32_t>(p + 8);
-  if (version < 1 || version > kCacheFormatVersion)
-    return Status::Error(EINVAL, "unsupported cache format version " + std::to_string(version));
-  const size_t sum_at = version >= 3 ? kHeaderSumAt : kHeaderSumAtV2;
-  if (Get<uint64_t>(p + sum_at) != XXH3_64bits_withSeed(p, sum_at, kHeaderSeed))
-    return Status::Error(EINVAL, "header checksum mismatch");
+bool HeaderSealed(const uint8_t* p) {
+  return Get<uint64_t>(p + kHeaderSumAt) == XXH3_64bits_withSeed(p, kHeaderSumAt, kHeaderSeed);
+}
+
+void EncodeHeader(const CacheHeader& h, std::span<uint8_t, kCacheHeaderSize> out) {
+  uint8_t* p = out.data();
+  std::memset(p, 0, out.size());
+  PutHeaderFields(h, kCacheFormatVersion, p);
+  SealHeader(p);
+}
+
+void GetHeaderFields(const uint8_t* p, CacheHeader* h) {
   *h = CacheHeader{};
-  if (version >= 3) {
-    h->uploaded_below = Get<uint64_t>(p + 88);
-    std::memcpy(h->writer_token.data(), p + 96, 16);
-    std::memcpy(h->prev_writer_token.data(), p + 112, 16);
-  }
   std::memcpy(h->volume_uuid.data(), p + 16, 16);
   h->block_size = Get<uint32_t>(p + 32);
   h->slot_stride = Get<uint32_t>(p + 36);
@@ -98,12 +94,44 @@ Result<HeaderState> DecodeHeader(std::span<const uint8_t> in, CacheHeader* h) {
   h->data_offset = Get<uint64_t>(p + 64);
   h->flushed_seq = Get<uint64_t>(p + 72);
   h->volume_size = Get<uint64_t>(p + 80);
-  if (h->block_size == 0 || h->slot_stride < h->block_size || h->slot_stride % kCacheAlign != 0 ||
-      h->slot_count == 0 || h->record_count < h->slot_count ||
-      h->index_offset != kCacheHeaderSize ||
-      h->data_offset < h->index_offset + h->record_count * kCacheRecordSize ||
-      h->data_offset % kCacheAlign != 0)
+  h->uploaded_below = Get<uint64_t>(p + 88);
+  std::memcpy(h->writer_token.data(), p + 96, 16);
+  std::memcpy(h->prev_writer_token.data(), p + 112, 16);
+}
+
+Status CheckHeaderGeometry(const CacheHeader& h) {
+  if (h.block_size == 0 || h.slot_stride < h.block_size || h.slot_stride % kCacheAlign != 0 ||
+      h.slot_count == 0 || h.record_count < h.slot_count ||
+      h.index_offset != kCacheHeaderSize ||
+      h.data_offset < h.index_offset + h.record_count * kCacheRecordSize ||
+      h.data_offset % kCacheAlign != 0)
     return Status::Error(EINVAL, "header geometry is inconsistent");
+  return Status::Ok();
+}
+
+Result<HeaderState> DecodeHeader(std::span<const uint8_t> in, CacheHeader* h) {
+  if (in.size() < kCacheHeaderSize) return Status::Error(EINVAL, "header too short");
+  const uint8_t* p = in.data();
+  if (IsAllZero(in.first(kCacheHeaderSize))) return HeaderState::kEmpty;
+  if (std::memcmp(p, kMagic, 8) != 0)
+    return Status::Error(EINVAL, "not an s3nbd cache file (bad magic)");
+  uint32_t version = Get<uint32_t>(p + 8);
+  if (version > kCacheFormatVersion)
+    return Status::Error(EINVAL, "unsupported cache format version " + std::to_string(version) +
+                                     " (written by a newer s3nbd, which this one cannot read: "
+                                     "use that s3nbd, or delete the file)");
+  if (version < 1)
+    return Status::Error(EINVAL, "unsupported cache format version " + std::to_string(version));
+  const size_t sum_at = version >= 3 ? kHeaderSumAt : kHeaderSumAtV2;
+  if (Get<uint64_t>(p + sum_at) != XXH3_64bits_withSeed(p, sum_at, kHeaderSeed))
+    return Status::Error(EINVAL, "header checksum mismatch");
+  GetHeaderFields(p, h);
+  if (version < 3) {  // bytes 88..119 were reserved (zero) and 120 held the checksum
+    h->uploaded_below = 0;
+    h->writer_token = {};
+    h->prev_writer_token = {};
+  }
+  if (Status g = CheckHeaderGeometry(*h); !g.ok()) return g;
   return HeaderState::kValid;
 }
 
@@ -121,6 +149,10 @@ void EncodeRecord(const CacheRecord& r, std::span<uint8_t, kCacheRecordSize> out
 }
 
 Status DecodeRecord(std::span<const uint8_t> in, CacheRecord* r) {
+  return DecodeRecord(in, r, kRecordOpen);
+}
+
+Status DecodeRecord(std::span<const uint8_t> in, CacheRecord* r, uint8_t allowed_flags) {
   if (in.size() < kCacheRecordSize) return Status::Error(EINVAL, "record too short");
   const uint8_t* p = in.data();
   if (IsAllZero(in.first(kCacheRecordSize))) {
@@ -132,7 +164,7 @@ Status DecodeRecord(std::span<const uint8_t> in, CacheRecord* r) {
     return Status::Error(EINVAL, "record checksum mismatch");
   if (p[4] > static_cast<uint8_t>(RecordKind::kErase))
     return Status::Error(EINVAL, "bad record kind");
-  if ((p[5] & ~kRecordOpen) != 0 ||
+  if ((p[5] & ~allowed_flags) != 0 ||
       (p[5] != 0 && p[4] != static_cast<uint8_t>(RecordKind::kDirty)))
     return Status::Error(EINVAL, "bad record flags");
   r->kind = static_cast<RecordKind>(p[4]);

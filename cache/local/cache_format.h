@@ -57,6 +57,14 @@ CacheHeader MakeCacheHeader(const std::array<uint8_t, 16>& uuid, uint32_t block_
 uint64_t CacheFileSize(const CacheHeader& h);
 
 void EncodeHeader(const CacheHeader& h, std::span<uint8_t, kCacheHeaderSize> out);
+// The pieces of EncodeHeader/DecodeHeader that version 4 (cache_format_v4.h) shares: the
+// fields of bytes 0..127 with a given version number (no checksum), the checksum at 248 over
+// bytes 0..247, the fields read back, and the geometry check of the data slots.
+void PutHeaderFields(const CacheHeader& h, uint32_t version, uint8_t* p);
+void SealHeader(uint8_t* p);
+bool HeaderSealed(const uint8_t* p);
+void GetHeaderFields(const uint8_t* p, CacheHeader* h);
+Status CheckHeaderGeometry(const CacheHeader& h);
 // kEmpty: all-zero header (a new file). Errors name the cause (bad magic/version/checksum).
 enum class HeaderState { kValid, kEmpty };
 Result<HeaderState> DecodeHeader(std::span<const uint8_t> in, CacheHeader* h);
@@ -64,6 +72,9 @@ Result<HeaderState> DecodeHeader(std::span<const uint8_t> in, CacheHeader* h);
 void EncodeRecord(const CacheRecord& r, std::span<uint8_t, kCacheRecordSize> out);
 // An all-zero record decodes as FREE. A bad magic/checksum/kind is an error.
 Status DecodeRecord(std::span<const uint8_t> in, CacheRecord* r);
+// The same with the flag bits a format version allows (flags only on DIRTY records);
+// DecodeRecord allows kRecordOpen (version 3).
+Status DecodeRecord(std::span<const uint8_t> in, CacheRecord* r, uint8_t allowed_flags);
 
 // "0a0b0c0d-..." form of a volume UUID, for messages.
 std::string UuidString(const std::array<uint8_t, 16>& uuid);
