@@ -27,7 +27,9 @@ std::string Hex16(uint64_t v) {
   return buf;
 }
 
-std::string Gen(uint64_t epoch, uint64_t gen) { return std::to_string(epoch) + "-" + std::to_string(gen); }
+std::string Gen(uint64_t epoch, uint64_t gen) {
+  return std::to_string(epoch) + "-" + std::to_string(gen);
+}
 
 Status Bad(const GenerationIdentity& id, uint64_t block, const std::string& why) {
   return Status::Error(EIO, "volume " + id.volume + "/block " + std::to_string(block) + ": " + why);
@@ -55,7 +57,8 @@ uint64_t Checksum(const char* header, std::string_view body, uint64_t block) {
 }
 
 // Copies n bytes to dest and hashes them in chunks while they are in cache: one pass.
-uint64_t CopyAndChecksum(const char* header, const char* src, size_t n, char* dest, uint64_t block) {
+uint64_t CopyAndChecksum(const char* header, const char* src, size_t n, char* dest,
+                         uint64_t block) {
   constexpr size_t kChunk = 64 * 1024;
   Hasher h(header, block);
   for (size_t done = 0; done < n; done += kChunk) {
@@ -98,14 +101,16 @@ char* Room(std::string* s, size_t n) {
 }
 
 Result<size_t> Encode(const GenerationIdentity& id, uint64_t block, uint64_t epoch, uint64_t gen,
-                      std::string_view plaintext, const ObjectSalt* salt, std::string* buffer, uint64_t* checksum) {
+                      std::string_view plaintext, const ObjectSalt* salt, std::string* buffer,
+                      uint64_t* checksum) {
   const CodecIdentity& c = id.codec;
   if (plaintext.size() != c.block_size)
-    return Status::Error(EINVAL, "volume " + id.volume + "/block " + std::to_string(block) + ": encode " +
-                                     std::to_string(plaintext.size()) + " bytes, the block size is " +
-                                     std::to_string(c.block_size));
+    return Status::Error(EINVAL, "volume " + id.volume + "/block " + std::to_string(block) +
+                                     ": encode " + std::to_string(plaintext.size()) +
+                                     " bytes, the block size is " + std::to_string(c.block_size));
   const size_t tag = c.key ? kGcmTagBytes : 0;
-  const size_t room = c.zstd ? std::max(plaintext.size(), ZSTD_compressBound(plaintext.size())) : plaintext.size();
+  const size_t room =
+      c.zstd ? std::max(plaintext.size(), ZSTD_compressBound(plaintext.size())) : plaintext.size();
   char* h = Room(buffer, kGenerationHeaderBytes + room + tag);
   char* body = h + kGenerationHeaderBytes;
   uint8_t flags = c.key ? kFlagAesGcm : 0;
@@ -136,16 +141,19 @@ Result<size_t> Encode(const GenerationIdentity& id, uint64_t block, uint64_t epo
     ObjectSalt fresh;
     if (!salt) {
       auto s = NewObjectSalt();
-      if (!s.ok()) return s.status().Wrap("volume " + id.volume + "/block " + std::to_string(block));
+      if (!s.ok())
+        return s.status().Wrap("volume " + id.volume + "/block " + std::to_string(block));
       fresh = *s;
       salt = &fresh;
     }
     std::memcpy(h + 56, salt->data(), kObjectSaltBytes);
     auto sub = DeriveObjectSubkey(c.key->bytes, *salt, SubkeyLabel::kBlock);
-    if (!sub.ok()) return sub.status().Wrap("volume " + id.volume + "/block " + std::to_string(block));
+    if (!sub.ok())
+      return sub.status().Wrap("volume " + id.volume + "/block " + std::to_string(block));
     // A compressed frame is sealed in place (OpenSSL allows in == out).
     std::string_view clear = (flags & kFlagZstd) ? std::string_view(body, body_len) : plaintext;
-    if (Status s = GcmSeal(sub->key, sub->nonce.data(), std::string_view(h, kCovered), clear, body); !s.ok())
+    if (Status s = GcmSeal(sub->key, sub->nonce.data(), std::string_view(h, kCovered), clear, body);
+        !s.ok())
       return s.Wrap("volume " + id.volume + "/block " + std::to_string(block));
     sum = Checksum(h, std::string_view(body, payload), block);
   }
@@ -155,42 +163,55 @@ Result<size_t> Encode(const GenerationIdentity& id, uint64_t block, uint64_t epo
 }
 
 // The header checks, in the documented order, up to and including the expected checksum.
-Status CheckHeader(const GenerationIdentity& id, const GenerationExpect& want, std::string_view object,
-                   GenerationHeader* hd) {
+Status CheckHeader(const GenerationIdentity& id, const GenerationExpect& want,
+                   std::string_view object, GenerationHeader* hd) {
   const CodecIdentity& c = id.codec;
   const uint64_t b = want.block;
   if (object.size() < kGenerationHeaderBytes)
-    return Bad(id, b, "object is " + std::to_string(object.size()) + " bytes, shorter than its 96-byte header (truncated)");
+    return Bad(id, b,
+               "object is " + std::to_string(object.size()) +
+                   " bytes, shorter than its 96-byte header (truncated)");
   const char* h = object.data();
   if (std::memcmp(h, kMagic, 4) != 0) return Bad(id, b, "not an s3nbd block object (bad magic)");
   if (static_cast<uint8_t>(h[4]) != kGenerationVersion)
-    return Bad(id, b, "block object version " + std::to_string(static_cast<uint8_t>(h[4])) +
-                          " where the manifest expects a version-2 generation");
+    return Bad(id, b,
+               "block object version " + std::to_string(static_cast<uint8_t>(h[4])) +
+                   " where the manifest expects a version-2 generation");
   if (GetLE<uint16_t>(h + 6) != kGenerationHeaderBytes)
-    return Bad(id, b, "bad header length " + std::to_string(GetLE<uint16_t>(h + 6)) + " (expected 96)");
+    return Bad(id, b,
+               "bad header length " + std::to_string(GetLE<uint16_t>(h + 6)) + " (expected 96)");
   const uint8_t flags = static_cast<uint8_t>(h[5]);
-  if (flags & ~kKnownFlags) return Bad(id, b, "unknown format: reserved flag bits " + std::to_string(flags) + " set");
+  if (flags & ~kKnownFlags)
+    return Bad(id, b, "unknown format: reserved flag bits " + std::to_string(flags) + " set");
   const uint8_t enabled = (c.zstd ? kFlagZstd : 0) | (c.key ? kFlagAesGcm : 0);
   if (flags & ~enabled)
-    return Bad(id, b, "object uses codec flags " + std::to_string(flags) + " this volume does not enable");
+    return Bad(id, b,
+               "object uses codec flags " + std::to_string(flags) + " this volume does not enable");
   if (c.key && !(flags & kFlagAesGcm))
     return Bad(id, b, "object is not encrypted but the volume is (planted or foreign object)");
   *hd = *ReadGenerationHeader(object);
-  if (hd->block != b) return Bad(id, b, "misplaced object: it holds block " + std::to_string(hd->block));
+  if (hd->block != b)
+    return Bad(id, b, "misplaced object: it holds block " + std::to_string(hd->block));
   if (hd->epoch != want.epoch || hd->gen != want.gen)
-    return Bad(id, b, "replayed or misplaced object: holds generation " + Gen(hd->epoch, hd->gen) +
-                          ", manifest expects " + Gen(want.epoch, want.gen));
+    return Bad(id, b,
+               "replayed or misplaced object: holds generation " + Gen(hd->epoch, hd->gen) +
+                   ", manifest expects " + Gen(want.epoch, want.gen));
   if (hd->uuid != c.uuid) return Bad(id, b, "object belongs to another volume (UUID differs)");
   if (hd->payload_len != object.size() - kGenerationHeaderBytes)
-    return Bad(id, b, "object is truncated or padded: payload " + std::to_string(object.size() - kGenerationHeaderBytes) +
-                          " bytes, header says " + std::to_string(hd->payload_len));
+    return Bad(id, b,
+               "object is truncated or padded: payload " +
+                   std::to_string(object.size() - kGenerationHeaderBytes) + " bytes, header says " +
+                   std::to_string(hd->payload_len));
   if (hd->plain_len != c.block_size)
-    return Bad(id, b, "object holds " + std::to_string(hd->plain_len) + " bytes, volume block size is " +
-                          std::to_string(c.block_size) + " (object of another block size)");
-  if (!c.key && hd->salt != ObjectSalt{}) return Bad(id, b, "unknown format: salt set on an unencrypted object");
+    return Bad(id, b,
+               "object holds " + std::to_string(hd->plain_len) + " bytes, volume block size is " +
+                   std::to_string(c.block_size) + " (object of another block size)");
+  if (!c.key && hd->salt != ObjectSalt{})
+    return Bad(id, b, "unknown format: salt set on an unencrypted object");
   if (hd->checksum != want.checksum)
-    return Bad(id, b, "stale or replaced object: checksum " + Hex16(hd->checksum) + ", manifest expects " +
-                          Hex16(want.checksum));
+    return Bad(id, b,
+               "stale or replaced object: checksum " + Hex16(hd->checksum) + ", manifest expects " +
+                   Hex16(want.checksum));
   return Status::Ok();
 }
 
@@ -198,13 +219,15 @@ const char* kCorrupted = "checksum mismatch (object corrupted)";
 
 }  // namespace
 
-Result<size_t> EncodeGenerationInto(const GenerationIdentity& id, uint64_t block, uint64_t epoch, uint64_t gen,
-                                    std::string_view plaintext, std::string* buffer, uint64_t* checksum) {
+Result<size_t> EncodeGenerationInto(const GenerationIdentity& id, uint64_t block, uint64_t epoch,
+                                    uint64_t gen, std::string_view plaintext, std::string* buffer,
+                                    uint64_t* checksum) {
   return Encode(id, block, epoch, gen, plaintext, nullptr, buffer, checksum);
 }
 
-Result<size_t> EncodeGenerationWithSaltForTest(const GenerationIdentity& id, uint64_t block, uint64_t epoch,
-                                               uint64_t gen, std::string_view plaintext, const ObjectSalt& salt,
+Result<size_t> EncodeGenerationWithSaltForTest(const GenerationIdentity& id, uint64_t block,
+                                               uint64_t epoch, uint64_t gen,
+                                               std::string_view plaintext, const ObjectSalt& salt,
                                                std::string* buffer, uint64_t* checksum) {
   return Encode(id, block, epoch, gen, plaintext, &salt, buffer, checksum);
 }
@@ -212,7 +235,8 @@ Result<size_t> EncodeGenerationWithSaltForTest(const GenerationIdentity& id, uin
 Result<GenerationHeader> ReadGenerationHeader(std::string_view object) {
   if (object.size() < kGenerationHeaderBytes || std::memcmp(object.data(), kMagic, 4) != 0 ||
       static_cast<uint8_t>(object[4]) != kGenerationVersion)
-    return Status::Error(EIO, "not a version-2 block generation object (short, bad magic or version)");
+    return Status::Error(EIO,
+                         "not a version-2 block generation object (short, bad magic or version)");
   const char* h = object.data();
   GenerationHeader hd;
   hd.flags = static_cast<uint8_t>(h[5]);
@@ -227,12 +251,13 @@ Result<GenerationHeader> ReadGenerationHeader(std::string_view object) {
   return hd;
 }
 
-Status DecodeGenerationInto(const GenerationIdentity& id, const GenerationExpect& expect, std::string_view object,
-                            std::span<char> dest) {
+Status DecodeGenerationInto(const GenerationIdentity& id, const GenerationExpect& expect,
+                            std::string_view object, std::span<char> dest) {
   const uint64_t b = expect.block;
   if (dest.size() != id.codec.block_size)
-    return Status::Error(EINVAL, "volume " + id.volume + "/block " + std::to_string(b) + ": decode buffer of " +
-                                     std::to_string(dest.size()) + " bytes for a block of " +
+    return Status::Error(EINVAL, "volume " + id.volume + "/block " + std::to_string(b) +
+                                     ": decode buffer of " + std::to_string(dest.size()) +
+                                     " bytes for a block of " +
                                      std::to_string(id.codec.block_size));
   GenerationHeader hd;
   if (Status s = CheckHeader(id, expect, object, &hd); !s.ok()) return s;
@@ -242,24 +267,29 @@ Status DecodeGenerationInto(const GenerationIdentity& id, const GenerationExpect
   std::string_view body = payload;
   if (sealed) {
     if (Checksum(h, payload, b) != hd.checksum) return Bad(id, b, kCorrupted);
-    if (payload.size() < kGcmTagBytes) return Bad(id, b, "encrypted payload shorter than its tag (truncated)");
+    if (payload.size() < kGcmTagBytes)
+      return Bad(id, b, "encrypted payload shorter than its tag (truncated)");
     auto sub = DeriveObjectSubkey(id.codec.key->bytes, hd.salt, SubkeyLabel::kBlock);
     if (!sub.ok()) return sub.status().Wrap("volume " + id.volume + "/block " + std::to_string(b));
     const size_t n = payload.size() - kGcmTagBytes;
     char* out = !zstd && n == dest.size() ? dest.data() : Room(&t_frame, n);
     if (!GcmOpen(sub->key, sub->nonce.data(), std::string_view(h, kCovered), payload, out))
-      return Bad(id, b, "authentication failed (AES-GCM): object altered, or sealed under another key");
+      return Bad(id, b,
+                 "authentication failed (AES-GCM): object altered, or sealed under another key");
     body = std::string_view(out, n);
   }
   Status result;
   if (zstd) {
     if (!DecompressInto(body, dest))
-      result = Bad(id, b, "zstd payload does not decompress to exactly " + std::to_string(dest.size()) + " bytes");
+      result = Bad(
+          id, b,
+          "zstd payload does not decompress to exactly " + std::to_string(dest.size()) + " bytes");
     else if (!sealed && Checksum(h, std::string_view(dest.data(), dest.size()), b) != hd.checksum)
       result = Bad(id, b, kCorrupted);
   } else if (body.size() != dest.size()) {
     result = Bad(id, b, "payload length differs from plaintext length");
-  } else if (!sealed && CopyAndChecksum(h, body.data(), body.size(), dest.data(), b) != hd.checksum) {
+  } else if (!sealed &&
+             CopyAndChecksum(h, body.data(), body.size(), dest.data(), b) != hd.checksum) {
     result = Bad(id, b, kCorrupted);
   }
   // Drop scratch that a hostile or odd object made much larger than a block.

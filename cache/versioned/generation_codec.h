@@ -49,21 +49,23 @@ struct GenerationHeader {
 // shrunk; bytes past the object are scratch). Returns the object's length; *checksum gets the
 // header checksum field, which the manifest records as the expected checksum. Encrypted
 // volumes draw a fresh salt.
-Result<size_t> EncodeGenerationInto(const GenerationIdentity& id, uint64_t block, uint64_t epoch, uint64_t gen,
-                                    std::string_view plaintext, std::string* buffer, uint64_t* checksum);
+Result<size_t> EncodeGenerationInto(const GenerationIdentity& id, uint64_t block, uint64_t epoch,
+                                    uint64_t gen, std::string_view plaintext, std::string* buffer,
+                                    uint64_t* checksum);
 
 // For checked-in samples and tests ONLY: seals with the given salt. A repeated salt repeats
 // key and nonce; real writes use EncodeGenerationInto.
-Result<size_t> EncodeGenerationWithSaltForTest(const GenerationIdentity& id, uint64_t block, uint64_t epoch,
-                                               uint64_t gen, std::string_view plaintext, const ObjectSalt& salt,
+Result<size_t> EncodeGenerationWithSaltForTest(const GenerationIdentity& id, uint64_t block,
+                                               uint64_t epoch, uint64_t gen,
+                                               std::string_view plaintext, const ObjectSalt& salt,
                                                std::string* buffer, uint64_t* checksum);
 
 // Checks object against id and expect and decodes it into dest (codec.block_size bytes): the
 // plaintext of a plain object is copied and checked in one pass, a sealed one opened straight
 // into dest. On failure EIO "volume V/block N: <cause>" (the causes of docs/format.md) and
 // dest holds unspecified bytes the caller must not use.
-Status DecodeGenerationInto(const GenerationIdentity& id, const GenerationExpect& expect, std::string_view object,
-                            std::span<char> dest);
+Status DecodeGenerationInto(const GenerationIdentity& id, const GenerationExpect& expect,
+                            std::string_view object, std::span<char> dest);
 
 // The stored header of object; EIO if shorter than the header, bad magic or not version 2.
 Result<GenerationHeader> ReadGenerationHeader(std::string_view object);

@@ -16,7 +16,9 @@ std::string Hex(uint64_t v, int digits) {
   return buf;
 }
 
-std::string EpochGen(uint64_t epoch, uint64_t gen) { return Hex(epoch, kHex64) + "-" + Hex(gen, kHex64); }
+std::string EpochGen(uint64_t epoch, uint64_t gen) {
+  return Hex(epoch, kHex64) + "-" + Hex(gen, kHex64);
+}
 
 // Exactly `digits` lowercase hex digits.
 std::optional<uint64_t> ParseHex(std::string_view s, size_t digits) {
@@ -24,9 +26,12 @@ std::optional<uint64_t> ParseHex(std::string_view s, size_t digits) {
   uint64_t v = 0;
   for (char c : s) {
     int d;
-    if (c >= '0' && c <= '9') d = c - '0';
-    else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
-    else return std::nullopt;
+    if (c >= '0' && c <= '9')
+      d = c - '0';
+    else if (c >= 'a' && c <= 'f')
+      d = c - 'a' + 10;
+    else
+      return std::nullopt;
     v = (v << 4) | static_cast<uint64_t>(d);
   }
   return v;
@@ -51,29 +56,40 @@ bool Consume(std::string_view* s, std::string_view head) {
 
 const char* V2KeyKindName(V2KeyKind kind) {
   switch (kind) {
-    case V2KeyKind::kDescriptor: return "descriptor";
-    case V2KeyKind::kLease: return "writer lease";
-    case V2KeyKind::kWriterToken: return "writer token";
-    case V2KeyKind::kLogSegment: return "log segment";
-    case V2KeyKind::kCheckpointPointer: return "checkpoint pointer";
-    case V2KeyKind::kBlockGeneration: return "block generation";
-    case V2KeyKind::kLegacyBlock: return "legacy block";
-    case V2KeyKind::kShard: return "manifest shard";
-    case V2KeyKind::kGarbageChunk: return "garbage chunk";
-    case V2KeyKind::kSnapshot: return "snapshot pin";
+    case V2KeyKind::kDescriptor:
+      return "descriptor";
+    case V2KeyKind::kLease:
+      return "writer lease";
+    case V2KeyKind::kWriterToken:
+      return "writer token";
+    case V2KeyKind::kLogSegment:
+      return "log segment";
+    case V2KeyKind::kCheckpointPointer:
+      return "checkpoint pointer";
+    case V2KeyKind::kBlockGeneration:
+      return "block generation";
+    case V2KeyKind::kLegacyBlock:
+      return "legacy block";
+    case V2KeyKind::kShard:
+      return "manifest shard";
+    case V2KeyKind::kGarbageChunk:
+      return "garbage chunk";
+    case V2KeyKind::kSnapshot:
+      return "snapshot pin";
   }
   return "?";
 }
 
 Status ValidateSnapshotName(std::string_view name) {
   auto bad = [&](const std::string& why) {
-    return Status::Error(EINVAL, "snapshot name '" + std::string(name.substr(0, kMaxSnapshotName)) + "' " + why);
+    return Status::Error(
+        EINVAL, "snapshot name '" + std::string(name.substr(0, kMaxSnapshotName)) + "' " + why);
   };
   if (name.empty() || name.size() > kMaxSnapshotName) return bad("must be 1 to 128 characters");
   if (name[0] == '.' || name[0] == '-') return bad("must not start with '.' or '-'");
   for (char c : name) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-              c == '_' || c == '-';
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-';
     if (!ok) return Status::Error(EINVAL, "snapshot name: only A-Z a-z 0-9 . _ - are allowed");
   }
   return Status::Ok();
@@ -81,7 +97,9 @@ Status ValidateSnapshotName(std::string_view name) {
 
 std::string V2Keys::LogSegment(uint64_t lsn) const { return prefix_ + "l/" + Hex(lsn, kHex64); }
 
-std::string V2Keys::CheckpointPointer(uint64_t lsn) const { return prefix_ + "m/" + Hex(lsn, kHex64); }
+std::string V2Keys::CheckpointPointer(uint64_t lsn) const {
+  return prefix_ + "m/" + Hex(lsn, kHex64);
+}
 
 std::string V2Keys::BlockGeneration(uint64_t block, uint64_t epoch, uint64_t gen) const {
   return v1_.BlockKey(block) + "/" + EpochGen(epoch, gen);
@@ -96,13 +114,15 @@ std::string V2Keys::GarbageChunk(uint64_t epoch, uint64_t gen) const {
 }
 
 Result<V2Key> V2Keys::Parse(std::string_view key) const {
-  const Status foreign =
-      Status::Error(EINVAL, "not an s3nbd version-2 key of this volume: '" + std::string(key.substr(0, 1100)) + "'");
+  const Status foreign = Status::Error(EINVAL, "not an s3nbd version-2 key of this volume: '" +
+                                                   std::string(key.substr(0, 1100)) + "'");
   std::string_view rest = key;
   if (!Consume(&rest, prefix_)) return foreign;
   V2Key k;
   if (rest == "volume.s3nbd" || rest == "lease.s3nbd" || rest == "writer.s3nbd") {
-    k.kind = rest[0] == 'v' ? V2KeyKind::kDescriptor : rest[0] == 'l' ? V2KeyKind::kLease : V2KeyKind::kWriterToken;
+    k.kind = rest[0] == 'v'   ? V2KeyKind::kDescriptor
+             : rest[0] == 'l' ? V2KeyKind::kLease
+                              : V2KeyKind::kWriterToken;
     return k;
   }
   if (Consume(&rest, "l/") || Consume(&rest, "m/")) {

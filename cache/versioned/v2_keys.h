@@ -15,16 +15,16 @@
 namespace s3nbd {
 
 enum class V2KeyKind {
-  kDescriptor,        // volume.s3nbd
-  kLease,             // lease.s3nbd (as v1)
-  kWriterToken,       // writer.s3nbd (as v1)
-  kLogSegment,        // l/<LSN>
-  kCheckpointPointer, // m/<LSN>
-  kBlockGeneration,   // b/<block>/<epoch>-<gen> or h/<hash>/<block>/<epoch>-<gen>
-  kLegacyBlock,       // b/<block> or h/<hash>/<block>: a v1 object of an upgraded volume
-  kShard,             // s/<shard>/<epoch>-<gen>
-  kGarbageChunk,      // s/g/<epoch>-<gen>
-  kSnapshot,          // snap/<name>
+  kDescriptor,         // volume.s3nbd
+  kLease,              // lease.s3nbd (as v1)
+  kWriterToken,        // writer.s3nbd (as v1)
+  kLogSegment,         // l/<LSN>
+  kCheckpointPointer,  // m/<LSN>
+  kBlockGeneration,    // b/<block>/<epoch>-<gen> or h/<hash>/<block>/<epoch>-<gen>
+  kLegacyBlock,        // b/<block> or h/<hash>/<block>: a v1 object of an upgraded volume
+  kShard,              // s/<shard>/<epoch>-<gen>
+  kGarbageChunk,       // s/g/<epoch>-<gen>
+  kSnapshot,           // snap/<name>
 };
 
 const char* V2KeyKindName(V2KeyKind kind);
@@ -58,7 +58,9 @@ class V2Keys {
   std::string Shard(uint32_t shard, uint64_t epoch, uint64_t gen) const;
   std::string GarbageChunk(uint64_t epoch, uint64_t gen) const;
   // The caller validates name (ValidateSnapshotName) before it writes a pin.
-  std::string Snapshot(std::string_view name) const { return prefix_ + "snap/" + std::string(name); }
+  std::string Snapshot(std::string_view name) const {
+    return prefix_ + "snap/" + std::string(name);
+  }
 
   // Listing prefixes. Zero-padded hex: a listing returns segments and pointers in LSN order.
   std::string LogListPrefix() const { return prefix_ + "l/"; }

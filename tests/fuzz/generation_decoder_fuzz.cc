@@ -39,7 +39,8 @@ s3nbd::GenerationIdentity Variant(int v) {
 
 s3nbd::GenerationExpect Expect(std::string_view obj, bool own_checksum) {
   s3nbd::GenerationExpect e{5, 2, 9, 0x1234};
-  if (own_checksum && obj.size() >= s3nbd::kGenerationHeaderBytes) e.checksum = s3nbd::GetLE<uint64_t>(obj.data() + 88);
+  if (own_checksum && obj.size() >= s3nbd::kGenerationHeaderBytes)
+    e.checksum = s3nbd::GetLE<uint64_t>(obj.data() + 88);
   return e;
 }
 
@@ -71,7 +72,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   obj[at] = static_cast<char>(obj[at] ^ flip);
   s3nbd::Status s = s3nbd::DecodeGenerationInto(id, want, obj, out);
   if (s.ok()) {
-    const bool plain_zstd_frame = !id.codec.key && (obj[5] & s3nbd::kFlagZstd) && at >= s3nbd::kGenerationHeaderBytes;
+    const bool plain_zstd_frame =
+        !id.codec.key && (obj[5] & s3nbd::kFlagZstd) && at >= s3nbd::kGenerationHeaderBytes;
     if (!plain_zstd_frame || out != plain) abort();
   } else if (s.err() != EIO) {
     abort();

@@ -55,8 +55,8 @@ struct Encoded {
   GenerationExpect expect;
 };
 
-Encoded Encode(const GenerationIdentity& id, std::string_view plain, uint64_t block = 7, uint64_t epoch = 3,
-               uint64_t gen = 42) {
+Encoded Encode(const GenerationIdentity& id, std::string_view plain, uint64_t block = 7,
+               uint64_t epoch = 3, uint64_t gen = 42) {
   Encoded e;
   auto n = EncodeGenerationInto(id, block, epoch, gen, plain, &e.object, &e.expect.checksum);
   EXPECT_TRUE(n.ok()) << n.status().message();
@@ -74,13 +74,14 @@ Status Decode(const GenerationIdentity& id, const GenerationExpect& want, std::s
 }
 
 // Fails with EIO, naming volume and block, with `cause` in the message.
-void ExpectRefused(const GenerationIdentity& id, const GenerationExpect& want, std::string_view object,
-                   const std::string& cause) {
+void ExpectRefused(const GenerationIdentity& id, const GenerationExpect& want,
+                   std::string_view object, const std::string& cause) {
   std::string out;
   Status s = Decode(id, want, object, &out);
   ASSERT_FALSE(s.ok()) << "expected: " << cause;
   EXPECT_EQ(s.err(), EIO) << s.message();
-  EXPECT_NE(s.message().find("volume vol1/block " + std::to_string(want.block) + ": "), std::string::npos)
+  EXPECT_NE(s.message().find("volume vol1/block " + std::to_string(want.block) + ": "),
+            std::string::npos)
       << s.message();
   EXPECT_NE(s.message().find(cause), std::string::npos) << s.message();
 }
@@ -123,7 +124,8 @@ TEST(GenerationCodecTest, HeaderLayoutIsTheDocumentedOne) {
   EXPECT_EQ(std::string(h + 56, 32), std::string(32, '\0'));  // plain: zero salt
   // XXH3-64, seed = block, over bytes 0-87 then the plaintext: computed independently here.
   std::string covered = e.object.substr(0, 88) + plain;
-  EXPECT_EQ(GetLE<uint64_t>(h + 88), XXH3_64bits_withSeed(covered.data(), covered.size(), 0x0102030405060708ull));
+  EXPECT_EQ(GetLE<uint64_t>(h + 88),
+            XXH3_64bits_withSeed(covered.data(), covered.size(), 0x0102030405060708ull));
   EXPECT_EQ(e.object.substr(96), plain);
   auto hd = ReadGenerationHeader(e.object);
   ASSERT_TRUE(hd.ok());
@@ -173,7 +175,10 @@ TEST(GenerationCodecTest, DecodeBufferOfAnotherSizeIsEinval) {
   GenerationIdentity id = Id(false, false);
   Encoded e = Encode(id, Random());
   std::string small(100, 0);
-  EXPECT_EQ(DecodeGenerationInto(id, e.expect, e.object, std::span<char>(small.data(), small.size())).err(), EINVAL);
+  EXPECT_EQ(
+      DecodeGenerationInto(id, e.expect, e.object, std::span<char>(small.data(), small.size()))
+          .err(),
+      EINVAL);
 }
 
 class GenerationChecksTest : public ::testing::Test {
@@ -183,7 +188,8 @@ class GenerationChecksTest : public ::testing::Test {
 };
 
 TEST_F(GenerationChecksTest, Truncated) {
-  ExpectRefused(plain_id_, plain_.expect, plain_.object.substr(0, 95), "shorter than its 96-byte header (truncated)");
+  ExpectRefused(plain_id_, plain_.expect, plain_.object.substr(0, 95),
+                "shorter than its 96-byte header (truncated)");
   ExpectRefused(plain_id_, plain_.expect, "", "object is 0 bytes");
 }
 
@@ -196,7 +202,8 @@ TEST_F(GenerationChecksTest, BadMagic) {
 TEST_F(GenerationChecksTest, Version1ObjectWhereAGenerationIsExpected) {
   auto v1 = EncodeBlock(plain_id_.codec, 7, Random(), 5);
   ASSERT_TRUE(v1.ok());
-  ExpectRefused(plain_id_, plain_.expect, *v1, "block object version 1 where the manifest expects a version-2");
+  ExpectRefused(plain_id_, plain_.expect, *v1,
+                "block object version 1 where the manifest expects a version-2");
   std::string o = plain_.object;
   o[4] = 3;
   ExpectRefused(plain_id_, plain_.expect, o, "block object version 3");
@@ -221,7 +228,8 @@ TEST_F(GenerationChecksTest, FlagsTheVolumeDoesNotEnable) {
   o[5] = kFlagZstd;  // zstd object on a volume without compression
   ExpectRefused(plain_id_, plain_.expect, o, "codec flags 1 this volume does not enable");
   Encoded sealed = Encode(Id(false, true), Random());
-  ExpectRefused(plain_id_, sealed.expect, sealed.object, "codec flags 2 this volume does not enable");
+  ExpectRefused(plain_id_, sealed.expect, sealed.object,
+                "codec flags 2 this volume does not enable");
 }
 
 TEST_F(GenerationChecksTest, PlainObjectOnAnEncryptedVolume) {
@@ -255,16 +263,20 @@ TEST_F(GenerationChecksTest, OtherVolumeUuid) {
 TEST_F(GenerationChecksTest, PayloadLength) {
   ExpectRefused(plain_id_, plain_.expect, plain_.object.substr(0, plain_.object.size() - 1),
                 "truncated or padded: payload 4095 bytes, header says 4096");
-  ExpectRefused(plain_id_, plain_.expect, plain_.object + "x", "truncated or padded: payload 4097 bytes");
+  ExpectRefused(plain_id_, plain_.expect, plain_.object + "x",
+                "truncated or padded: payload 4097 bytes");
 }
 
 TEST_F(GenerationChecksTest, PlaintextLengthOfAnotherBlockSize) {
   GenerationIdentity big = plain_id_;
   big.codec.block_size = 2 * kBs;
   std::string out(2 * kBs, 0);
-  Status s = DecodeGenerationInto(big, plain_.expect, plain_.object, std::span<char>(out.data(), out.size()));
+  Status s = DecodeGenerationInto(big, plain_.expect, plain_.object,
+                                  std::span<char>(out.data(), out.size()));
   ASSERT_FALSE(s.ok());
-  EXPECT_NE(s.message().find("object holds 4096 bytes, volume block size is 8192"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("object holds 4096 bytes, volume block size is 8192"),
+            std::string::npos)
+      << s.message();
 }
 
 TEST_F(GenerationChecksTest, SaltOnAPlainObjectIsAnUnknownFormat) {

@@ -32,7 +32,9 @@ const SampleSpec kSamples[] = {
     {"gen-aes-zstd.bin", true, true, kFlagZstd | kFlagAesGcm, 180, 0x434e95e47cc3a5a1ull},
 };
 
-std::string Path(const char* file) { return std::string(S3NBD_SOURCE_DIR) + "/tests/unit/versioned/samples/" + file; }
+std::string Path(const char* file) {
+  return std::string(S3NBD_SOURCE_DIR) + "/tests/unit/versioned/samples/" + file;
+}
 
 std::string Plaintext() {
   const std::string line = "s3nbd block generation sample: block 5, epoch 2, gen 9\n";
@@ -67,9 +69,11 @@ GenerationIdentity Identity(const SampleSpec& spec) {
 
 std::string Encode(const SampleSpec& spec, uint64_t* checksum) {
   std::string buf;
-  auto n = spec.encrypted ? EncodeGenerationWithSaltForTest(Identity(spec), kBlock, kEpoch, kGen, Plaintext(),
-                                                            FixedSalt(), &buf, checksum)
-                          : EncodeGenerationInto(Identity(spec), kBlock, kEpoch, kGen, Plaintext(), &buf, checksum);
+  auto n =
+      spec.encrypted
+          ? EncodeGenerationWithSaltForTest(Identity(spec), kBlock, kEpoch, kGen, Plaintext(),
+                                            FixedSalt(), &buf, checksum)
+          : EncodeGenerationInto(Identity(spec), kBlock, kEpoch, kGen, Plaintext(), &buf, checksum);
   EXPECT_TRUE(n.ok()) << n.status().message();
   buf.resize(n.ok() ? *n : 0);
   return buf;
@@ -89,7 +93,8 @@ TEST(GenerationSamplesTest, DecodeEveryFieldAndReencodeByteForByte) {
       uint64_t sum = 0;
       std::string obj = Encode(spec, &sum);
       std::ofstream(Path(spec.file), std::ios::binary) << obj;
-      std::printf("%s: %zu bytes, checksum 0x%016llx\n", spec.file, obj.size(), static_cast<unsigned long long>(sum));
+      std::printf("%s: %zu bytes, checksum 0x%016llx\n", spec.file, obj.size(),
+                  static_cast<unsigned long long>(sum));
     }
     GTEST_SKIP() << "samples rewritten; paste the sizes and checksums into kSamples";
   }
@@ -114,7 +119,8 @@ TEST(GenerationSamplesTest, DecodeEveryFieldAndReencodeByteForByte) {
     EXPECT_EQ(hd->salt, spec.encrypted ? FixedSalt() : ObjectSalt{});
     EXPECT_EQ(hd->checksum, spec.checksum);
     std::string out(kBs, '\0');
-    Status s = DecodeGenerationInto(Identity(spec), {kBlock, kEpoch, kGen, spec.checksum}, obj, out);
+    Status s =
+        DecodeGenerationInto(Identity(spec), {kBlock, kEpoch, kGen, spec.checksum}, obj, out);
     ASSERT_TRUE(s.ok()) << s.message();
     EXPECT_EQ(out, Plaintext());
     uint64_t sum = 0;

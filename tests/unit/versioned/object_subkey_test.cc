@@ -69,11 +69,13 @@ TEST(ObjectSubkeyTest, SubkeyIsHkdfOfDataKeySaltAndLabel) {
   auto sub = DeriveObjectSubkey(dk, salt, SubkeyLabel::kBlock);
   ASSERT_TRUE(sub.ok()) << sub.status().message();
   std::string expect = Okm(std::string(reinterpret_cast<const char*>(dk.data()), dk.size()),
-                           std::string(reinterpret_cast<const char*>(salt.data()), salt.size()), "s3nbd-v2 block", 44);
+                           std::string(reinterpret_cast<const char*>(salt.data()), salt.size()),
+                           "s3nbd-v2 block", 44);
   EXPECT_EQ(Hex(sub->key.data(), 32) + Hex(sub->nonce.data(), 12), expect);
   // Computed independently (Python hmac/hashlib, RFC 5869 by hand): pins label and split.
-  EXPECT_EQ(expect, "e08679063aacc1732b2ba32e43775eb483ded19e80ee9c3cac82f1640f135b5c"
-                    "2c2687ea2b065e9f067f40cb");
+  EXPECT_EQ(expect,
+            "e08679063aacc1732b2ba32e43775eb483ded19e80ee9c3cac82f1640f135b5c"
+            "2c2687ea2b065e9f067f40cb");
 }
 
 TEST(ObjectSubkeyTest, DifferentSaltsLabelsAndKeysGiveDifferentSubkeys) {

@@ -20,7 +20,8 @@ void ExpectForeign(const V2Keys& k, const std::string& key) {
   auto r = k.Parse(key);
   ASSERT_FALSE(r.ok()) << key << " parsed as " << V2KeyKindName(r->kind);
   EXPECT_EQ(r.status().err(), EINVAL);
-  EXPECT_NE(r.status().message().find("not an s3nbd version-2 key of this volume"), std::string::npos);
+  EXPECT_NE(r.status().message().find("not an s3nbd version-2 key of this volume"),
+            std::string::npos);
 }
 
 TEST(V2KeysTest, FlatNamesAreTheDocumentedOnes) {
@@ -28,7 +29,8 @@ TEST(V2KeysTest, FlatNamesAreTheDocumentedOnes) {
   EXPECT_EQ(k.Descriptor(), "vol/volume.s3nbd");
   EXPECT_EQ(k.LogSegment(0x1a), "vol/l/000000000000001a");
   EXPECT_EQ(k.CheckpointPointer(255), "vol/m/00000000000000ff");
-  EXPECT_EQ(k.BlockGeneration(5, 2, 0xabc), "vol/b/0000000000000005/0000000000000002-0000000000000abc");
+  EXPECT_EQ(k.BlockGeneration(5, 2, 0xabc),
+            "vol/b/0000000000000005/0000000000000002-0000000000000abc");
   EXPECT_EQ(k.LegacyBlock(5), "vol/b/0000000000000005");
   EXPECT_EQ(k.Shard(3, 1, 7), "vol/s/00000003/0000000000000001-0000000000000007");
   EXPECT_EQ(k.GarbageChunk(1, 8), "vol/s/g/0000000000000001-0000000000000008");
@@ -57,9 +59,11 @@ TEST(V2KeysTest, HashedGenerationExtendsTheV1HashedKey) {
   EXPECT_EQ(legacy.kind, V2KeyKind::kLegacyBlock);
   EXPECT_EQ(legacy.block, 77u);
   // The hash digits of another block: an orphan, not this volume's key.
-  std::string wrong = v1.BlockKey(78).substr(0, 7) + v1.BlockKey(77).substr(7) + "/0000000000000003-0000000000000004";
+  std::string wrong = v1.BlockKey(78).substr(0, 7) + v1.BlockKey(77).substr(7) +
+                      "/0000000000000003-0000000000000004";
   ExpectForeign(k, wrong);
-  ExpectForeign(k, "b/000000000000004d/0000000000000003-0000000000000004");  // flat key on hashed volume
+  ExpectForeign(
+      k, "b/000000000000004d/0000000000000003-0000000000000004");  // flat key on hashed volume
   // A long prefix with a '/' where a generation's '/' would be: still the legacy key.
   V2Keys deep("a/bcdefghijklmnopqrst/uv/", KeyLayout::kHashed);
   V2Key d = MustParse(deep, deep.LegacyBlock(1));
@@ -111,12 +115,12 @@ TEST(V2KeysTest, LogKeysListInLsnOrder) {
 
 TEST(V2KeysTest, ForeignKeysAreRefused) {
   V2Keys k("vol/", KeyLayout::kFlat);
-  ExpectForeign(k, "other/l/0000000000000001");                  // another prefix
-  ExpectForeign(k, "vol/l/1");                                   // not zero-padded
-  ExpectForeign(k, "vol/l/000000000000000A");                    // uppercase
-  ExpectForeign(k, "vol/l/00000000000000001");                   // 17 digits
-  ExpectForeign(k, "vol/m/");                                    // no LSN
-  ExpectForeign(k, "vol/x/0000000000000001");                    // unknown kind
+  ExpectForeign(k, "other/l/0000000000000001");                                  // another prefix
+  ExpectForeign(k, "vol/l/1");                                                   // not zero-padded
+  ExpectForeign(k, "vol/l/000000000000000A");                                    // uppercase
+  ExpectForeign(k, "vol/l/00000000000000001");                                   // 17 digits
+  ExpectForeign(k, "vol/m/");                                                    // no LSN
+  ExpectForeign(k, "vol/x/0000000000000001");                                    // unknown kind
   ExpectForeign(k, "vol/b/0000000000000005/0000000000000002_0000000000000abc");  // '_' for '-'
   ExpectForeign(k, "vol/b/0000000000000005/0000000000000002-0000000000000abc/x");
   ExpectForeign(k, "vol/b/0000000000000005/");

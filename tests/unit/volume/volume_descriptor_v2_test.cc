@@ -12,7 +12,8 @@ namespace s3nbd {
 namespace {
 
 std::string Sample(const std::string& name) {
-  std::ifstream in(std::string(S3NBD_SOURCE_DIR) + "/tests/unit/versioned/samples/" + name, std::ios::binary);
+  std::ifstream in(std::string(S3NBD_SOURCE_DIR) + "/tests/unit/versioned/samples/" + name,
+                   std::ios::binary);
   EXPECT_TRUE(in.good()) << "missing sample " << name;
   std::stringstream s;
   s << in.rdbuf();
@@ -77,18 +78,23 @@ TEST(VolumeDescriptorV2Test, RefusesBadVersion2Fields) {
       {Replace(plain, "s3nbd-volume 2", "s3nbd-volume 3"), "knows versions 1 and 2"},
       {Replace(plain, "shard-blocks 65536\n", ""), "required field 'shard-blocks' is missing"},
       {Replace(plain, "log-window 8\n", ""), "required field 'log-window' is missing"},
-      {Replace(plain, "shard-blocks 65536", "shard-blocks 2048"), "'shard-blocks': 2048 is not a power of two from 4096 to 2^24"},
+      {Replace(plain, "shard-blocks 65536", "shard-blocks 2048"),
+       "'shard-blocks': 2048 is not a power of two from 4096 to 2^24"},
       {Replace(plain, "shard-blocks 65536", "shard-blocks 33554432"), "'shard-blocks'"},
       {Replace(plain, "shard-blocks 65536", "shard-blocks 65535"), "'shard-blocks'"},
       {Replace(plain, "shard-blocks 65536", "shard-blocks -1"), "not a number"},
       {Replace(plain, "log-window 8", "log-window 0"), "'log-window': 0 is not from 1 to 64"},
       {Replace(plain, "log-window 8", "log-window 65"), "'log-window': 65 is not from 1 to 64"},
-      {Replace(plain, "log-window 8", "log-window 8\nobject-keys hkdf-sha256"), "'object-keys' is given but the volume is not encrypted"},
-      {Replace(enc, "object-keys hkdf-sha256\n", ""), "encrypted volume: required field 'object-keys' is missing"},
-      {Replace(enc, "object-keys hkdf-sha256", "object-keys random"), "volume uses object-keys 'random', not supported"},
+      {Replace(plain, "log-window 8", "log-window 8\nobject-keys hkdf-sha256"),
+       "'object-keys' is given but the volume is not encrypted"},
+      {Replace(enc, "object-keys hkdf-sha256\n", ""),
+       "encrypted volume: required field 'object-keys' is missing"},
+      {Replace(enc, "object-keys hkdf-sha256", "object-keys random"),
+       "volume uses object-keys 'random', not supported"},
       {Replace(enc, "upgraded-from 1\n", ""), "'upgraded' is given without 'upgraded-from'"},
       {Replace(enc, "upgraded-from 1", "upgraded-from 2"), "'upgraded-from': 2 is not 1"},
-      {Replace(enc, "upgraded 2026-12-01T11:00:00Z", "upgraded yesterday"), "'upgraded': 'yesterday' is not a UTC time"},
+      {Replace(enc, "upgraded 2026-12-01T11:00:00Z", "upgraded yesterday"),
+       "'upgraded': 'yesterday' is not a UTC time"},
       {plain + "log-window 4\n", "'log-window' appears twice"},
       {plain + "colour blue\n", "unknown field 'colour'"},
   };
@@ -100,7 +106,8 @@ TEST(VolumeDescriptorV2Test, RefusesBadVersion2Fields) {
         << "message: " << d.status().message() << " expected: " << c.expect;
   }
   // The upgrade fields are optional: a created (not upgraded) encrypted volume.
-  std::string created = Replace(Replace(enc, "upgraded-from 1\n", ""), "upgraded 2026-12-01T11:00:00Z\n", "");
+  std::string created =
+      Replace(Replace(enc, "upgraded-from 1\n", ""), "upgraded 2026-12-01T11:00:00Z\n", "");
   auto d = DecodeDescriptor(created);
   ASSERT_TRUE(d.ok()) << d.status().message();
   EXPECT_EQ(d->upgraded_from, 0);
@@ -109,17 +116,19 @@ TEST(VolumeDescriptorV2Test, RefusesBadVersion2Fields) {
 
 TEST(VolumeDescriptorV2Test, Version1NeitherAcceptsNorWritesVersion2Fields) {
   std::string v2 = Sample("descriptor-v2.s3nbd");
-  std::string v1 = Replace(Replace(Replace(v2, "s3nbd-volume 2", "s3nbd-volume 1"), "shard-blocks 65536\n", ""),
-                           "log-window 8\n", "");
+  std::string v1 =
+      Replace(Replace(Replace(v2, "s3nbd-volume 2", "s3nbd-volume 1"), "shard-blocks 65536\n", ""),
+              "log-window 8\n", "");
   auto d = DecodeDescriptor(v1);
   ASSERT_TRUE(d.ok()) << d.status().message();
   EXPECT_EQ(d->format, 1);
   EXPECT_EQ(EncodeDescriptor(*d), v1);
-  for (const char* field : {"shard-blocks 65536", "log-window 8", "object-keys hkdf-sha256", "upgraded-from 1",
-                            "upgraded 2026-12-01T11:00:00Z"}) {
+  for (const char* field : {"shard-blocks 65536", "log-window 8", "object-keys hkdf-sha256",
+                            "upgraded-from 1", "upgraded 2026-12-01T11:00:00Z"}) {
     auto bad = DecodeDescriptor(v1 + field + "\n");
     ASSERT_FALSE(bad.ok()) << field;
-    EXPECT_NE(bad.status().message().find("unknown field"), std::string::npos) << bad.status().message();
+    EXPECT_NE(bad.status().message().find("unknown field"), std::string::npos)
+        << bad.status().message();
   }
   // Fields set on a version-1 value are not written: format 1 stays byte for byte.
   VolumeDescriptor stray = *d;
@@ -135,7 +144,8 @@ TEST(VolumeDescriptorV2Test, DefaultShardBlocks) {
   EXPECT_EQ(DefaultShardBlocks(uint64_t{65536} * 4096 + 1), 131072u);
   EXPECT_EQ(DefaultShardBlocks(uint64_t{1} << 30), 262144u);
   EXPECT_EQ(DefaultShardBlocks(uint64_t{1} << 36), 1u << 24);
-  EXPECT_EQ(DefaultShardBlocks((uint64_t{1} << 36) + 1), 1u << 24);  // more than 4096 shards above 2^36
+  EXPECT_EQ(DefaultShardBlocks((uint64_t{1} << 36) + 1),
+            1u << 24);  // more than 4096 shards above 2^36
   EXPECT_EQ(DefaultShardBlocks(~uint64_t{0}), 1u << 24);
 }
 
