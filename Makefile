@@ -76,8 +76,9 @@ check-integration: build
 FUZZ_BUILD ?= build-fuzz
 FUZZ_RUNS ?= 20000
 FUZZ_CXX ?= clang++
-FUZZ_TARGETS := block_decoder descriptor s3_xml credential_docs cache_format_v4
+FUZZ_TARGETS := block_decoder descriptor s3_xml credential_docs cache_format_v4 generation_decoder
 FUZZ_SOURCES := cache/codec/block_codec.cc cache/codec/aes_gcm.cc cache/codec/volume_key.cc cache/volume/volume_descriptor.cc cache/s3/block_key.cc \
+                cache/versioned/generation_codec.cc cache/versioned/object_subkey.cc \
                 cache/s3/s3_xml.cc cache/s3/flat_json.cc cache/s3/credentials.cc \
                 cache/s3/process_credential_provider.cc cache/s3/imds_credential_provider.cc \
                 cache/s3/sts_client.cc cache/s3/credential_http.cc cache/s3/env_credential_provider.cc \

@@ -35,6 +35,7 @@ Status Change(S3Client& client, const VolumeOptions& options, const std::string&
   if (Status s = client.Get(key, &before); !s.ok()) return s.Wrap(name);
   auto d = DecodeDescriptor(before);
   if (!d.ok()) return d.status().Wrap(name);
+  if (Status s = RequireVersion1(*d, name); !s.ok()) return s;
   if (!d->encrypted()) return Status::Error(EINVAL, name + ": the volume is not encrypted; it has no passphrase");
   if (Status s = RewrapDataKey(&*d, *old_pass, *new_pass); !s.ok()) return s.Wrap(name + ": old passphrase");
   const std::string after = EncodeDescriptor(*d);

@@ -14,7 +14,9 @@ namespace s3nbd {
 namespace {
 
 constexpr std::string_view kMagicLine = "s3nbd-volume 1";
+constexpr std::string_view kMagicLineV2 = "s3nbd-volume 2";
 constexpr std::string_view kMagic = "s3nbd-volume";
+constexpr const char* kV2Fields[] = {"shard-blocks", "log-window", "object-keys", "upgraded-from", "upgraded"};
 
 // Messages quote descriptor text: control characters are shown as '?' so that a hostile or
 // damaged object cannot garble the terminal or the log.
@@ -118,7 +120,76 @@ Status ParseKeyField(std::string_view name, std::string_view value, KeyWrap* k) 
   return Status::Ok();
 }
 
+bool IsV2Field(std::string_view name) {
+  return std::find(std::begin(kV2Fields), std::end(kV2Fields), name) != std::end(kV2Fields);
+}
+
+// "YYYY-MM-DDTHH:MM:SSZ", the form create and upgrade write.
+bool IsUtcTime(std::string_view v) {
+  constexpr std::string_view kShape = "dddd-dd-ddTdd:dd:ddZ";
+  if (v.size() != kShape.size()) return false;
+  for (size_t i = 0; i < v.size(); i++)
+    if (kShape[i] == 'd' ? (v[i] < '0' || v[i] > '9') : v[i] != kShape[i]) return false;
+  return true;
+}
+
+// One version-2 field (the caller has checked the descriptor is version 2).
+Status ParseV2Field(std::string_view name, std::string_view value, VolumeDescriptor* d) {
+  if (name == "object-keys") {
+    if (value != kObjectKeysHkdf)
+      return Bad("volume uses object-keys '" + std::string(value) + "', not supported by this s3nbd (hkdf-sha256)");
+    d->object_keys = value;
+    return Status::Ok();
+  }
+  if (name == "upgraded") {
+    if (!IsUtcTime(value)) return Bad("field 'upgraded': '" + std::string(value) + "' is not a UTC time YYYY-MM-DDTHH:MM:SSZ");
+    d->upgraded = value;
+    return Status::Ok();
+  }
+  auto v = ParseU64(name, value);
+  if (!v.ok()) return v.status();
+  if (name == "shard-blocks") {
+    if (*v < kMinShardBlocks || *v > kMaxShardBlocks || (*v & (*v - 1)))
+      return Bad("field 'shard-blocks': " + std::string(value) + " is not a power of two from 4096 to 2^24");
+    d->shard_blocks = static_cast<uint32_t>(*v);
+  } else if (name == "log-window") {
+    if (*v < 1 || *v > kMaxLogWindow) return Bad("field 'log-window': " + std::string(value) + " is not from 1 to 64");
+    d->log_window = static_cast<uint32_t>(*v);
+  } else {  // upgraded-from
+    if (*v != 1) return Bad("field 'upgraded-from': " + std::string(value) + " is not 1");
+    d->upgraded_from = 1;
+  }
+  return Status::Ok();
+}
+
+// The version-2 rules that involve more than one field.
+Status CheckV2(const VolumeDescriptor& d, const std::set<std::string, std::less<>>& seen) {
+  for (const char* required : {"shard-blocks", "log-window"})
+    if (!seen.count(required)) return Bad("required field '" + std::string(required) + "' is missing");
+  if (d.encrypted() && !seen.count("object-keys"))
+    return Bad("encrypted volume: required field 'object-keys' is missing");
+  if (!d.encrypted() && seen.count("object-keys"))
+    return Bad("field 'object-keys' is given but the volume is not encrypted");
+  if (seen.count("upgraded") && !seen.count("upgraded-from"))
+    return Bad("field 'upgraded' is given without 'upgraded-from'");
+  return Status::Ok();
+}
+
 }  // namespace
+
+uint32_t DefaultShardBlocks(uint64_t blocks) {
+  uint64_t per_shard = blocks / 4096 + (blocks % 4096 != 0);
+  uint64_t p = 65536;
+  while (p < per_shard && p < kMaxShardBlocks) p <<= 1;
+  return static_cast<uint32_t>(std::min<uint64_t>(p, kMaxShardBlocks));
+}
+
+void MakeVersion2(VolumeDescriptor* d) {
+  d->format = 2;
+  d->shard_blocks = DefaultShardBlocks(d->block_count());
+  d->log_window = kDefaultLogWindow;
+  d->object_keys = d->encrypted() ? std::string(kObjectKeysHkdf) : std::string();
+}
 
 Status ParseCompression(std::string_view text, std::string* algorithm, int* level) {
   if (text == "none" || text == "zstd") {
@@ -189,7 +260,7 @@ Result<VolumeDescriptor> NewDescriptor(uint64_t size, uint32_t block_size, KeyLa
 }
 
 std::string EncodeDescriptor(const VolumeDescriptor& d) {
-  std::string out(kMagicLine);
+  std::string out(d.format == 2 ? kMagicLineV2 : kMagicLine);
   out += "\nuuid " + d.UuidString();
   out += "\nsize " + std::to_string(d.size);
   out += "\nblock-size " + std::to_string(d.block_size);
@@ -205,6 +276,13 @@ std::string EncodeDescriptor(const VolumeDescriptor& d) {
     out += "\nkey-wrapped " + Hex(d.key.wrapped);
     out += "\nkey-check " + Hex(d.key.check);
   }
+  if (d.format == 2) {
+    out += "\nshard-blocks " + std::to_string(d.shard_blocks);
+    out += "\nlog-window " + std::to_string(d.log_window);
+    if (!d.object_keys.empty()) out += "\nobject-keys " + d.object_keys;
+    if (d.upgraded_from) out += "\nupgraded-from " + std::to_string(d.upgraded_from);
+    if (!d.upgraded.empty()) out += "\nupgraded " + d.upgraded;
+  }
   if (!d.created.empty()) out += "\ncreated " + d.created;
   out += "\n";
   return out;
@@ -215,10 +293,11 @@ Result<VolumeDescriptor> DecodeDescriptor(std::string_view text) {
   size_t eol = text.find('\n');
   std::string_view first = text.substr(0, eol);
   if (first.substr(0, kMagic.size()) != kMagic) return Bad("not an s3nbd volume descriptor (bad magic)");
-  if (first != kMagicLine)
-    return Bad("format '" + std::string(first) + "' is not supported by this s3nbd (knows version 1)");
+  if (first != kMagicLine && first != kMagicLineV2)
+    return Bad("format '" + std::string(first) + "' is not supported by this s3nbd (knows versions 1 and 2)");
 
   VolumeDescriptor d;
+  d.format = first == kMagicLineV2 ? 2 : 1;
   std::set<std::string, std::less<>> seen;
   std::string_view rest = eol == std::string_view::npos ? std::string_view() : text.substr(eol + 1);
   while (!rest.empty()) {
@@ -257,6 +336,8 @@ Result<VolumeDescriptor> DecodeDescriptor(std::string_view text) {
       if (Status s = ParseKeyField(name, value, &d.key); !s.ok()) return s;
     } else if (name == "created") {
       d.created = value;
+    } else if (d.format == 2 && IsV2Field(name)) {
+      if (Status s = ParseV2Field(name, value, &d); !s.ok()) return s;
     } else {
       return Bad("unknown field '" + std::string(name) + "'");
     }
@@ -271,6 +352,8 @@ Result<VolumeDescriptor> DecodeDescriptor(std::string_view text) {
   }
   if (d.encrypted() && 128 * uint64_t{d.key.params.r} * d.key.params.n > (uint64_t{1} << 30))
     return Bad("scrypt parameters need more than 1 GiB of memory (key-kdf-n * key-kdf-r too large)");
+  if (d.format == 2)
+    if (Status s = CheckV2(d, seen); !s.ok()) return s;
   if (Status s = ValidateGeometry(d.size, d.block_size); !s.ok()) return s.Wrap("volume descriptor");
   return d;
 }

@@ -1,5 +1,6 @@
 // VolumeDescriptor: the volume.s3nbd object (format in docs/format.md): what a volume is
-// (uuid, size, block size, key layout, codec choices). Plain value; parsing is strict and
+// (uuid, size, block size, key layout, codec choices; a version-2 descriptor adds the fields
+// of versioned volumes: shard-blocks, log-window, ...). Plain value; parsing is strict and
 // safe on hostile input (it is a fuzz target). An encrypted volume also carries its wrapped
 // data key (KeyWrap; cache/codec/volume_key.h derives and unwraps it).
 #pragma once
@@ -34,7 +35,15 @@ struct KeyWrap {
   std::string check;    // 16 bytes: HMAC-SHA256(KEK, "s3nbd key check")[0..16)
 };
 
+// Version 2 (docs/format.md, "Volume descriptor, format version 2").
+constexpr uint32_t kMinShardBlocks = 4096;
+constexpr uint32_t kMaxShardBlocks = 1u << 24;
+constexpr uint32_t kMaxLogWindow = 64;
+constexpr uint32_t kDefaultLogWindow = 8;
+constexpr std::string_view kObjectKeysHkdf = "hkdf-sha256";
+
 struct VolumeDescriptor {
+  int format = 1;  // the version of the first line: 1 or 2 (versioned volume)
   std::array<uint8_t, 16> uuid{};
   uint64_t size = 0;
   uint32_t block_size = 0;
@@ -44,6 +53,12 @@ struct VolumeDescriptor {
   std::string encryption = "none";   // "none" or "aes-256-gcm" (then key is set)
   KeyWrap key;
   std::string created;  // ISO 8601 UTC, informational
+  // Version 2 only (0 / empty on version 1):
+  uint32_t shard_blocks = 0;    // blocks per manifest shard
+  uint32_t log_window = 0;      // most log segments a writer may have in flight
+  std::string object_keys;      // "hkdf-sha256" on encrypted volumes, else empty
+  int upgraded_from = 0;        // 1: converted from version 1 by 's3nbd upgrade'
+  std::string upgraded;         // ISO 8601 UTC time of the conversion (only with upgraded_from)
 
   bool encrypted() const { return encryption != "none"; }
   bool compressed() const { return compression != "none"; }
@@ -61,6 +76,16 @@ Result<VolumeDescriptor> NewDescriptor(uint64_t size, uint32_t block_size, KeyLa
 Status ParseCompression(std::string_view text, std::string* algorithm, int* level);
 std::string CompressionName(const VolumeDescriptor& d);  // "none", "zstd", "zstd:3"
 
+// The shard-blocks a create or upgrade fixes for a volume of `blocks` blocks:
+// min(2^24, max(65536, the power of two >= ceil(blocks / 4096))).
+uint32_t DefaultShardBlocks(uint64_t blocks);
+
+// Turns a fresh version-1 descriptor (after its codec choices) into version 2 with the
+// defaults of create: shard-blocks from the block count, log-window 8, object-keys on
+// encrypted volumes.
+void MakeVersion2(VolumeDescriptor* d);
+
+// Version 1 is written byte for byte as before version 2 existed.
 std::string EncodeDescriptor(const VolumeDescriptor& d);
 Result<VolumeDescriptor> DecodeDescriptor(std::string_view text);
 

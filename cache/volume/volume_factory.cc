@@ -41,7 +41,7 @@ Result<std::unique_ptr<S3Client>> ConnectBucket(const VolumeOptions& options) {
   return std::move(*client);
 }
 
-Result<VolumeDescriptor> ReadDescriptor(S3Client& client, const VolumeOptions& options) {
+Result<VolumeDescriptor> ReadAnyDescriptor(S3Client& client, const VolumeOptions& options) {
   auto prefix = NormalizePrefix(options.prefix);
   if (!prefix.ok()) return prefix.status();
   BlockKeys keys(*prefix, KeyLayout::kFlat);
@@ -54,6 +54,20 @@ Result<VolumeDescriptor> ReadDescriptor(S3Client& client, const VolumeOptions& o
   if (!s.ok()) return s;
   auto d = DecodeDescriptor(text);
   if (!d.ok()) return d.status().Wrap("s3://" + options.s3.bucket + "/" + keys.DescriptorKey());
+  return d;
+}
+
+Status RequireVersion1(const VolumeDescriptor& d, const std::string& where) {
+  if (d.format == 1) return Status::Ok();
+  return Status::Error(ENOTSUP, where + ": volume format " + std::to_string(d.format) +
+                                    " (versioned volume) is not yet supported by this s3nbd");
+}
+
+Result<VolumeDescriptor> ReadDescriptor(S3Client& client, const VolumeOptions& options) {
+  auto d = ReadAnyDescriptor(client, options);
+  if (!d.ok()) return d;
+  auto prefix = NormalizePrefix(options.prefix);
+  if (Status s = RequireVersion1(*d, "s3://" + options.s3.bucket + "/" + *prefix); !s.ok()) return s;
   return d;
 }
 

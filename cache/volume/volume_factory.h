@@ -109,7 +109,14 @@ Result<std::unique_ptr<S3Client>> ConnectBucket(const VolumeOptions& options);
 Result<CodecIdentity> CodecFor(const VolumeOptions& options, const VolumeDescriptor& d,
                                const std::string& name);
 
-// Reads and decodes the descriptor of the volume at options.prefix.
+// Reads and decodes the descriptor of the volume at options.prefix, either format version.
+Result<VolumeDescriptor> ReadAnyDescriptor(S3Client& client, const VolumeOptions& options);
+
+// ENOTSUP "WHERE: volume format 2 (versioned volume) is not yet supported by this s3nbd" for a
+// version-2 descriptor: this s3nbd serves, changes and deletes version-1 volumes only.
+Status RequireVersion1(const VolumeDescriptor& d, const std::string& where);
+
+// ReadAnyDescriptor, then RequireVersion1: what every open and CLI command uses today.
 Result<VolumeDescriptor> ReadDescriptor(S3Client& client, const VolumeOptions& options);
 
 // Records compression and encryption choices in a fresh descriptor (a new data key).

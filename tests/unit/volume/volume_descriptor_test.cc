@@ -67,7 +67,8 @@ TEST(VolumeDescriptorTest, RefusesBadInput) {
   const Case cases[] = {
       {"", "bad magic"},
       {"garbage\n", "bad magic"},
-      {Replace(ok, "s3nbd-volume 1", "s3nbd-volume 2"), "not supported"},
+      {Replace(ok, "s3nbd-volume 1", "s3nbd-volume 3"), "not supported"},
+      {Replace(ok, "s3nbd-volume 1", "s3nbd-volume 2"), "required field 'shard-blocks' is missing"},
       {Replace(ok, "size 10737418240", "size -5"), "not a number"},
       {Replace(ok, "size 10737418240", "size 99999999999999999999999"), "not a number"},
       {Replace(ok, "size 10737418240", "size 1000"), "multiple of 512"},

@@ -107,6 +107,37 @@ TEST_F(VolumeFactoryTest, WritableOpenGoesOnWhereTheHeaderIsHonoured) {
   EXPECT_EQ(server.objects().count("vol/lease.s3nbd"), 0u);
 }
 
+TEST_F(VolumeFactoryTest, Version2DescriptorIsRefusedBeforeAnythingElse) {
+  MemoryS3Server server("bkt", true);
+  VolumeOptions o = Options(server);
+  auto client = ConnectBucket(o);
+  ASSERT_TRUE(client.ok()) << client.status().message();
+  auto d = NewDescriptor(1 << 20, 65536, KeyLayout::kFlat);
+  ASSERT_TRUE(d.ok());
+  MakeVersion2(&*d);
+  ASSERT_TRUE((*client)->Put("vol/volume.s3nbd", EncodeDescriptor(*d)).ok());
+  auto any = ReadAnyDescriptor(**client, o);  // the versioned stack's entry: it reads
+  ASSERT_TRUE(any.ok()) << any.status().message();
+  EXPECT_EQ(any->format, 2);
+  auto read = ReadDescriptor(**client, o);
+  ASSERT_FALSE(read.ok());
+  EXPECT_EQ(read.status().err(), ENOTSUP);
+  EXPECT_EQ(read.status().message(),
+            "s3://bkt/vol/: volume format 2 (versioned volume) is not yet supported by this s3nbd");
+  for (bool readonly : {false, true}) {
+    VolumeOptions open = o;
+    open.readonly = readonly;
+    auto v = OpenedVolume::Open(open);
+    ASSERT_FALSE(v.ok());
+    EXPECT_EQ(v.status().err(), ENOTSUP);
+    EXPECT_NE(v.status().message().find("volume format 2 (versioned volume) is not yet supported by this s3nbd"),
+              std::string::npos)
+        << v.status().message();
+  }
+  auto objects = server.objects();
+  EXPECT_EQ(objects.size(), 1u) << "a refused open wrote something (lease, token or probe)";
+  EXPECT_EQ(objects.at("vol/volume.s3nbd"), EncodeDescriptor(*d));
+}
 
 #if defined(__SANITIZE_ADDRESS__)
 constexpr bool kAsan = true;
