@@ -62,7 +62,11 @@ TEST(ManifestShardTest, RoundTripEveryVariant) {
     EXPECT_EQ(static_cast<uint8_t>(s.obj[5]), ((v & 2) ? 1 : 0) | ((v & 1) ? 2 : 0)) << v;
   }
   // Incompressible entries are stored plain even on a zstd volume; an empty shard works.
-  Encoded s = Shard(ManId(false, true), SampleShardEntries());
+  std::vector<ShardEntry> noise;
+  uint64_t x = 0x9e3779b97f4a7c15;
+  auto next = [&] { return x = x * 6364136223846793005u + 1442695040888963407u; };
+  for (uint32_t i = 0; i < 2; i++) noise.push_back(ShardEntry{i, true, false, 0, next(), next(), next(), next(), next()});
+  Encoded s = Shard(ManId(false, true), noise);
   EXPECT_EQ(s.obj[5], 0);
   EXPECT_TRUE(DecodeShardObject(ManId(false, true), s.ref, 1, s.obj).ok());
   s = Shard(ManId(), {});
