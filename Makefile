@@ -76,14 +76,17 @@ check-integration: build
 FUZZ_BUILD ?= build-fuzz
 FUZZ_RUNS ?= 20000
 FUZZ_CXX ?= clang++
-FUZZ_TARGETS := block_decoder descriptor s3_xml credential_docs cache_format_v4 generation_decoder
+FUZZ_TARGETS := block_decoder descriptor s3_xml credential_docs cache_format_v4 generation_decoder \
+                segment_decoder manifest_decoder
 FUZZ_SOURCES := cache/codec/block_codec.cc cache/codec/aes_gcm.cc cache/codec/volume_key.cc cache/volume/volume_descriptor.cc cache/s3/block_key.cc \
                 cache/versioned/generation_codec.cc cache/versioned/object_subkey.cc \
                 cache/s3/s3_xml.cc cache/s3/flat_json.cc cache/s3/credentials.cc \
                 cache/s3/process_credential_provider.cc cache/s3/imds_credential_provider.cc \
                 cache/s3/sts_client.cc cache/s3/credential_http.cc cache/s3/env_credential_provider.cc \
                 cache/s3/sigv4.cc cache/s3/s3_url.cc cache/s3/curl_handle_pool.cc cache/s3/tls_failure.cc \
-                cache/local/cache_format.cc cache/local/cache_format_v4.cc cache/local/sector_set.cc
+                cache/local/cache_format.cc cache/local/cache_format_v4.cc cache/local/sector_set.cc \
+                cache/versioned/segment_format.cc cache/versioned/shard_object.cc \
+                cache/versioned/manifest_root.cc cache/versioned/checkpoint_pointer.cc
 FUZZ_HEADERS := $(wildcard cache/*.h cache/*/*.h)
 
 $(FUZZ_BUILD)/%_fuzz: tests/fuzz/%_fuzz.cc $(FUZZ_SOURCES) $(FUZZ_HEADERS)
