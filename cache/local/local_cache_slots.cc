@@ -146,9 +146,11 @@ void LocalCacheStore::ReleaseRecords(const Retired& written_free) {
   if (released) space_cv_.NotifyAll();
 }
 
+// Without mu_ (the second half of a cache hit): only the last unpin of a slot retired while it
+// was pinned has work to do (SlotPins says when), and takes mu_ for it.
 void LocalCacheStore::Unpin(uint64_t slot) {
+  if (!pins_.Unpin(slot)) return;
   MutexLock lock(&mu_);
-  pins_.Unpin(slot);
   ReleaseLocked(slot);
 }
 

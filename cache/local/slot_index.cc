@@ -169,6 +169,10 @@ Status SlotIndex::CheckInvariants(std::vector<int> owners, bool quiescent) const
     if (quiescent && pins_->pins(i) != 0) return fail("record " + name(i) + " still pinned");
     if (slots_[i].retired && r.kind != RecordKind::kFree)
       return fail("retired record " + name(i) + " is not FREE");
+    // Its FREE record was written and its pins are gone: whoever came last should have
+    // released it (a lost release leaks the slot).
+    if (quiescent && slots_[i].retired && slots_[i].free_written)
+      return fail("retired record " + name(i) + " was never released");
     if (slots_[i].retired != pins_->retired(i))
       return fail("record " + name(i) + ": retired bit of the pins differs");
   }

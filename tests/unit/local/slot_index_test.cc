@@ -260,6 +260,15 @@ TEST_F(SlotIndexTest, InvariantViolationsAreDetected) {
   EXPECT_NE(st.message().find("retired record"), std::string::npos) << st.message();
   index_.record(c) = CacheRecord{};
   EXPECT_TRUE(index_.CheckInvariants(Owners({})).ok());
+  // A release lost: pinned when its FREE record was written, and never released at the unpin.
+  index_.Pin(c);
+  EXPECT_FALSE(index_.FreeWritten(c, index_.retire_gen(c)));
+  pins_.Unpin(c);  // the caller ignores that it must release now
+  st = index_.CheckInvariants(Owners({}));
+  EXPECT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("never released"), std::string::npos) << st.message();
+  EXPECT_TRUE(index_.Release(c));
+  EXPECT_TRUE(index_.CheckInvariants(Owners({})).ok());
 }
 
 }  // namespace
