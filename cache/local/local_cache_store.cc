@@ -481,11 +481,15 @@ BlockPresence LocalCacheStore::Probe(uint64_t block) {
 void LocalCacheStore::Prefetch(std::span<const uint64_t> blocks) {
   {
     MutexLock lock(&mu_);
+    bool queued = false;
     for (uint64_t block : blocks) {
       if (blocks_.count(block) || fetches_.InFlight(block)) continue;  // cached, pending, fetched
       if (!fetches_.Queue(block)) break;  // full
+      queued = true;
     }
-    fetches_.WakeQueue();
+    // Only when there is work: read-ahead of cached blocks (warm reads) wakes no thread, and
+    // woken prefetch threads would only contend for mu_ with the readers.
+    if (queued) fetches_.WakeQueue();
   }
 }
 
