@@ -61,7 +61,7 @@ Status LocalCacheStore::WriteRange(uint64_t block, uint32_t offset, uint32_t len
     MutexLock lock(&mu_);
     Version* v = FindVersionLocked(block, seq);
     if (v && --v->inplace == 0) KickWritebackLocked(v->ready_ns);
-    slots_[slot].pins--;
+    pins_.Unpin(slot);
     ReleaseLocked(slot);
   }
   return s.ok() ? s : s.Wrap("write: " + Where(block));
@@ -89,16 +89,16 @@ Result<bool> LocalCacheStore::BeginInPlaceLocked(uint64_t block,
     if (v) {
       ok = !v->erase && v->epoch == current_epoch_ &&
            verified_[v->rec].load(std::memory_order_acquire) &&
-           ((records_[v->rec].flags & kRecordOpen) || slots_[v->rec].pins == 0);
+           ((index_.record(v->rec).flags & kRecordOpen) || index_.pins(v->rec) == 0);
     } else {
       ok = e && e->clean >= 0 && verified_[e->clean].load(std::memory_order_acquire) &&
-           slots_[e->clean].pins == 0;
+           index_.pins(static_cast<uint64_t>(e->clean)) == 0;
     }
     // An OPEN record has no hash, so recovery uploads its slot as found: the slot's base (a
     // fetched copy or a whole-block write) must be durable before the record may say OPEN, or
     // a power cut could leave a durable OPEN record over another block's old bytes.
     const int64_t base = v ? static_cast<int64_t>(v->rec) : (e ? e->clean : -1);
-    if (ok && !(records_[base].flags & kRecordOpen) && !DataDurableLocked(base)) {
+    if (ok && !(index_.record(base).flags & kRecordOpen) && !index_.DataDurable(base)) {
       ok = false;
       *need_sync = true;
     }
@@ -120,17 +120,17 @@ Result<bool> LocalCacheStore::BeginInPlaceLocked(uint64_t block,
   if (e.versions.empty()) {
     const uint64_t clean = static_cast<uint64_t>(e.clean);
     AddVersionLocked(block, clean, 0, false, true, to_write);  // keeps the slot
-  } else if (!(records_[e.versions.back().rec].flags & kRecordOpen)) {
+  } else if (!(index_.record(e.versions.back().rec).flags & kRecordOpen)) {
     to_write->push_back(e.versions.back().rec);
   }
   Version& v = e.versions.back();
   PostponeLocked(block, &v);  // a block still being written waits (up to its cap)
-  CacheRecord& r = records_[v.rec];
+  CacheRecord& r = index_.record(v.rec);
   r.flags = kRecordOpen;
   r.hash = 0;
   v.inplace++;
   v.mods++;
-  slots_[v.rec].pins++;
+  index_.Pin(v.rec);
   *slot = v.rec;
   *seq = v.seq;
   return true;
@@ -146,9 +146,9 @@ Status LocalCacheStore::SealOpenVersions(uint64_t epoch) {
     for (auto& [block, e] : blocks_)
       for (Version& v : e.versions)
         if (!v.erase && v.epoch <= epoch && !v.reading && v.inplace == 0 &&
-            (records_[v.rec].flags & kRecordOpen)) {
+            (index_.record(v.rec).flags & kRecordOpen)) {
           v.inplace++;  // neither uploaded nor patched while it is hashed
-          slots_[v.rec].pins++;
+          index_.Pin(v.rec);
           open.push_back({block, v.seq, v.rec});
         }
   }
@@ -160,12 +160,12 @@ Status LocalCacheStore::SealOpenVersions(uint64_t epoch) {
     MutexLock lock(&mu_);
     Version* v = FindVersionLocked(o.block, o.seq);
     if (s.ok() && v) {
-      records_[o.slot].hash = BlockHash(data);
-      records_[o.slot].flags = 0;
+      index_.record(o.slot).hash = BlockHash(data);
+      index_.record(o.slot).flags = 0;
       to_write.push_back(o.slot);
     }
     if (v && --v->inplace == 0) KickWritebackLocked(v->ready_ns);
-    slots_[o.slot].pins--;
+    pins_.Unpin(o.slot);
     ReleaseLocked(o.slot);
   }
   if (Status w = CommitRecords(to_write); s.ok()) s = w;

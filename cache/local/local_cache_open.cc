@@ -135,11 +135,7 @@ Status LocalCacheStore::CheckWriterSession() {
         it = it->second.versions.empty() ? std::next(it) : blocks_.erase(it);  // keeps CLEAN copies
       }
       writeback_.Clear();
-      for (uint64_t rec : drop) {
-        records_[rec] = CacheRecord{};
-        if (IsTomb(rec)) free_tombs_.push_back(rec);
-        else free_slots_.push_back(rec);  // its FREE record is synced below, before any reuse
-      }
+      for (uint64_t rec : drop) index_.Free(rec);  // its FREE record is synced below, before any reuse
       PublishLocked();
     }
     if (!options_.session_writer_token.empty()) {  // a writable open: this session's token
@@ -178,14 +174,8 @@ Status LocalCacheStore::Format(const std::string& why) {
   // A refused recovery (discard_bad_cache) may have filled these: start from nothing.
   blocks_.clear();
   writeback_.Clear();
-  quarantine_.clear();
-  records_.assign(header_.record_count, CacheRecord{});
-  slots_.assign(header_.record_count, SlotState{});
+  index_.Format(header_.slot_count, header_.record_count);
   verified_ = std::make_unique<std::atomic<uint8_t>[]>(header_.slot_count);
-  free_slots_.clear();
-  for (uint64_t i = header_.slot_count; i-- > 0;) free_slots_.push_back(i);
-  free_tombs_.clear();
-  for (uint64_t i = header_.record_count; i-- > header_.slot_count;) free_tombs_.push_back(i);
   writeback_.set_max_dirty(options_.max_dirty ? options_.max_dirty
                                              : DefaultMaxDirty(header_.slot_count, block_size_));
   LogInfo("open cache " + options_.path + ": " + why + ", " + std::to_string(header_.slot_count) +
@@ -224,8 +214,7 @@ Status LocalCacheStore::LoadIndex() {
     }
   }
   MutexLock lock(&mu_);
-  records_ = std::move(recs);
-  slots_.assign(header_.record_count, SlotState{});
+  index_.Load(header_.slot_count, std::move(recs));
   verified_ = std::make_unique<std::atomic<uint8_t>[]>(header_.slot_count);
   return Status::Ok();
 }
@@ -233,39 +222,17 @@ Status LocalCacheStore::LoadIndex() {
 // Applies the recovery rules: newest state per block, DIRTY data verified, stale records freed.
 Status LocalCacheStore::Recover() {
   MutexLock lock(&mu_);
-  std::unordered_map<uint64_t, std::vector<uint64_t>> by_block;
-  uint64_t max_seq = std::max(header_.flushed_seq, header_.uploaded_below), max_epoch = 0;
+  SlotIndex::RecoveryPlan plan = index_.PlanRecovery(header_.uploaded_below);
+  const uint64_t max_seq = std::max({header_.flushed_seq, header_.uploaded_below, plan.max_seq});
+  const uint64_t max_epoch = plan.max_epoch, uploaded = plan.uploaded;
   flushed_seq_ = header_.flushed_seq;
-  std::vector<uint64_t> drop;
-  uint64_t uploaded = 0;
-  for (uint64_t i = 0; i < records_.size(); i++) {
-    const CacheRecord& r = records_[i];
-    if (r.kind == RecordKind::kFree) continue;
-    max_seq = std::max(max_seq, r.seq);
-    max_epoch = std::max(max_epoch, r.epoch);
-    // Already in the store (watermark): its CLEAN/FREE rewrite may not have reached the disk,
-    // and uploading it again could go back over newer data.
-    if (r.kind != RecordKind::kClean && r.seq < header_.uploaded_below) {
-      drop.push_back(i);
-      uploaded++;
-      continue;
-    }
-    by_block[r.block].push_back(i);
-  }
+  std::vector<uint64_t> drop = std::move(plan.drop);
   uint64_t lost = 0;
-  for (auto& [block, recs] : by_block) {
-    std::sort(recs.begin(), recs.end(), [&](uint64_t a, uint64_t b) REQUIRES(mu_) {
-      return records_[a].seq < records_[b].seq;
-    });
-    size_t keep_from = 0;  // records after the newest CLEAN one are pending versions
-    for (size_t k = 0; k < recs.size(); k++)
-      if (records_[recs[k]].kind == RecordKind::kClean) keep_from = k;
-    for (size_t k = 0; k < keep_from; k++) drop.push_back(recs[k]);
-    recs.erase(recs.begin(), recs.begin() + static_cast<long>(keep_from));
+  for (auto& [block, recs] : plan.blocks) {
     // Verify DIRTY data from the newest backwards: a mismatch that is not the newest
     // record was superseded; the newest one is lost-unflushed or corrupt (seq decides).
     for (size_t k = recs.size(); k-- > 0;) {
-      const CacheRecord r = records_[recs[k]];
+      const CacheRecord r = index_.record(recs[k]);
       // An open slot (patched in place, never flushed) has no hash to check.
       if (r.kind != RecordKind::kDirty || (r.flags & kRecordOpen)) continue;
       lock.Unlock();
@@ -288,7 +255,7 @@ Status LocalCacheStore::Recover() {
     if (recs.empty()) continue;
     BlockEntry& e = blocks_[block];
     for (uint64_t rec : recs) {
-      const CacheRecord& r = records_[rec];
+      const CacheRecord& r = index_.record(rec);
       if (r.kind == RecordKind::kClean) {
         if (!options_.trust_clean) {  // possibly stale: the bucket may have changed since
           drop.push_back(rec);
@@ -308,7 +275,7 @@ Status LocalCacheStore::Recover() {
       e.clean = -1;
     }
   }
-  for (uint64_t rec : drop) records_[rec] = CacheRecord{};
+  for (uint64_t rec : drop) index_.Drop(rec);
   next_seq_ = max_seq + 1;
   current_epoch_ = max_epoch + 1;
   writeback_.set_max_dirty(options_.max_dirty ? options_.max_dirty
@@ -316,14 +283,11 @@ Status LocalCacheStore::Recover() {
   lock.Unlock();
   if (Status s = WriteRecords(drop); !s.ok()) return s;
   // What this open read may have been in the page cache only (after kill -9): make it durable,
-  // so that slots found here count as durable (DataDurableLocked) and a power cut later in
+  // so that slots found here count as durable (SlotIndex::DataDurable) and a power cut later in
   // this session cannot take the recovered state back.
   if (Status s = SyncFile(); !s.ok()) return s;
   lock.Lock();
-  for (uint64_t i = header_.slot_count; i-- > 0;)
-    if (records_[i].kind == RecordKind::kFree) free_slots_.push_back(i);
-  for (uint64_t i = header_.record_count; i-- > header_.slot_count;)
-    if (records_[i].kind == RecordKind::kFree) free_tombs_.push_back(i);
+  index_.RebuildFreeLists();
   if (options_.size != 0 &&
       MakeCacheHeader(id_.uuid, id_.block_size, id_.volume_size, options_.size).slot_count !=
           header_.slot_count)

@@ -1,7 +1,7 @@
-// LocalCacheStore slots and records: allocation with CLOCK eviction of CLEAN slots, the
-// quarantine (a freed slot is reused only after an fdatasync that follows its FREE record),
-// pinning, slot data I/O and ordered record writes. LOCK RULE: see local_cache_store.h;
-// functions named *Locked need mu_; WriteRecords takes record stripes then mu_ briefly.
+// LocalCacheStore slots and records: allocation (waiting, syncing the quarantine, evicting
+// through SlotIndex), slot data I/O and ordered record writes. LOCK RULE: see
+// local_cache_store.h; functions named *Locked need mu_; WriteRecords takes record stripes then
+// mu_ briefly.
 #include <algorithm>
 #include <utility>
 #include <cstring>
@@ -37,14 +37,14 @@ Status LocalCacheStore::SyncFile() {
     MutexLock lock(&mu_);
     const uint64_t ticket = completion_tickets_;
     while (!completions_open_.empty() && *completions_open_.begin() <= ticket) done_cv_.Wait(&mu_);
-    n = ++syncs_started_;
+    n = index_.BeginSync();
     h = HeaderLocked();
   }
   Status s = WriteHeader(h);  // an older header written later is still true, just less
   if (s.ok()) s = file_->Sync();
   if (s.ok()) {
     MutexLock lock(&mu_);
-    syncs_done_ = std::max(syncs_done_, n);
+    index_.SyncDone(n);
   }
   return s;
 }
@@ -58,27 +58,21 @@ Result<uint64_t> LocalCacheStore::AllocateSlot(bool wait,
                                                std::chrono::steady_clock::time_point since) {
   MutexLock lock(&mu_);
   for (;;) {
-    if (!free_slots_.empty()) {
-      uint64_t s = free_slots_.back();
-      free_slots_.pop_back();
-      slots_[s] = SlotState{.retire_gen = slots_[s].retire_gen};
-      return s;
-    }
-    if (!quarantine_.empty() && !syncing_) {
+    if (auto s = index_.TakeFreeSlot()) return *s;
+    if (index_.has_quarantine() && !syncing_) {
       syncing_ = true;
-      std::vector<uint64_t> take;
-      take.swap(quarantine_);
+      const std::vector<uint64_t> take = index_.TakeQuarantine();
       lock.Unlock();
       Status st = SyncFile();
       lock.Lock();
       syncing_ = false;
       space_cv_.NotifyAll();
       if (!st.ok()) {
-        quarantine_.insert(quarantine_.end(), take.begin(), take.end());
+        index_.QuarantineFailed(take);
         counters_.errors++;
         return st.Wrap("allocate cache slot: " + options_.path);
       }
-      free_slots_.insert(free_slots_.end(), take.begin(), take.end());
+      index_.QuarantineSynced(take);
       continue;
     }
     if (syncing_) {
@@ -101,8 +95,8 @@ Result<uint64_t> LocalCacheStore::AllocateSlot(bool wait,
     work_cv_.NotifyAll();  // writeback becomes urgent
     space_cv_.WaitUntil(&mu_, StallDeadlineLocked(since));
     space_waiters_--;
-    if (std::chrono::steady_clock::now() >= StallDeadlineLocked(since) && free_slots_.empty() &&
-        quarantine_.empty())
+    if (std::chrono::steady_clock::now() >= StallDeadlineLocked(since) &&
+        !index_.has_free_slot() && !index_.has_quarantine())
       return Status::Error(ENOSPC, "no free cache slot");
   }
 }
@@ -110,77 +104,53 @@ Result<uint64_t> LocalCacheStore::AllocateSlot(bool wait,
 Result<uint64_t> LocalCacheStore::AllocateTomb(std::chrono::steady_clock::time_point since) {
   MutexLock lock(&mu_);
   WaitClock clock(&counters_);
-  while (free_tombs_.empty()) {
+  while (!index_.has_free_tomb()) {
     space_waiters_++;
     work_cv_.NotifyAll();
     space_cv_.WaitUntil(&mu_, StallDeadlineLocked(since));
     space_waiters_--;
-    if (std::chrono::steady_clock::now() >= StallDeadlineLocked(since) && free_tombs_.empty())
+    if (std::chrono::steady_clock::now() >= StallDeadlineLocked(since) && !index_.has_free_tomb())
       return Status::Error(ENOSPC, "no free erase record");
   }
-  uint64_t t = free_tombs_.back();
-  free_tombs_.pop_back();
-  slots_[t] = SlotState{.retire_gen = slots_[t].retire_gen};
-  return t;
+  return *index_.TakeFreeTomb();
 }
 
-// CLOCK over the data slots: unpinned CLEAN slots whose reference bit is clear.
+// CLOCK victims (SlotIndex::Evict) whose block still holds them as its CLEAN copy.
 size_t LocalCacheStore::EvictLocked(std::vector<uint64_t>* victims) {
-  const uint64_t n = header_.slot_count;
-  const size_t want = static_cast<size_t>(std::min<uint64_t>(32, n / 8 + 1));
-  for (uint64_t step = 0; step < 2 * n && victims->size() < want; step++) {
-    uint64_t s = clock_hand_;
-    clock_hand_ = (clock_hand_ + 1) % n;
-    const CacheRecord& r = records_[s];
-    if (r.kind != RecordKind::kClean || slots_[s].pins != 0 || slots_[s].retired) continue;
-    if (slots_[s].ref) {
-      slots_[s].ref = false;
-      continue;
-    }
-    auto it = blocks_.find(r.block);
-    if (it == blocks_.end() || it->second.clean != static_cast<int64_t>(s)) continue;
-    it->second.clean = -1;
-    it->second.prefetched = false;
-    RetireLocked(s, victims);
-    MaybeDropEntryLocked(r.block);
-  }
-  counters_.evictions += victims->size();
-  return victims->size();
+  const size_t n = index_.Evict(
+      [this](uint64_t slot, uint64_t block) REQUIRES(mu_) {
+        auto it = blocks_.find(block);
+        if (it == blocks_.end() || it->second.clean != static_cast<int64_t>(slot)) return false;
+        it->second.clean = -1;
+        it->second.prefetched = false;
+        MaybeDropEntryLocked(block);
+        return true;
+      },
+      victims);
+  counters_.evictions += n;
+  return n;
 }
 
 void LocalCacheStore::RetireLocked(uint64_t rec, std::vector<uint64_t>* to_write) {
-  records_[rec] = CacheRecord{};
-  slots_[rec].retired = true;
-  slots_[rec].free_written = false;
-  slots_[rec].retire_gen++;
-  to_write->push_back(rec);
+  index_.Retire(rec, to_write);
 }
 
 void LocalCacheStore::ReleaseLocked(uint64_t rec) {
-  SlotState& st = slots_[rec];
-  if (!st.retired || !st.free_written || st.pins != 0) return;
-  st.retired = false;
-  st.free_written = false;
-  if (IsTomb(rec)) {
-    free_tombs_.push_back(rec);
-  } else {
-    quarantine_.push_back(rec);
-  }
-  space_cv_.NotifyAll();
+  if (index_.Release(rec)) space_cv_.NotifyAll();
 }
 
 void LocalCacheStore::ReleaseRecords(const Retired& written_free) {
   MutexLock lock(&mu_);
-  for (auto [rec, gen] : written_free) {
-    if (!slots_[rec].retired || slots_[rec].retire_gen != gen) continue;  // retired again later
-    slots_[rec].free_written = true;
-    ReleaseLocked(rec);
-  }
+  bool released = false;
+  for (auto [rec, gen] : written_free) released |= index_.FreeWritten(rec, gen);
+  if (released) space_cv_.NotifyAll();
 }
 
+// Without mu_ (the second half of a cache hit): only the last unpin of a slot retired while it
+// was pinned has work to do (SlotPins says when), and takes mu_ for it.
 void LocalCacheStore::Unpin(uint64_t slot) {
+  if (!pins_.Unpin(slot)) return;
   MutexLock lock(&mu_);
-  slots_[slot].pins--;
   ReleaseLocked(slot);
 }
 
@@ -201,9 +171,10 @@ Status LocalCacheStore::WriteRecords(const std::vector<uint64_t>& recs, Retired*
     MutexLock lock(&mu_);
     for (size_t i = 0; i < recs.size(); i++) {
       uint8_t* p = buf.data() + i * kCacheRecordSize;
-      EncodeRecord(records_[recs[i]], std::span<uint8_t, kCacheRecordSize>(p, kCacheRecordSize));
-      if (written_free && slots_[recs[i]].retired)
-        written_free->emplace_back(recs[i], slots_[recs[i]].retire_gen);
+      EncodeRecord(index_.record(recs[i]),
+                   std::span<uint8_t, kCacheRecordSize>(p, kCacheRecordSize));
+      if (written_free && index_.retired(recs[i]))
+        written_free->emplace_back(recs[i], index_.retire_gen(recs[i]));
       ops[i] = IoOp{IoOp::Kind::kWrite, -1, p, kCacheRecordSize,
                     header_.index_offset + recs[i] * kCacheRecordSize};
     }
@@ -324,13 +295,13 @@ void LocalCacheStore::MaybeDropEntryLocked(uint64_t block) {
 Status LocalCacheStore::CheckInvariants() {
   MutexLock lock(&mu_);
   auto fail = [](const std::string& m) { return Status::Error(EINVAL, "invariant: " + m); };
-  std::vector<int> owners(records_.size(), 0);
+  std::vector<int> owners(index_.record_count(), 0);
   uint64_t dirty = 0, versions = 0, queued = 0;
   std::map<uint64_t, uint64_t> epochs;
   for (auto& [block, e] : blocks_) {
     std::string b = "block " + std::to_string(block);
     if (e.clean >= 0) {
-      const CacheRecord& r = records_[e.clean];
+      const CacheRecord& r = index_.record(static_cast<uint64_t>(e.clean));
       owners[e.clean]++;
       if (r.kind != RecordKind::kClean || r.block != block)
         return fail(b + ": clean slot record mismatch");
@@ -338,7 +309,7 @@ Status LocalCacheStore::CheckInvariants() {
     }
     for (size_t i = 0; i < e.versions.size(); i++) {
       const Version& v = e.versions[i];
-      const CacheRecord& r = records_[v.rec];
+      const CacheRecord& r = index_.record(v.rec);
       owners[v.rec]++;
       versions++;
       epochs[v.epoch]++;
@@ -360,31 +331,7 @@ Status LocalCacheStore::CheckInvariants() {
       }
     }
   }
-  std::vector<uint64_t> unused = free_slots_;
-  unused.insert(unused.end(), quarantine_.begin(), quarantine_.end());
-  unused.insert(unused.end(), free_tombs_.begin(), free_tombs_.end());
-  for (uint64_t r : unused) {
-    owners[r]++;
-    if (records_[r].kind != RecordKind::kFree)
-      return fail("record " + std::to_string(r) + " is free but not FREE");
-    if (IsTomb(r) != (r >= header_.slot_count)) return fail("tomb/slot mix-up");
-  }
-  for (uint64_t r : quarantine_)
-    if (IsTomb(r)) return fail("tombstone " + std::to_string(r) + " in the slot quarantine");
-  for (uint64_t r : free_slots_)
-    if (IsTomb(r)) return fail("tombstone " + std::to_string(r) + " in the free slots");
-  for (uint64_t r : free_tombs_)
-    if (!IsTomb(r)) return fail("slot " + std::to_string(r) + " in the free tombstones");
-  for (uint64_t i = 0; i < records_.size(); i++) {
-    if (records_[i].flags != 0 && records_[i].kind != RecordKind::kDirty)
-      return fail("record " + std::to_string(i) + " has flags but is not DIRTY");
-    if (slots_[i].retired) owners[i]++;
-    if (owners[i] != 1)
-      return fail("record " + std::to_string(i) + " has " + std::to_string(owners[i]) + " owners");
-    if (slots_[i].pins != 0) return fail("record " + std::to_string(i) + " still pinned");
-    if (slots_[i].retired && records_[i].kind != RecordKind::kFree)
-      return fail("retired record " + std::to_string(i) + " is not FREE");
-  }
+  if (Status s = index_.CheckInvariants(std::move(owners)); !s.ok()) return s;
   if (early_uploads_ != 0) return fail("early uploads still counted");
   if (dirty != writeback_.dirty_bytes())
     return fail("dirty bytes " + std::to_string(writeback_.dirty_bytes()) + " != " +

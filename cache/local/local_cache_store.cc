@@ -42,7 +42,7 @@ LocalCacheStore::Newest LocalCacheStore::NewestLocked(uint64_t block) {
 }
 
 void LocalCacheStore::CleanHitLocked(BlockEntry* e, uint64_t slot) {
-  slots_[slot].ref = true;
+  index_.Reference(slot);
   if (e->prefetched) {
     e->prefetched = false;
     counters_.readahead_hits++;
@@ -65,7 +65,7 @@ Status LocalCacheStore::ReadRange(uint64_t block, uint32_t offset, uint32_t len,
       fast = verified_[slot].load(std::memory_order_acquire) != 0;
       if (fast && !n.dirty) CleanHitLocked(n.entry, slot);
     }
-    if (fast) slots_[slot].pins++;  // the slot cannot be reused until Unpin
+    if (fast) index_.Pin(slot);  // the slot cannot be reused until Unpin
   }
   // A miss, or a slot whose hash was not checked yet in this process: the full Read path
   // (fetch, or read + hash check), called without mu_ held.
@@ -105,9 +105,9 @@ Status LocalCacheStore::Read(uint64_t block, std::string* data) {
         counters_.misses++;
       }
       if (!fetch) {
-        hash = records_[slot].hash;
-        verify = (records_[slot].flags & kRecordOpen) == 0;
-        slots_[slot].pins++;
+        hash = index_.record(slot).hash;
+        verify = (index_.record(slot).flags & kRecordOpen) == 0;
+        index_.Pin(slot);
       }
     }
     if (owner) return RunFetch(block, fetch, data, false);
@@ -168,7 +168,7 @@ Status LocalCacheStore::RunFetch(uint64_t block, const std::shared_ptr<FetchTabl
       slot = static_cast<int64_t>(*a);
     } else if (a.ok()) {
       MutexLock lock(&mu_);
-      free_slots_.push_back(*a);  // its FREE record is already on disk
+      index_.Free(*a);  // its FREE record is already on disk
     }
   }
   const uint64_t hash = slot >= 0 ? BlockHash(buf) : 0;
@@ -181,13 +181,13 @@ Status LocalCacheStore::RunFetch(uint64_t block, const std::shared_ptr<FetchTabl
       uint64_t sl = static_cast<uint64_t>(slot);
       if (!fetch->stale && e.versions.empty() && e.clean < 0) {
         e.clean = slot;
-        slots_[sl].data_sync = syncs_started_;
+        index_.DataWritten(sl);
         e.prefetched = prefetch;
-        slots_[sl].ref = !prefetch;
-        records_[sl] = CacheRecord{RecordKind::kClean, block, next_seq_++, current_epoch_, hash};
+        index_.Reference(sl, !prefetch);
+        index_.record(sl) = CacheRecord{RecordKind::kClean, block, next_seq_++, current_epoch_, hash};
         to_write.push_back(sl);
       } else {
-        free_slots_.push_back(sl);  // written meanwhile: this copy is stale
+        index_.Free(sl);  // written meanwhile: this copy is stale
       }
     }
     fetches_.Finish(block, fetch, s, std::move(buf));  // wakes the coalesced readers
@@ -241,7 +241,7 @@ void LocalCacheStore::AddVersionLocked(uint64_t block, uint64_t rec, uint64_t ha
   e.versions.push_back(v);
   writeback_.Queue({v.epoch, v.ready_ns, v.seq, block});
   if (!erase && !reserved) writeback_.AddDirty(block_size_);
-  records_[rec] =
+  index_.record(rec) =
       CacheRecord{erase ? RecordKind::kErase : RecordKind::kDirty, block, seq, epoch, hash};
   to_write->push_back(rec);
   PublishLocked();
@@ -253,7 +253,7 @@ Status LocalCacheStore::DirtyTimeout(const std::string& op, uint64_t block) {
   std::string cause = last_error_.ok() ? "uploads are not keeping up"
                                        : "last upload error: " + last_error_.message();
   std::string what = op == "erase"
-                         ? "too many erases are pending (" + std::to_string(free_tombs_.size()) +
+                         ? "too many erases are pending (" + std::to_string(index_.free_tombs()) +
                                " erase records free)"
                          : "cache is full of dirty data (" +
                                std::to_string(writeback_.dirty_bytes()) + " of max " +
@@ -344,7 +344,7 @@ Status LocalCacheStore::WriteBlock(uint64_t block, std::string_view data, bool c
   if (Status s = WriteSlot(*slot, data); !s.ok()) {
     {
       MutexLock lock(&mu_);
-      free_slots_.push_back(*slot);
+      index_.Free(*slot);
     }
     unreserve();
     return s.Wrap("write: " + Where(block));
@@ -352,7 +352,7 @@ Status LocalCacheStore::WriteBlock(uint64_t block, std::string_view data, bool c
   std::vector<uint64_t> to_write;
   {
     MutexLock lock(&mu_);
-    slots_[*slot].data_sync = syncs_started_;
+    index_.DataWritten(*slot);
     AddVersionLocked(block, *slot, BlockHash(data), false, reserved, &to_write, complete);
   }
   Status s = CommitRecords(to_write);
@@ -481,11 +481,15 @@ BlockPresence LocalCacheStore::Probe(uint64_t block) {
 void LocalCacheStore::Prefetch(std::span<const uint64_t> blocks) {
   {
     MutexLock lock(&mu_);
+    bool queued = false;
     for (uint64_t block : blocks) {
       if (blocks_.count(block) || fetches_.InFlight(block)) continue;  // cached, pending, fetched
       if (!fetches_.Queue(block)) break;  // full
+      queued = true;
     }
-    fetches_.WakeQueue();
+    // Only when there is work: read-ahead of cached blocks (warm reads) wakes no thread, and
+    // woken prefetch threads would only contend for mu_ with the readers.
+    if (queued) fetches_.WakeQueue();
   }
 }
 

@@ -6,7 +6,7 @@
 // I/O functions are EXCLUDES(mu_)). The record_io_mu_ stripes order writes of the same record;
 // they are taken (ascending) BEFORE mu_, never while holding it. Components with one job each:
 // FetchTable (misses in flight, read-ahead queue), WritebackQueue (upload order, epochs, seqs,
-// dirty bytes).
+// dirty bytes), SlotIndex (records, free lists, quarantine, CLOCK eviction, durability).
 #pragma once
 
 #include <array>
@@ -27,6 +27,7 @@
 #include "cache/local/cache_format.h"
 #include "cache/local/cache_options.h"
 #include "cache/local/fetch_table.h"
+#include "cache/local/slot_index.h"
 #include "cache/local/uring_file.h"
 #include "cache/local/writeback_queue.h"
 #include "cache/util/mutex.h"
@@ -105,17 +106,6 @@ class LocalCacheStore : public BlockStore {
     // one, and the older version would be uploaded again (the disk may reorder unsynced writes).
     bool rewrite_unsynced = false;
   };
-  struct SlotState {  // one per index record (pins/ref only used by data slots)
-    uint32_t pins = 0;
-    bool ref = false;           // CLOCK reference bit
-    bool retired = false;       // FREE in records_; reusable once free_written and unpinned
-    bool free_written = false;  // the FREE record reached the file
-    uint32_t retire_gen = 0;    // bumped by every retire; survives reuse
-    // Syncs started before this slot's data was last written whole (Write, fetch). Its data
-    // is durable once a later-started sync completed (DataDurableLocked).
-    uint64_t data_sync = 0;
-  };
-
   // Opening (local_cache_open.cc).
   Status Open() EXCLUDES(mu_);
   Status Format(const std::string& why) EXCLUDES(mu_);
@@ -127,11 +117,8 @@ class LocalCacheStore : public BlockStore {
   Status WriteHeader(const CacheHeader& h) EXCLUDES(mu_);
   CacheHeader HeaderLocked() const REQUIRES(mu_);  // geometry plus the current claims
   // Writes the header (watermark, flushed_seq, tokens), then fdatasyncs the cache file;
-  // counted (syncs_started_, syncs_done_) for DataDurableLocked.
+  // counted (SlotIndex::BeginSync, SyncDone) for SlotIndex::DataDurable.
   Status SyncFile() EXCLUDES(mu_);
-  bool DataDurableLocked(uint64_t slot) const REQUIRES(mu_) {
-    return syncs_done_ > slots_[slot].data_sync;
-  }
 
   // Slots and records (local_cache_slots.cc).
   // Waiting allocations give up only when no upload succeeded for dirty_wait_timeout
@@ -269,12 +256,11 @@ class LocalCacheStore : public BlockStore {
   CondVar space_cv_;  // writers: dirty bytes, slots or tombstones freed
   CondVar done_cv_;   // flush/shutdown: versions completed
   CondVar read_cv_;   // in-place writers: an upload finished reading a slot
-  std::vector<CacheRecord> records_ GUARDED_BY(mu_);  // in-memory index
-  std::vector<SlotState> slots_ GUARDED_BY(mu_);  // per record
+  // Per record pin counts: taken under mu_, dropped without it (lock-free, see slot_index.h).
+  SlotPins pins_;
+  // in-memory index: records, free lists, quarantine, CLOCK, retire/release, durability
+  SlotIndex index_ GUARDED_BY(mu_){&pins_};
   std::unordered_map<uint64_t, BlockEntry> blocks_ GUARDED_BY(mu_);
-  std::vector<uint64_t> free_slots_ GUARDED_BY(mu_);
-  std::vector<uint64_t> quarantine_ GUARDED_BY(mu_);
-  std::vector<uint64_t> free_tombs_ GUARDED_BY(mu_);
   // pending versions: upload order, epochs, seqs, dirty bytes
   WritebackQueue writeback_ GUARDED_BY(mu_);
   FetchTable fetches_ GUARDED_BY(mu_);  // misses in flight (coalescing) and read-ahead queue
@@ -283,7 +269,6 @@ class LocalCacheStore : public BlockStore {
   uint64_t flush_target_ GUARDED_BY(mu_) = 0;  // remote flush wants <=
   int flush_waiting_ GUARDED_BY(mu_) = 0;
   int64_t last_error_log_ns_ GUARDED_BY(mu_) = 0;
-  uint64_t clock_hand_ GUARDED_BY(mu_) = 0;
   int timed_sleepers_ GUARDED_BY(mu_) = 0;  // workers sleeping until a version is ready
   int space_waiters_ GUARDED_BY(mu_) = 0;
   int early_uploads_ GUARDED_BY(mu_) = 0;  // uploads started early for space waiters
@@ -299,8 +284,6 @@ class LocalCacheStore : public BlockStore {
   bool syncing_ GUARDED_BY(mu_) = false;
   bool draining_ GUARDED_BY(mu_) = false;
   bool stop_ GUARDED_BY(mu_) = false;
-  uint64_t syncs_started_ GUARDED_BY(mu_) = 0;  // SyncFile calls begun
-  uint64_t syncs_done_ GUARDED_BY(mu_) = 0;  // highest number of a SyncFile that succeeded
   uint64_t flushed_seq_ GUARDED_BY(mu_) = 0;  // the header's flushed_seq claim
   // Completions (Complete) whose CLEAN/FREE record writes are still in flight, by ticket. A
   // sync first waits for those that completed before it: otherwise a sync could make a later

@@ -164,9 +164,9 @@ void LocalCacheStore::Upload(const std::vector<std::pair<uint64_t, uint64_t>>& b
     erase = v->erase;
     if (!erase) {
       slot = v->rec;
-      hash = records_[slot].hash;
-      open = (records_[slot].flags & kRecordOpen) != 0;
-      slots_[slot].pins++;
+      hash = index_.record(slot).hash;
+      open = (index_.record(slot).flags & kRecordOpen) != 0;
+      index_.Pin(slot);
     }
   }
   if (erase) {
@@ -186,7 +186,7 @@ void LocalCacheStore::Upload(const std::vector<std::pair<uint64_t, uint64_t>>& b
       Version* v = FindVersionLocked(batch[0].first, batch[0].second);
       v->reading = false;
       v->read_mods = v->mods;
-      slots_[slot].pins--;
+      pins_.Unpin(slot);
       ReleaseLocked(slot);
     }
     read_cv_.NotifyAll();
@@ -254,8 +254,8 @@ void LocalCacheStore::Complete(const std::vector<std::pair<uint64_t, uint64_t>>&
           // Until a sync covers this CLEAN rewrite, the durable record may still be the hashed
           // DIRTY one of a flushed write: patching the slot in place before then could leave
           // that record over patched bytes, which recovery takes for corruption.
-          slots_[done.rec].data_sync = syncs_started_;
-          CacheRecord& r = records_[done.rec];
+          index_.DataWritten(done.rec);
+          CacheRecord& r = index_.record(done.rec);
           if (r.flags & kRecordOpen) r.hash = hash;  // unchanged since the read (mods)
           r.flags = 0;
           r.kind = RecordKind::kClean;
