@@ -479,10 +479,18 @@ BlockPresence LocalCacheStore::Probe(uint64_t block) {
 }
 
 void LocalCacheStore::Prefetch(std::span<const uint64_t> blocks) {
+  // Blocks the inner store knows absent read as zeros without a request and take no slot:
+  // fetching them ahead would only fill zero buffers, again at every read-ahead (they leave no
+  // entry behind). Asked before mu_: Probe may take the present map's own lock.
+  std::vector<uint64_t> wanted;
+  wanted.reserve(blocks.size());
+  for (uint64_t block : blocks)
+    if (inner_->Probe(block) != BlockPresence::kAbsent) wanted.push_back(block);
+  if (wanted.empty()) return;
   {
     MutexLock lock(&mu_);
     bool queued = false;
-    for (uint64_t block : blocks) {
+    for (uint64_t block : wanted) {
       if (blocks_.count(block) || fetches_.InFlight(block)) continue;  // cached, pending, fetched
       if (!fetches_.Queue(block)) break;  // full
       queued = true;

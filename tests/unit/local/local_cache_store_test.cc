@@ -79,6 +79,24 @@ TEST_F(LocalCacheStoreTest, AbsentFromProbeNeedsNoInnerRead) {
   EXPECT_EQ(c->counters().absent_reads.load(), 1u);
 }
 
+// Read-ahead skips blocks the inner store knows absent: no fetch, no zero buffer, and so no
+// absent read counted for them; the present ones are fetched as usual.
+TEST_F(LocalCacheStoreTest, PrefetchSkipsBlocksKnownAbsent) {
+  mem_.Set(21, Block('q'));
+  auto c = Open(Options(), /*probe=*/true);
+  c->Start();
+  std::vector<uint64_t> blocks{20, 21, 22, 23};
+  c->Prefetch(blocks);
+  ASSERT_TRUE(WaitFor([&] { return mem_.reads.load() == 1 && c->CheckInvariants().ok(); }));
+  c->Prefetch(blocks);  // again: still nothing to do for 20, 22, 23
+  std::string d;
+  ASSERT_TRUE(c->Read(21, &d).ok());
+  EXPECT_EQ(d, Block('q'));
+  EXPECT_EQ(c->counters().readahead_hits.load(), 1u);
+  EXPECT_EQ(c->counters().absent_reads.load(), 0u);  // RunFetch never ran for the absent ones
+  EXPECT_EQ(mem_.reads.load(), 1u);
+}
+
 TEST_F(LocalCacheStoreTest, ConcurrentMissesCoalesce) {
   mem_.Set(4, Block('c'));
   auto c = Open(Options());
