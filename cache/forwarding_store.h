@@ -3,7 +3,8 @@
 // forgotten override silently falls back to a BlockStore default. A layer that transforms
 // block content must override all four of Read, ReadRange, Write and WriteRange (the
 // protected ReadRangeByRead / ReadPatchWrite give the range calls in terms of its own Read
-// and Write). Owns the store below; no state and no lock of its own.
+// and Write). Owns the store below (or, built on a bare pointer, borrows one that outlives it);
+// no state and no lock of its own.
 #pragma once
 
 #include <memory>
@@ -14,7 +15,11 @@ namespace s3nbd {
 
 class ForwardingStore : public BlockStore {
  public:
-  explicit ForwardingStore(std::unique_ptr<BlockStore> inner) : inner_(std::move(inner)) {}
+  explicit ForwardingStore(std::unique_ptr<BlockStore> inner)
+      : owned_(std::move(inner)), inner_(owned_.get()) {}
+  // Borrows `inner`, which must outlive this store (tests: a bucket that outlives the caches
+  // opened on it one after another).
+  explicit ForwardingStore(BlockStore* inner) : inner_(inner) {}
 
   Status Read(uint64_t block, std::string* data) override { return inner_->Read(block, data); }
   Status ReadRange(uint64_t block, uint32_t offset, uint32_t len, char* dest) override {
@@ -31,10 +36,11 @@ class ForwardingStore : public BlockStore {
   void Prefetch(std::span<const uint64_t> blocks) override { inner_->Prefetch(blocks); }
 
  protected:
-  BlockStore* inner() const { return inner_.get(); }
+  BlockStore* inner() const { return inner_; }
 
  private:
-  std::unique_ptr<BlockStore> inner_;
+  std::unique_ptr<BlockStore> owned_;  // null when borrowed
+  BlockStore* inner_;
 };
 
 }  // namespace s3nbd

@@ -3,6 +3,9 @@
 
 #include <charconv>
 #include <cstdio>
+#include <utility>
+
+#include "nbdkit-plugin/stats_keys.h"
 
 namespace s3nbd::cli {
 namespace {
@@ -63,109 +66,117 @@ const Metric kMetrics[] = {
      "counter",
      "NBD requests received, by type.",
      "type",
-     {{"requests_read", "read"},
-      {"requests_write", "write"},
-      {"requests_flush", "flush"},
-      {"requests_trim", "trim"},
-      {"requests_zero", "zero"},
-      {"requests_extents", "extents"}}},
-    {"request_errors_total", "counter", "NBD requests that failed.", "", {{"requests_errors", ""}}},
-    {"read_bytes_total", "counter", "Bytes returned to NBD reads.", "", {{"bytes_read", ""}}},
+     {{stats::kRequestsRead, "read"},
+      {stats::kRequestsWrite, "write"},
+      {stats::kRequestsFlush, "flush"},
+      {stats::kRequestsTrim, "trim"},
+      {stats::kRequestsZero, "zero"},
+      {stats::kRequestsExtents, "extents"}}},
+    {"request_errors_total", "counter", "NBD requests that failed.", "", {{stats::kRequestsErrors, ""}}},
+    {"read_bytes_total", "counter", "Bytes returned to NBD reads.", "", {{stats::kBytesRead, ""}}},
     {"written_bytes_total",
      "counter",
      "Bytes accepted from NBD writes.",
      "",
-     {{"bytes_written", ""}}},
+     {{stats::kBytesWritten, ""}}},
     {"s3_requests_total",
      "counter",
      "S3 requests sent (first attempts), by operation.",
      "op",
-     {{"s3_get", "get"},
-      {"s3_put", "put"},
-      {"s3_delete", "delete"},
-      {"s3_list", "list"},
-      {"s3_head", "head"},
-      {"s3_multi_delete", "multi_delete"}}},
+     {{stats::kS3Get, "get"},
+      {stats::kS3Put, "put"},
+      {stats::kS3Delete, "delete"},
+      {stats::kS3List, "list"},
+      {stats::kS3Head, "head"},
+      {stats::kS3MultiDelete, "multi_delete"}}},
     {"s3_retries_total",
      "counter",
      "S3 request attempts that were retried.",
      "",
-     {{"s3_retries", ""}}},
+     {{stats::kS3Retries, ""}}},
     {"s3_errors_total",
      "counter",
      "S3 requests that failed after retries.",
      "",
-     {{"s3_errors", ""}}},
-    {"s3_received_bytes_total", "counter", "Bytes received from S3.", "", {{"s3_bytes_in", ""}}},
-    {"s3_sent_bytes_total", "counter", "Bytes sent to S3.", "", {{"s3_bytes_out", ""}}},
+     {{stats::kS3Errors, ""}}},
+    {"s3_received_bytes_total", "counter", "Bytes received from S3.", "", {{stats::kS3BytesIn, ""}}},
+    {"s3_sent_bytes_total", "counter", "Bytes sent to S3.", "", {{stats::kS3BytesOut, ""}}},
     {"cache_hits_total",
      "counter",
      "Block reads served by the local cache.",
      "",
-     {{"cache_hits", ""}}},
-    {"cache_misses_total", "counter", "Block reads that went to S3.", "", {{"cache_misses", ""}}},
+     {{stats::kCacheHits, ""}}},
+    {"cache_misses_total", "counter", "Block reads that went to S3.", "", {{stats::kCacheMisses, ""}}},
     {"cache_readahead_hits_total",
      "counter",
      "Cache hits on blocks fetched by read-ahead.",
      "",
-     {{"cache_readahead_hits", ""}}},
+     {{stats::kCacheReadaheadHits, ""}}},
     {"cache_absent_reads_total",
      "counter",
      "Cache misses answered as zeros with no request (the block is known absent).",
      "",
-     {{"cache_absent_reads", ""}}},
+     {{stats::kCacheAbsentReads, ""}}},
     {"cache_coalesced_misses_total",
      "counter",
      "Cache misses that waited for another reader's fetch of the same block.",
      "",
-     {{"cache_coalesced_misses", ""}}},
-    {"cache_uploads_total", "counter", "Dirty blocks uploaded by the writeback workers.", "", {{"cache_uploads", ""}}},
-    {"cache_erases_total", "counter", "Blocks erased in S3 by the writeback workers.", "", {{"cache_erases", ""}}},
-    {"cache_evictions_total", "counter", "Clean blocks evicted to make room.", "", {{"cache_evictions", ""}}},
+     {{stats::kCacheCoalescedMisses, ""}}},
+    {"cache_uploads_total", "counter", "Dirty blocks uploaded by the writeback workers.", "", {{stats::kCacheUploads, ""}}},
+    {"cache_erases_total", "counter", "Blocks erased in S3 by the writeback workers.", "", {{stats::kCacheErases, ""}}},
+    {"cache_evictions_total", "counter", "Clean blocks evicted to make room.", "", {{stats::kCacheEvictions, ""}}},
     {"cache_errors_total",
      "counter",
      "Failed cache-file or upload operations (retried).",
      "",
-     {{"cache_errors", ""}}},
+     {{stats::kCacheErrors, ""}}},
     {"cache_writes_in_place_total",
      "counter",
      "Partial-block writes applied in place to a cached slot.",
      "",
-     {{"cache_writes_in_place", ""}}},
+     {{stats::kCacheWritesInPlace, ""}}},
     {"cache_dirty_bytes",
      "gauge",
      "Bytes in the cache not yet written to S3.",
      "",
-     {{"cache_dirty_bytes", ""}}},
+     {{stats::kCacheDirtyBytes, ""}}},
     {"writeback_queue",
      "gauge",
      "Blocks queued for writeback to S3.",
      "",
-     {{"writeback_queue", ""}}},
+     {{stats::kWritebackQueue, ""}}},
     {"uploads_in_flight",
      "gauge",
      "Dirty block versions being uploaded to S3 now.",
      "",
-     {{"uploads_in_flight", ""}}},
+     {{stats::kUploadsInFlight, ""}}},
     {"cache_write_waits_total",
      "counter",
      "Writes that waited for room in the cache (backpressure).",
      "",
-     {{"cache_write_waits", ""}}},
+     {{stats::kCacheWriteWaits, ""}}},
     {"cache_write_wait_milliseconds_total",
      "counter",
      "Time writes spent waiting for room in the cache (backpressure).",
      "",
-     {{"cache_write_wait_ms", ""}}},
-    {"uptime_seconds", "gauge", "Seconds since the server started.", "", {{"uptime_seconds", ""}}},
+     {{stats::kCacheWriteWaitMs, ""}}},
+    {"uptime_seconds", "gauge", "Seconds since the server started.", "", {{stats::kUptimeSeconds, ""}}},
     {"stats_updated_timestamp_seconds",
      "gauge",
      "Unix time the stats file was written.",
      "",
-     {{"updated_unix", ""}}},
+     {{stats::kUpdatedUnix, ""}}},
 };
 
 }  // namespace
+
+std::map<std::string, std::string> PrometheusStatsKeys() {
+  std::map<std::string, std::string> out;
+  for (const Metric& m : kMetrics)
+    for (const Metric::Key& k : m.keys)
+      if (k.stats_key) out[k.stats_key] = m.type;
+  return out;
+}
 
 Result<StatsMap> ParseStatsFile(std::string_view text, const std::string& origin) {
   StatsMap out;
@@ -207,8 +218,8 @@ Result<StatsMap> ParseStatsFile(std::string_view text, const std::string& origin
 CostEstimate EstimateRequestCost(const StatsMap& s) {
   CostEstimate c;
   auto v = [&](const char* k) { return Get(s, k).value_or(0); };
-  c.put_class = v("s3_put") + v("s3_list") + v("s3_multi_delete");
-  c.get_class = v("s3_get") + v("s3_head");
+  c.put_class = v(stats::kS3Put) + v(stats::kS3List) + v(stats::kS3MultiDelete);
+  c.get_class = v(stats::kS3Get) + v(stats::kS3Head);
   c.requests_usd =
       c.put_class * kUsdPerThousandPut / 1000 + c.get_class * kUsdPerThousandGet / 1000;
   return c;
@@ -227,27 +238,34 @@ std::string FormatStatsTable(const std::string& volume, const StatsMap& s, uint6
   };
   auto g = [&](const char* k) { return Get(s, k); };
   out += "volume " + volume;
-  if (auto up = g("uptime_seconds")) out += ", up " + std::to_string(*up) + " s";
-  if (auto t = g("updated_unix"); t && now_unix > *t + 5)
+  if (auto up = g(stats::kUptimeSeconds)) out += ", up " + std::to_string(*up) + " s";
+  if (auto t = g(stats::kUpdatedUnix); t && now_unix > *t + 5)
     out +=
         " (STALE: not updated for " + std::to_string(now_unix - *t) + " s; is the server running?)";
   out += "\n";
   out += "NBD requests\n";
-  for (const char* t : {"read", "write", "flush", "trim", "zero", "extents", "errors"})
-    line(t, Num(g(("requests_" + std::string(t)).c_str())));
-  line("bytes read", Bytes(g("bytes_read")));
-  line("bytes written", Bytes(g("bytes_written")));
+  const std::pair<const char*, const char*> requests[] = {
+      {"read", stats::kRequestsRead},   {"write", stats::kRequestsWrite},
+      {"flush", stats::kRequestsFlush}, {"trim", stats::kRequestsTrim},
+      {"zero", stats::kRequestsZero},   {"extents", stats::kRequestsExtents},
+      {"errors", stats::kRequestsErrors}};
+  for (auto [label, key] : requests) line(label, Num(g(key)));
+  line("bytes read", Bytes(g(stats::kBytesRead)));
+  line("bytes written", Bytes(g(stats::kBytesWritten)));
   out += "S3\n";
-  for (const char* t :
-       {"get", "put", "delete", "list", "head", "multi_delete", "retries", "errors"})
-    line(t, Num(g(("s3_" + std::string(t)).c_str())));
-  line("bytes in", Bytes(g("s3_bytes_in")));
-  line("bytes out", Bytes(g("s3_bytes_out")));
+  const std::pair<const char*, const char*> s3[] = {
+      {"get", stats::kS3Get},         {"put", stats::kS3Put},
+      {"delete", stats::kS3Delete},   {"list", stats::kS3List},
+      {"head", stats::kS3Head},       {"multi_delete", stats::kS3MultiDelete},
+      {"retries", stats::kS3Retries}, {"errors", stats::kS3Errors}};
+  for (auto [label, key] : s3) line(label, Num(g(key)));
+  line("bytes in", Bytes(g(stats::kS3BytesIn)));
+  line("bytes out", Bytes(g(stats::kS3BytesOut)));
   out += "cache\n";
-  auto hits = g("cache_hits"), misses = g("cache_misses");
+  auto hits = g(stats::kCacheHits), misses = g(stats::kCacheMisses);
   line("hits", Num(hits));
   line("misses", Num(misses));
-  line("readahead hits", Num(g("cache_readahead_hits")));
+  line("readahead hits", Num(g(stats::kCacheReadaheadHits)));
   std::string ratio = "-";
   if (hits && misses && *hits + *misses > 0) {
     char buf[32];
@@ -255,11 +273,11 @@ std::string FormatStatsTable(const std::string& volume, const StatsMap& s, uint6
     ratio = buf;
   }
   line("hit ratio", ratio);
-  line("dirty", Bytes(g("cache_dirty_bytes")));
-  line("writeback queue", Num(g("writeback_queue")));
-  line("uploading now", Num(g("uploads_in_flight")));
-  line("writes waited", Num(g("cache_write_waits")));
-  if (auto ms = g("cache_write_wait_ms")) {
+  line("dirty", Bytes(g(stats::kCacheDirtyBytes)));
+  line("writeback queue", Num(g(stats::kWritebackQueue)));
+  line("uploading now", Num(g(stats::kUploadsInFlight)));
+  line("writes waited", Num(g(stats::kCacheWriteWaits)));
+  if (auto ms = g(stats::kCacheWriteWaitMs)) {
     char wait[32];
     std::snprintf(wait, sizeof wait, "%.3f s", static_cast<double>(*ms) / 1000.0);
     line("time waiting for room", wait);

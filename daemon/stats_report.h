@@ -45,6 +45,10 @@ struct VolumeStats {
   StatsMap stats;
   bool up = true;
 };
+// The stats keys the Prometheus table reads, each with its metric's type ("counter" or
+// "gauge"); tests hold them to the key list (nbdkit-plugin/stats_keys.h).
+std::map<std::string, std::string> PrometheusStatsKeys();
+
 // Every volume in one exposition, one # HELP / # TYPE per metric family; with `with_up`
 // also s3nbd_up{volume} for each.
 std::string FormatPrometheus(const std::vector<VolumeStats>& volumes, bool with_up);

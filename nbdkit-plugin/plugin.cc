@@ -14,6 +14,7 @@
 #include "cache/volume/volume_config.h"
 #include "cache/volume/volume_factory.h"
 #include "nbdkit-plugin/stats_file.h"
+#include "nbdkit-plugin/stats_keys.h"
 
 // PARALLEL: requests on all connections run concurrently; Volume serialises writers of
 // the same block itself and every lower layer is thread-safe.
@@ -33,46 +34,47 @@ const std::string g_config_help = std::string(s3nbd::kVolumeOptionHelp) +
     "\nstatsfile=PATH        write statistics to PATH every second (docs/stats.md; s3nbd stats)";
 
 void SampleStats(s3nbd::plugin::StatsValues* out) {
+  namespace stats = s3nbd::stats;  // the keys: nbdkit-plugin/stats_keys.h
   auto add = [&](const char* k, const std::atomic<uint64_t>& v) {
     out->emplace_back(k, v.load(std::memory_order_relaxed));
   };
-  add("requests_read", g_requests.read);
-  add("requests_write", g_requests.write);
-  add("requests_flush", g_requests.flush);
-  add("requests_trim", g_requests.trim);
-  add("requests_zero", g_requests.zero);
-  add("requests_extents", g_requests.extents);
-  add("requests_errors", g_requests.errors);
-  add("bytes_read", g_requests.bytes_read);
-  add("bytes_written", g_requests.bytes_written);
+  add(stats::kRequestsRead, g_requests.read);
+  add(stats::kRequestsWrite, g_requests.write);
+  add(stats::kRequestsFlush, g_requests.flush);
+  add(stats::kRequestsTrim, g_requests.trim);
+  add(stats::kRequestsZero, g_requests.zero);
+  add(stats::kRequestsExtents, g_requests.extents);
+  add(stats::kRequestsErrors, g_requests.errors);
+  add(stats::kBytesRead, g_requests.bytes_read);
+  add(stats::kBytesWritten, g_requests.bytes_written);
   const s3nbd::S3Counters& c = g_volume->client().counters();
-  add("s3_get", c.get);
-  add("s3_put", c.put);
-  add("s3_delete", c.del);
-  add("s3_list", c.list);
-  add("s3_head", c.head);
-  add("s3_multi_delete", c.multi_delete);
-  add("s3_retries", c.retries);
-  add("s3_errors", c.errors);
-  add("s3_bytes_in", c.bytes_in);
-  add("s3_bytes_out", c.bytes_out);
+  add(stats::kS3Get, c.get);
+  add(stats::kS3Put, c.put);
+  add(stats::kS3Delete, c.del);
+  add(stats::kS3List, c.list);
+  add(stats::kS3Head, c.head);
+  add(stats::kS3MultiDelete, c.multi_delete);
+  add(stats::kS3Retries, c.retries);
+  add(stats::kS3Errors, c.errors);
+  add(stats::kS3BytesIn, c.bytes_in);
+  add(stats::kS3BytesOut, c.bytes_out);
   if (const s3nbd::LocalCacheStore* cache = g_volume->cache()) {  // absent keys show as "-"
     const s3nbd::CacheCounters& k = cache->counters();
-    add("cache_hits", k.hits);
-    add("cache_misses", k.misses);
-    add("cache_readahead_hits", k.readahead_hits);
-    add("cache_absent_reads", k.absent_reads);
-    add("cache_coalesced_misses", k.coalesced_misses);
-    add("cache_dirty_bytes", k.dirty_bytes);
-    add("writeback_queue", k.writeback_queue);
-    add("cache_uploads", k.uploads);
-    add("cache_erases", k.erases);
-    add("cache_evictions", k.evictions);
-    add("cache_errors", k.errors);
-    add("cache_write_waits", k.write_waits);
-    add("cache_write_wait_ms", k.write_wait_ms);
-    add("uploads_in_flight", k.uploads_in_flight);
-    add("cache_writes_in_place", k.writes_in_place);
+    add(stats::kCacheHits, k.hits);
+    add(stats::kCacheMisses, k.misses);
+    add(stats::kCacheReadaheadHits, k.readahead_hits);
+    add(stats::kCacheAbsentReads, k.absent_reads);
+    add(stats::kCacheCoalescedMisses, k.coalesced_misses);
+    add(stats::kCacheDirtyBytes, k.dirty_bytes);
+    add(stats::kWritebackQueue, k.writeback_queue);
+    add(stats::kCacheUploads, k.uploads);
+    add(stats::kCacheErases, k.erases);
+    add(stats::kCacheEvictions, k.evictions);
+    add(stats::kCacheErrors, k.errors);
+    add(stats::kCacheWriteWaits, k.write_waits);
+    add(stats::kCacheWriteWaitMs, k.write_wait_ms);
+    add(stats::kUploadsInFlight, k.uploads_in_flight);
+    add(stats::kCacheWritesInPlace, k.writes_in_place);
   }
 }
 

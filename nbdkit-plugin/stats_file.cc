@@ -10,6 +10,7 @@
 #include <ctime>
 
 #include "cache/util/log.h"
+#include "nbdkit-plugin/stats_keys.h"
 
 namespace s3nbd::plugin {
 
@@ -30,9 +31,9 @@ Status StatsFileWriter::WriteOnce() {
   sampler_(&values);
   auto up =
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started_);
-  values.emplace_back("pid", static_cast<uint64_t>(getpid()));
-  values.emplace_back("uptime_seconds", static_cast<uint64_t>(up.count()));
-  values.emplace_back("updated_unix", static_cast<uint64_t>(std::time(nullptr)));
+  values.emplace_back(stats::kPid, static_cast<uint64_t>(getpid()));
+  values.emplace_back(stats::kUptimeSeconds, static_cast<uint64_t>(up.count()));
+  values.emplace_back(stats::kUpdatedUnix, static_cast<uint64_t>(std::time(nullptr)));
   std::string text = FormatStatsFile(values);
   std::string tmp = path_ + ".tmp";
   auto fail = [&](const char* what) {

@@ -36,6 +36,13 @@ AlignedBuffer::AlignedBuffer(size_t size) : size_(size) {
 }
 void AlignedBuffer::Free::operator()(uint8_t* p) const { std::free(p); }
 
+Status IoError(const IoOp& op, int err) {
+  if (err == 0) return Status::Error(EIO, "short transfer at offset " + std::to_string(op.offset));
+  if (op.kind == IoOp::Kind::kSync) return Status::Error(err, std::string("fdatasync: ") + std::strerror(err));
+  return Status::Error(err, std::string(op.kind == IoOp::Kind::kRead ? "read" : "write") + " at offset " +
+                                std::to_string(op.offset) + ": " + std::strerror(err));
+}
+
 Result<std::unique_ptr<UringRing>> UringRing::Create(unsigned depth) {
   auto r = std::make_unique<UringRing>(Key{});
   int rc = io_uring_queue_init(depth, &r->ring_, 0);
@@ -72,8 +79,7 @@ Status UringRing::Run(std::span<IoOp> ops) {
     op.done = 0;
     todo.push_back(&op);
   }
-  int first_err = 0;
-  std::string what;
+  Status first;
   while (!todo.empty()) {
     size_t n = std::min<size_t>(todo.size(), depth_);
     for (size_t i = 0; i < n; i++) Prep(todo[todo.size() - 1 - i]);
@@ -98,19 +104,10 @@ Status UringRing::Run(std::span<IoOp> ops) {
       if (res == -EAGAIN || res == -EINTR) {
         todo.push_back(op);
       } else if (res < 0) {
-        if (first_err == 0) {
-          first_err = -res;
-          what = (op->kind == IoOp::Kind::kSync   ? "fdatasync"
-                  : op->kind == IoOp::Kind::kRead ? "read"
-                                                  : "write");
-          what += " at offset " + std::to_string(op->offset) + ": " + std::strerror(-res);
-        }
+        if (first.ok()) first = IoError(*op, -res);
       } else if (op->kind != IoOp::Kind::kSync) {
         if (res == 0) {  // EOF: the file is shorter than its geometry
-          if (first_err == 0) {
-            first_err = EIO;
-            what = "short transfer at offset " + std::to_string(op->offset);
-          }
+          if (first.ok()) first = IoError(*op, 0);
           continue;
         }
         op->done += static_cast<size_t>(res);
@@ -118,8 +115,7 @@ Status UringRing::Run(std::span<IoOp> ops) {
       }
     }
   }
-  if (first_err != 0) return Status::Error(first_err, what);
-  return Status::Ok();
+  return first;
 }
 
 Status RunOnThreadRing(std::span<IoOp> ops) {
@@ -243,14 +239,11 @@ namespace {
 
 // One op with plain syscalls: EINTR/EAGAIN and short transfers resumed, as the ring does.
 Status RunDirect(IoOp& op) {
-  const char* what = op.kind == IoOp::Kind::kSync   ? "fdatasync"
-                     : op.kind == IoOp::Kind::kRead ? "read"
-                                                    : "write";
   if (op.kind == IoOp::Kind::kSync) {
     int rc;
     do rc = ::fdatasync(op.fd);
     while (rc != 0 && errno == EINTR);
-    if (rc != 0) return Status::Error(errno, std::string(what) + ": " + std::strerror(errno));
+    if (rc != 0) return IoError(op, errno);
     return Status::Ok();
   }
   op.done = 0;
@@ -259,11 +252,8 @@ Status RunDirect(IoOp& op) {
                     ? ::pread(op.fd, op.buf + op.done, op.len - op.done, op.offset + op.done)
                     : ::pwrite(op.fd, op.buf + op.done, op.len - op.done, op.offset + op.done);
     if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
-    if (n < 0)
-      return Status::Error(errno, std::string(what) + " at offset " + std::to_string(op.offset) +
-                                      ": " + std::strerror(errno));
-    if (n == 0)  // EOF: the file is shorter than its geometry
-      return Status::Error(EIO, "short transfer at offset " + std::to_string(op.offset));
+    if (n < 0) return IoError(op, errno);
+    if (n == 0) return IoError(op, 0);  // EOF: the file is shorter than its geometry
     op.done += static_cast<size_t>(n);
   }
   return Status::Ok();

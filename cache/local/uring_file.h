@@ -72,6 +72,11 @@ class UringRing {
   unsigned depth_ = 0;
 };
 
+// The error of one failed op, worded alike by the ring and the plain syscalls: "read at offset
+// N: <strerror>", "write at offset N: ...", "fdatasync: ..."; err 0 is an EOF (EIO, "short
+// transfer at offset N").
+Status IoError(const IoOp& op, int err);
+
 // Runs a batch on the calling thread's ring (created on first use, depth 64).
 Status RunOnThreadRing(std::span<IoOp> ops);
 // How the cache file runs its I/O: a batch of several ops on the thread's ring when

@@ -225,6 +225,7 @@ Status OpenedVolume::OpenSteps(const VolumeOptions& options) {
     }
   } renew_during_open{v->lease_.get()};
   if (v->lease_) v->lease_->RenewInBackground();
+  if (v->lease_ && options.after_lease_for_test) options.after_lease_for_test();
   // Every block PUT and DELETE is bounded by the lease's validity (the fence).
   auto s3 = std::make_unique<S3BlockStore>(v->client_.get(), keys, desc.block_count(), v->lease_.get());
   auto codec = std::make_unique<BlockCodec>(std::move(*id), std::move(s3));

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -43,6 +44,9 @@ struct VolumeOptions {
   // Go on where the endpoint ignores create-only PUT (the lease cannot keep a second writer
   // out): the user guarantees a single serving host (unsafe-single-host=).
   bool unsafe_single_host = false;
+  // Test hook: runs in a writable open right after the writer lease is taken, and may throw
+  // (as a huge present map's bad_alloc would). Empty in production.
+  std::function<void()> after_lease_for_test;
 };
 
 // Codec choices recorded by 's3nbd create'.

@@ -6,11 +6,17 @@
 // Then: the bucket alone must be an image some FLUSH saw; the disk keeps what was synced plus
 // none, all or a random per-sector subset of the rest; the cache reopens on it, recovers and
 // drains, and every FLUSH-acknowledged write must be in the bucket, nothing older than it, and
-// reads through the cache must equal the bucket. S3NBD_POWER_SCALE (default 1) scales the run.
+// reads through the cache must equal the bucket. More cut points: at every upload completion
+// (after the PUT, before its records), at every boundary of the recovery itself (a second cut,
+// then a third open) and at every boundary of a local flush's seal of OPEN records.
+// S3NBD_POWER_SCALE (default 1) scales the run.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstdlib>
+#include <map>
 #include <functional>
+#include <optional>
 #include <random>
 #include <thread>
 
@@ -147,16 +153,56 @@ std::string RunWorkload(const Scenario& sc, LocalCacheStore* cache, PowerModel* 
   return "";
 }
 
-// One run: workload, cut at `cut`, crash image with `loss`, recovery, drain, checks.
-// *boundaries gets the number of I/O boundaries the workload passed.
-std::string RunOnce(const Scenario& sc, int64_t cut, FaultDisk::Loss loss, int64_t* boundaries = nullptr) {
+// Where the power fails besides the workload's `cut` boundary, and what a run counted.
+struct MoreCuts {
+  int64_t completion = 0;  // > 0: in the n-th upload completion, after its PUT, before its records
+  int64_t recovery = -1;   // >= 0: the first reopen fails again at its n-th I/O boundary
+  FaultDisk::Loss recovery_loss = FaultDisk::Loss::kDropAll;  // the disk after that second cut
+  bool settle = false;  // after the workload, wait (power on) until the writeback queue is empty
+};
+struct Counts {
+  int64_t boundaries = 0;   // I/O boundaries of the workload
+  int64_t completions = 0;  // upload completions of the workload
+  int64_t recovery = 0;     // I/O boundaries of the first reopen (open, recovery, drain)
+};
+
+// The first reopen after the cut, on `disk`, cut again at boundary more.recovery: recovery
+// and a drain until the power fails. *drained gets the bucket if the drain was acknowledged.
+void CutRecovery(std::shared_ptr<FaultDisk> disk, PowerSwitch* power, PoweredMemoryStore* bucket,
+                 const MoreCuts& more, std::optional<std::map<uint64_t, std::string>>* drained) {
+  CacheOptions o = Options(FlushPolicy::kRemote, std::move(disk));
+  o.trust_clean = false;
+  o.dirty_wait_timeout = std::chrono::milliseconds(60);  // a drain after the cut gives up sooner
+  power->CutAfter(more.recovery);
+  auto c = LocalCacheStore::Create(o, std::make_unique<testing::ForwardTo>(bucket), Volume());
+  if (c.ok()) {
+    std::unique_ptr<LocalCacheStore> cache = std::move(c).value();
+    cache->Start();
+    if (Retrying(power, [&] { return cache->Flush(); }).ok()) *drained = bucket->Snapshot();
+    power->CutNow();
+    cache->Abandon();
+  }
+  power->CutNow();
+}
+
+// One run: workload, cut at `cut` (or more.completion), crash image with `loss`, recovery
+// (cut again at more.recovery, crash image with more.recovery_loss, recovery again), drain,
+// checks. *counts gets what the run passed.
+std::string RunOnce(const Scenario& sc, int64_t cut, FaultDisk::Loss loss, Counts* counts = nullptr,
+                    const MoreCuts& more = {}) {
   PowerSwitch power;
   auto disk = std::make_shared<FaultDisk>(&power);
   PoweredMemoryStore bucket(&power, sc.seed * 7919, sc.fail_pct, sc.slow_pct);
   PowerModel model(kBlocks, kBlockSize);
+  std::atomic<int64_t> completions{0};
   {
     auto inner = std::make_unique<testing::ForwardTo>(&bucket);
-    auto c = LocalCacheStore::Create(Options(sc.policy, disk), std::move(inner), Volume());
+    CacheOptions o = Options(sc.policy, disk);
+    o.before_completion_records = [slow = o.before_completion_records, &completions, &power, &more] {
+      slow();
+      if (++completions == more.completion) power.CutNow();  // the PUT is done, its records not
+    };
+    auto c = LocalCacheStore::Create(o, std::move(inner), Volume());
     if (!c.ok()) return "create: " + c.status().message();
     std::unique_ptr<LocalCacheStore> cache = std::move(c).value();
     cache->Start();
@@ -164,16 +210,30 @@ std::string RunOnce(const Scenario& sc, int64_t cut, FaultDisk::Loss loss, int64
     power.CutAfter(cut);
     std::string why = RunWorkload(sc, cache.get(), &model, &power);
     if (!why.empty()) return why;
-    if (boundaries) *boundaries = power.ops() - before;
+    auto busy = [&] { return cache->counters().writeback_queue > 0 || cache->counters().uploads_in_flight > 0; };
+    for (int i = 0; more.settle && i < 2000 && !power.dead() && busy(); i++)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    if (counts) counts->boundaries = power.ops() - before;
     power.CutNow();  // a cut after the end of the workload is a cut all the same
     cache->Abandon();
+    if (counts) counts->completions = completions;
   }
   if (std::string why = model.CheckBucketAtCut(bucket.Snapshot()); !why.empty()) return "bucket at the cut: " + why;
   std::mt19937_64 rng(sc.seed ^ static_cast<uint64_t>(cut) * 31);
-  PowerSwitch after;
-  auto recovered = std::make_shared<FaultDisk>(&after, disk->CrashImage(loss, rng));
-  bucket.set_power(&after);
+  std::vector<uint8_t> image = disk->CrashImage(loss, rng);
   bucket.set_faults(0, 0);
+  PowerSwitch second;
+  std::optional<std::map<uint64_t, std::string>> drained;  // the bucket after an acknowledged drain
+  if (more.recovery >= 0) {
+    auto again = std::make_shared<FaultDisk>(&second, std::move(image));
+    bucket.set_power(&second);
+    CutRecovery(again, &second, &bucket, more, &drained);
+    if (counts) counts->recovery = second.ops();
+    image = again->CrashImage(more.recovery_loss, rng);
+  }
+  PowerSwitch after;
+  auto recovered = std::make_shared<FaultDisk>(&after, std::move(image));
+  bucket.set_power(&after);
   CacheOptions reopen = Options(FlushPolicy::kRemote, recovered);
   reopen.trust_clean = false;  // as the factory does after a crash (no saved present map)
   auto c = LocalCacheStore::Create(reopen, std::make_unique<testing::ForwardTo>(&bucket), Volume());
@@ -182,13 +242,15 @@ std::string RunOnce(const Scenario& sc, int64_t cut, FaultDisk::Loss loss, int64
   cache->Start();
   if (Status s = Retrying(&after, [&] { return cache->Flush(); }); !s.ok())
     return "drain after recovery: " + s.message();
-  const auto image = bucket.Snapshot();
-  if (std::string why = model.CheckRecovered(image); !why.empty()) return "after recovery: " + why;
+  const auto image_after = bucket.Snapshot();
+  if (std::string why = model.CheckRecovered(image_after); !why.empty()) return "after recovery: " + why;
+  if (drained && *drained != image_after)
+    return "the bucket changed after the acknowledged drain of the first recovery";
   for (uint64_t b = 0; b < kBlocks; b++) {
     std::string got;
     if (Status s = cache->Read(b, &got); !s.ok()) return "read after recovery: " + s.message();
-    auto it = image.find(b);
-    if (got != (it == image.end() ? std::string(kBlockSize, '\0') : it->second))
+    auto it = image_after.find(b);
+    if (got != (it == image_after.end() ? std::string(kBlockSize, '\0') : it->second))
       return "block " + std::to_string(b) + ": the cache and the bucket differ after the drain";
   }
   if (Status s = cache->Shutdown(std::chrono::seconds(5)); !s.ok()) return "shutdown: " + s.message();
@@ -205,10 +267,10 @@ void Exhaustive(FlushPolicy policy, uint64_t first_seed) {
   int runs = 0, failures = 0;
   for (uint64_t seed = first_seed; seed < first_seed + 4 * static_cast<uint64_t>(Scale()); seed++) {
     Scenario sc{seed, 10, policy};
-    int64_t total = 0;
-    std::string why = RunOnce(sc, INT64_MAX, FaultDisk::Loss::kKeepAll, &total);
+    Counts n;
+    std::string why = RunOnce(sc, INT64_MAX, FaultDisk::Loss::kKeepAll, &n);
     ASSERT_EQ(why, "") << Describe(sc, INT64_MAX, FaultDisk::Loss::kKeepAll);
-    for (int64_t cut = 0; cut <= total; cut++)
+    for (int64_t cut = 0; cut <= n.boundaries; cut++)
       for (FaultDisk::Loss loss : kLosses) {
         runs++;
         why = RunOnce(sc, cut, loss);
@@ -229,9 +291,8 @@ TEST(LocalCachePowerTest, RandomCutsInLongWorkloads) {
   int runs = 0, failures = 0;
   for (int i = 0; i < 150 * Scale(); i++) {
     Scenario sc{1000 + static_cast<uint64_t>(i), 60, i % 2 ? FlushPolicy::kLocal : FlushPolicy::kRemote};
-    int64_t total = 0;
     if (i % 10 == 0) {
-      std::string why = RunOnce(sc, INT64_MAX, FaultDisk::Loss::kKeepAll, &total);
+      std::string why = RunOnce(sc, INT64_MAX, FaultDisk::Loss::kKeepAll);
       ASSERT_EQ(why, "") << Describe(sc, INT64_MAX, FaultDisk::Loss::kKeepAll);
     }
     const int64_t cut = static_cast<int64_t>(rng() % 400);
@@ -243,6 +304,80 @@ TEST(LocalCachePowerTest, RandomCutsInLongWorkloads) {
   EXPECT_EQ(failures, 0) << "of " << runs << " power cuts";
   std::printf("random power cuts: %d runs, %d failed\n", runs, failures);
 }
+
+// The power fails after an upload reached the bucket and before its CLEAN/FREE record (or a
+// DIRTY->CLEAN rewrite) reached the file: at every upload completion of short workloads.
+// Recovery must upload again or otherwise keep the flushed image, never an older version.
+void EveryCompletion(FlushPolicy policy, uint64_t first_seed) {
+  SetLogLevel(LogLevel::kError);
+  int runs = 0, failures = 0;
+  for (uint64_t seed = first_seed; seed < first_seed + 4 * static_cast<uint64_t>(Scale()); seed++) {
+    Scenario sc{seed, 16, policy};
+    Counts n;
+    MoreCuts settled;
+    settled.settle = true;  // the uploads of the last flush epoch happen too
+    std::string why = RunOnce(sc, INT64_MAX, FaultDisk::Loss::kKeepAll, &n, settled);
+    ASSERT_EQ(why, "") << Describe(sc, INT64_MAX, FaultDisk::Loss::kKeepAll);
+    ASSERT_GT(n.completions, 0) << "the workload of seed " << seed << " uploaded nothing";
+    for (int64_t k = 1; k <= n.completions + 1; k++)
+      for (FaultDisk::Loss loss : kLosses) {
+        runs++;
+        MoreCuts more = settled;
+        more.completion = k;
+        why = RunOnce(sc, INT64_MAX, loss, nullptr, more);
+        if (!why.empty() && failures++ < 5)
+          ADD_FAILURE() << Describe(sc, INT64_MAX, loss) << " completion " << k << ": " << why;
+      }
+  }
+  EXPECT_EQ(failures, 0) << "of " << runs << " power cuts";
+  std::printf("power cuts between an upload and its records: %d runs, %d failed\n", runs, failures);
+}
+
+TEST(LocalCachePowerTest, EveryUploadCompletionRemoteFlush) { EveryCompletion(FlushPolicy::kRemote, 300); }
+TEST(LocalCachePowerTest, EveryUploadCompletionLocalFlush) { EveryCompletion(FlushPolicy::kLocal, 400); }
+
+// The power fails again during the recovery: at every I/O boundary of the first reopen (its
+// record rewrites, header writes, syncs and re-uploads), with every kind of loss; a second
+// reopen must still hold every write a FLUSH acknowledged before the first cut, and nothing
+// older; a drain the first reopen acknowledged must not be undone.
+void EveryRecoveryBoundary(FlushPolicy policy, uint64_t first_seed) {
+  SetLogLevel(LogLevel::kError);
+  int runs = 0, failures = 0, busy = 0;
+  for (uint64_t seed = first_seed; seed < first_seed + 2 * static_cast<uint64_t>(Scale()); seed++) {
+    Scenario sc{seed, 24, policy};
+    Counts whole;
+    std::string why = RunOnce(sc, INT64_MAX, FaultDisk::Loss::kKeepAll, &whole);
+    ASSERT_EQ(why, "") << Describe(sc, INT64_MAX, FaultDisk::Loss::kKeepAll);
+    // First cuts late in the workload (much is dirty), at its end, and early.
+    const int64_t cuts[] = {whole.boundaries * 3 / 4, whole.boundaries, whole.boundaries / 3};
+    for (size_t i = 0; i < std::size(cuts); i++) {
+      const FaultDisk::Loss loss = kLosses[(seed + i) % 4];
+      Counts n;
+      MoreCuts probe;
+      probe.recovery = INT64_MAX;
+      why = RunOnce(sc, cuts[i], loss, &n, probe);
+      ASSERT_EQ(why, "") << Describe(sc, cuts[i], loss) << " (recovery not cut)";
+      if (n.recovery > 8) busy++;  // more than open, header and syncs: it re-uploaded
+      for (int64_t k = 0; k <= n.recovery; k++)
+        for (FaultDisk::Loss again : kLosses) {
+          runs++;
+          MoreCuts more;
+          more.recovery = k;
+          more.recovery_loss = again;
+          why = RunOnce(sc, cuts[i], loss, nullptr, more);
+          if (!why.empty() && failures++ < 5)
+            ADD_FAILURE() << Describe(sc, cuts[i], loss) << " recovery cut at boundary " << k << " loss "
+                          << static_cast<int>(again) << ": " << why;
+        }
+    }
+  }
+  EXPECT_GT(busy, 0) << "no first cut left the recovery anything to upload";
+  EXPECT_EQ(failures, 0) << "of " << runs << " power cuts";
+  std::printf("power cuts during recovery: %d runs, %d failed\n", runs, failures);
+}
+
+TEST(LocalCachePowerTest, EveryRecoveryBoundaryRemoteFlush) { EveryRecoveryBoundary(FlushPolicy::kRemote, 500); }
+TEST(LocalCachePowerTest, EveryRecoveryBoundaryLocalFlush) { EveryRecoveryBoundary(FlushPolicy::kLocal, 600); }
 
 // The two scenarios of the power-loss issue, step by step (deterministic: no cut point search).
 struct Rig {
@@ -257,24 +392,86 @@ struct Rig {
     EXPECT_TRUE(c.ok()) << c.status().message();
     return c.ok() ? std::move(c).value() : nullptr;
   }
-  // Power cut now; the disk keeps what `loss` says; reopen, drain; the bucket's block `b`.
-  std::string CutRecoverAndRead(std::unique_ptr<LocalCacheStore> c, FaultDisk::Loss loss, uint64_t b) {
+  // Power cut now; the disk keeps what `loss` says; reopen, drain; the bucket (nullopt if
+  // the reopen failed).
+  std::optional<std::map<uint64_t, std::string>> CutRecoverAndDrain(std::unique_ptr<LocalCacheStore> c,
+                                                                     FaultDisk::Loss loss) {
     power.CutNow();
     c->Abandon();
     c.reset();
     std::mt19937_64 rng(1);
-    static PowerSwitch on;  // the power after the restart
     auto image = std::make_shared<FaultDisk>(&on, disk->CrashImage(loss, rng));
     bucket.set_power(&on);
     auto r = Open(FlushPolicy::kRemote, image);
-    if (!r) return "reopen failed";
+    if (!r) return std::nullopt;
     r->Start();
     Status s = r->Flush();
     EXPECT_TRUE(s.ok()) << s.message();
-    auto snap = bucket.Snapshot();
-    return snap.count(b) ? snap[b] : std::string(kBlockSize, '\0');
+    return bucket.Snapshot();
   }
+  // The same; the bucket's block `b`.
+  std::string CutRecoverAndRead(std::unique_ptr<LocalCacheStore> c, FaultDisk::Loss loss, uint64_t b) {
+    auto snap = CutRecoverAndDrain(std::move(c), loss);
+    if (!snap) return "reopen failed";
+    return snap->count(b) ? (*snap)[b] : std::string(kBlockSize, '\0');
+  }
+  PowerSwitch on;  // the power after the restart
 };
+
+// A local FLUSH seals the OPEN records of partial writes (hashes their slots, rewrites their
+// records) before its fdatasync. The power fails at every I/O boundary of the first or the
+// second of two such flushes: the writes the acknowledged flushes covered must survive.
+TEST(LocalCachePowerTest, EveryBoundaryOfALocalFlushSeal) {
+  SetLogLevel(LogLevel::kError);
+  constexpr uint64_t kPatched = 3;  // two flushes of them: 6 dirty versions, below the limit of 7
+  std::mt19937_64 data_rng(77);
+  int runs = 0;
+  for (int cut_flush = 1; cut_flush <= 2; cut_flush++) {
+    int64_t boundaries = INT64_MAX;  // of the cut flush, counted by the first (uncut) run
+    for (int64_t k = -1; k < boundaries; k++) {
+      for (FaultDisk::Loss loss : kLosses) {
+        Rig rig;
+        PowerModel model(kBlocks, kBlockSize);
+        auto c = rig.Open(FlushPolicy::kLocal, rig.disk);
+        ASSERT_TRUE(c);
+        bool acked = true;
+        for (int f = 1; f <= cut_flush && acked; f++) {
+          for (uint64_t b = 0; b < kPatched; b++) {  // a whole write, then patches in place (OPEN)
+            std::string after = RandomData(data_rng, kBlockSize);
+            ASSERT_TRUE(c->Write(b, after).ok());
+            model.Wrote(b, after);
+            for (uint32_t off : {1024u, 4096u}) {
+              const std::string patch = RandomData(data_rng, 512);
+              ASSERT_TRUE(c->WriteRange(b, off, 512, patch.data()).ok());
+              after.replace(off, 512, patch);
+              model.Wrote(b, after);
+            }
+          }
+          const int64_t before = rig.power.ops();
+          if (f == cut_flush && k >= 0) rig.power.CutAfter(k);
+          model.FlushStarted();
+          acked = c->Flush().ok();
+          if (acked) model.FlushAcked(false);
+          if (f == cut_flush && k < 0) {
+            ASSERT_TRUE(acked);
+            boundaries = rig.power.ops() - before;
+            // the seal's record rewrites and the header (plus, in order, the sync and flushed_seq)
+            ASSERT_GT(boundaries, static_cast<int64_t>(kPatched)) << "the flush sealed no OPEN record";
+          }
+        }
+        if (k >= 0) {
+          EXPECT_FALSE(acked) << "flush " << cut_flush << " cut at boundary " << k;
+        }
+        runs++;
+        auto image = rig.CutRecoverAndDrain(std::move(c), loss);
+        ASSERT_TRUE(image) << "flush " << cut_flush << " cut at boundary " << k << " loss " << static_cast<int>(loss);
+        EXPECT_EQ(model.CheckRecovered(*image), "")
+            << "flush " << cut_flush << " cut at boundary " << k << " loss " << static_cast<int>(loss);
+      }
+    }
+  }
+  std::printf("power cuts in a local flush's seal: %d runs\n", runs);
+}
 
 // Write D1; the kernel writes its DIRTY record back (sync); D1 is uploaded (its CLEAN record
 // only in the page cache); write D2 and FLUSH (flush=remote). Power is lost. Recovery must not

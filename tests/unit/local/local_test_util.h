@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "cache/forwarding_store.h"
 #include "cache/local/cache_options.h"
 #include "tests/unit/support/memory_block_store.h"
 
@@ -43,18 +44,27 @@ struct InnerEvent {
   char tag;  // first byte of written data
 };
 
-class GatedStore : public BlockStore {
+// Overrides what it gates or logs; the range calls go through its own Read and Write (as
+// BlockStore's defaults do), Flush, List and Prefetch are forwarded (ForwardingStore).
+class GatedStore : public ForwardingStore {
  public:
-  explicit GatedStore(MemoryBlockStore* mem, bool probe = false) : mem_(mem), probe_(probe) {}
+  explicit GatedStore(MemoryBlockStore* mem, bool probe = false)
+      : ForwardingStore(mem), mem_(mem), probe_(probe) {}
   Status Read(uint64_t block, std::string* data) override {
     Gate(true);
     return mem_->Read(block, data);
+  }
+  Status ReadRange(uint64_t block, uint32_t offset, uint32_t len, char* dest) override {
+    return ReadRangeByRead(block, offset, len, dest);
   }
   Status Write(uint64_t block, std::string_view data) override {
     Gate(false, block);
     Status s = mem_->Write(block, data);
     if (s.ok()) Log({'W', block, data.empty() ? '\0' : data[0]});
     return s;
+  }
+  Status WriteRange(uint64_t block, uint32_t offset, uint32_t len, const char* src) override {
+    return ReadPatchWrite(block, offset, len, src);
   }
   Status Erase(std::span<const uint64_t> blocks) override {
     Gate(false);
@@ -63,8 +73,6 @@ class GatedStore : public BlockStore {
       for (uint64_t b : blocks) Log({'E', b, '\0'});
     return s;
   }
-  Status Flush() override { return mem_->Flush(); }
-  Status List(const std::function<void(uint64_t)>& fn) override { return mem_->List(fn); }
   BlockPresence Probe(uint64_t block) override {
     if (!probe_) return BlockPresence::kUnknown;
     return mem_->Has(block) ? BlockPresence::kPresent : BlockPresence::kAbsent;

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "cache/block_store.h"
+#include "cache/forwarding_store.h"
 #include "tests/unit/local/fault_cache_file.h"
 
 namespace s3nbd::testing {
@@ -88,17 +89,9 @@ class PoweredMemoryStore : public BlockStore {
 };
 
 // Owned by the cache, forwarding to a store the test keeps (it outlives the cache).
-class ForwardTo : public BlockStore {
+class ForwardTo : public ForwardingStore {
  public:
-  explicit ForwardTo(BlockStore* target) : t_(target) {}
-  Status Read(uint64_t block, std::string* data) override { return t_->Read(block, data); }
-  Status Write(uint64_t block, std::string_view data) override { return t_->Write(block, data); }
-  Status Erase(std::span<const uint64_t> blocks) override { return t_->Erase(blocks); }
-  Status Flush() override { return t_->Flush(); }
-  Status List(const std::function<void(uint64_t)>& fn) override { return t_->List(fn); }
-
- private:
-  BlockStore* t_;
+  explicit ForwardTo(BlockStore* target) : ForwardingStore(target) {}
 };
 
 class PowerModel {

@@ -1,7 +1,8 @@
 // Tests of the cache file: batches larger than the ring depth (plain syscalls buffered, the
-// io_uring ring with O_DIRECT), errors reported as Status with the failing offset on both paths,
-// sync, growing a regular file, the exclusive lock (one server per cache file) and the refusal
-// of symbolic links.
+// io_uring ring with O_DIRECT), errors reported as Status with the failing offset on both paths
+// (worded alike), sync, growing a regular file, the exclusive lock (one server per cache file)
+// and the refusal of symbolic links.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -77,6 +78,34 @@ TEST(LocalUringFile, ReadPastTheEndIsAnError) {
   // The thread's ring still works afterwards.
   op.offset = 0;
   EXPECT_TRUE((*f)->RunData(std::span<IoOp>(&op, 1)).ok());
+}
+
+// The ring (a batch with ring_for_batches) and the plain syscalls word a failure alike: the
+// same op, offset and cause (IoError), for an errno (a closed descriptor) and for an EOF.
+TEST(LocalUringFile, TheRingAndTheSyscallsNameAFailureAlike) {
+  testing::TempDir dir;
+  const std::string path = dir.File("f");
+  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT, 0600));
+  ASSERT_GE(fd.get(), 0);
+  ASSERT_EQ(::ftruncate(fd.get(), 4096), 0);
+  AlignedBuffer buf(2 * 4096);
+  auto both = [&](IoOp failing) {  // the failing op second in a batch of two, on each path
+    std::string texts[2];
+    for (bool ring : {false, true}) {
+      IoOp ops[2] = {IoOp{IoOp::Kind::kRead, fd.get(), buf.data(), 4096, 0}, failing};
+      Status s = RunCacheIo(std::span<IoOp>(ops, 2), ring);
+      EXPECT_FALSE(s.ok()) << (ring ? "ring" : "syscalls");
+      EXPECT_EQ(s.err(), IoError(failing, failing.fd < 0 ? EBADF : 0).err());
+      texts[ring] = s.message();
+    }
+    EXPECT_EQ(texts[0], texts[1]);
+    return texts[0];
+  };
+  EXPECT_EQ(both(IoOp{IoOp::Kind::kWrite, -1, buf.data() + 4096, 4096, 3 * 4096}),
+            "write at offset 12288: " + std::string(std::strerror(EBADF)));
+  EXPECT_EQ(both(IoOp{IoOp::Kind::kRead, fd.get(), buf.data() + 4096, 4096, 2 * 4096}),
+            "short transfer at offset 8192");
+  EXPECT_EQ(both(IoOp{IoOp::Kind::kSync, -1}), "fdatasync: " + std::string(std::strerror(EBADF)));
 }
 
 TEST(LocalUringFile, OpenFailureNamesThePath) {
