@@ -3,7 +3,8 @@
 // of the inner store), or has pending DIRTY/ERASE versions uploaded by writeback workers in
 // flush-epoch order. LOCK RULE: mu_ guards every member marked GUARDED_BY(mu_) (checked by
 // clang -Wthread-safety); no file or inner-store I/O runs under mu_ (slots are pinned instead;
-// I/O functions are EXCLUDES(mu_)). The record_io_mu_ stripes order writes of the same record;
+// I/O functions are EXCLUDES(mu_)); slots are pinned under mu_ and unpinned without it (atomic
+// pin counts, SlotPins in slot_index.h), so a cache hit takes mu_ once. The record_io_mu_ stripes order writes of the same record;
 // they are taken (ascending) BEFORE mu_, never while holding it. Components with one job each:
 // FetchTable (misses in flight, read-ahead queue), WritebackQueue (upload order, epochs, seqs,
 // dirty bytes), SlotIndex (records, free lists, quarantine, CLOCK eviction, durability).

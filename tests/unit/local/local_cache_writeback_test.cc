@@ -29,11 +29,14 @@ TEST_F(LocalWritebackTest, WritesWaitAtMaxDirtyAndResume) {
       done++;
     }
   });
-  ASSERT_TRUE(WaitFor([&] { return c->counters().write_waits.load() >= 1; }));
+  // a writer waits, and a worker holds an upload at the gate (it may be woken a little after
+  // the writer began to wait: wait for both, not just the first)
+  ASSERT_TRUE(WaitFor([&] {
+    return c->counters().write_waits.load() >= 1 && c->counters().uploads_in_flight.load() >= 1;
+  }));
   EXPECT_LT(done.load(), 12);
   EXPECT_LE(c->counters().dirty_bytes.load(), o.max_dirty);
   EXPECT_EQ(c->counters().write_wait_ms.load(), 0u);  // counted when a wait ends
-  EXPECT_GE(c->counters().uploads_in_flight.load(), 1u);  // held at the gate
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   gate_->Open();
   writer.join();
@@ -77,10 +80,12 @@ TEST_F(LocalWritebackTest, StoreDownWriteTimesOutWithoutLosingData) {
 TEST_F(LocalWritebackTest, SlowButWorkingStoreNeverTimesOut) {
   CacheOptions o = Options(64);
   o.writeback_threads = 1;
-  o.max_dirty = 32 * 4096;  // the flush has ~480 ms of uploads to wait for
-  o.dirty_wait_timeout = std::chrono::milliseconds(300);
+  o.max_dirty = 32 * 4096;  // the flush has ~1.4 s of uploads to wait for
+  // Each upload (60 ms) is far below the timeout, their sum far above it. The margin is wide
+  // because a loaded 2-core machine can stall a thread for a few hundred ms.
+  o.dirty_wait_timeout = std::chrono::milliseconds(700);
   auto c = Open(o);
-  mem_.delay_ms = 20;  // 24 uploads take ~480 ms in total, each well under 300 ms
+  mem_.delay_ms = 60;  // 24 uploads take ~1.4 s in total
   c->Start();
   for (uint64_t b = 0; b < 24; b++) ASSERT_TRUE(c->Write(b, Block('s')).ok()) << b;
   ASSERT_TRUE(c->Flush().ok());
