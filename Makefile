@@ -70,8 +70,8 @@ check-thread-safety: $(TSA_BUILD)/Makefile
 check-integration: build
 	bash tests/run-integration.sh
 
-# libFuzzer targets (tests/fuzz/*_fuzz.cc) built with clang straight from the few sources they
-# need; each runs FUZZ_RUNS inputs from a fixed seed and its checked-in corpus (run longer by
+# libFuzzer targets (tests/fuzz/*_fuzz.cc) built with clang from the few sources they need;
+# each runs FUZZ_RUNS inputs from a fixed seed and its checked-in corpus (run longer by
 # hand: make check-fuzz FUZZ_RUNS=10000000).
 FUZZ_BUILD ?= build-fuzz
 FUZZ_RUNS ?= 20000
@@ -89,10 +89,19 @@ FUZZ_SOURCES := cache/codec/block_codec.cc cache/codec/aes_gcm.cc cache/codec/vo
                 cache/versioned/manifest_root.cc cache/versioned/checkpoint_pointer.cc
 FUZZ_HEADERS := $(wildcard cache/*.h cache/*/*.h)
 
-$(FUZZ_BUILD)/%_fuzz: tests/fuzz/%_fuzz.cc $(FUZZ_SOURCES) $(FUZZ_HEADERS)
-	@mkdir -p $(FUZZ_BUILD)
-	$(FUZZ_CXX) -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -I. \
-	  $< $(FUZZ_SOURCES) -o $@ $$(pkg-config --libs openssl libzstd libxxhash libcurl)
+# The sources are compiled once (instrumented for coverage: fuzzer-no-link) and every target
+# links them, instead of each target compiling all of them again.
+FUZZ_FLAGS := -std=c++20 -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -I.
+FUZZ_OBJS := $(FUZZ_SOURCES:%.cc=$(FUZZ_BUILD)/obj/%.o)
+.SECONDARY: $(FUZZ_OBJS)  # kept: made by a pattern rule, make would delete them after the link
+
+$(FUZZ_BUILD)/obj/%.o: %.cc $(FUZZ_HEADERS)
+	@mkdir -p $(@D)
+	$(FUZZ_CXX) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_BUILD)/%_fuzz: tests/fuzz/%_fuzz.cc $(FUZZ_OBJS) $(FUZZ_HEADERS)
+	$(FUZZ_CXX) $(FUZZ_FLAGS) -fsanitize=fuzzer $< $(FUZZ_OBJS) -o $@ \
+	  $$(pkg-config --libs openssl libzstd libxxhash libcurl)
 
 fuzzers: $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/%_fuzz)
 
