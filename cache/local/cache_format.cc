@@ -116,8 +116,8 @@ Result<HeaderState> DecodeHeader(std::span<const uint8_t> in, CacheHeader* h) {
   if (std::memcmp(p, kMagic, 8) != 0)
     return Status::Error(EINVAL, "not an s3nbd cache file (bad magic)");
   uint32_t version = Get<uint32_t>(p + 8);
-  if (version > kCacheFormatVersion)
-    return Status::Error(EINVAL, "unsupported cache format version " + std::to_string(version) +
+  if (version > kCacheFormatVersion)  // EPROTONOSUPPORT: never discarded (discard-bad-cache)
+    return Status::Error(EPROTONOSUPPORT, "unsupported cache format version " + std::to_string(version) +
                                      " (written by a newer s3nbd, which this one cannot read: "
                                      "use that s3nbd, or delete the file)");
   if (version < 1)

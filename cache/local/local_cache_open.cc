@@ -53,7 +53,11 @@ Status LocalCacheStore::Open() {
     AlignedBuffer buf(kCacheHeaderSize);
     if (Status s = file_->ReadMeta(0, buf.data(), kCacheHeaderSize); !s.ok()) return s.Wrap(where);
     auto state = DecodeHeader(std::span<const uint8_t>(buf.data(), kCacheHeaderSize), &header_);
-    if (!state.ok()) {
+    if (!state.ok() && state.status().err() == EPROTONOSUPPORT) {
+      // A newer s3nbd's file is not corrupt, and may hold its dirty blocks: never discarded,
+      // whatever discard-bad-cache says.
+      return state.status().Wrap(where);
+    } else if (!state.ok()) {
       refuse = state.status().message();
     } else if (*state == HeaderState::kEmpty) {
       return Format("new cache file");

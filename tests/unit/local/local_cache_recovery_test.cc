@@ -149,6 +149,27 @@ TEST_F(LocalRecoveryTest, CorruptHeaderIsRefused) {
   EXPECT_NE(r.status().message().find("checksum"), std::string::npos) << r.status().message();
 }
 
+// A file of a newer cache format is not corrupt: refused naming the newer s3nbd, even with
+// discard-bad-cache, and left as it is (its dirty blocks are the newer s3nbd's to upload).
+TEST_F(LocalRecoveryTest, ANewerFormatIsRefusedAndNeverDiscarded) {
+  auto c = Open(Options());
+  ASSERT_TRUE(c->Write(1, Block('n')).ok());
+  c.reset();
+  Poke(Options().path, 8, 3 ^ 4);  // format version 3 -> 4
+  CacheOptions o = Options();
+  o.discard_bad_cache = true;
+  auto r = TryOpen(o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().err(), EPROTONOSUPPORT);
+  EXPECT_NE(r.status().message().find("version 4 (written by a newer s3nbd"), std::string::npos)
+      << r.status().message();
+  EXPECT_EQ(r.status().message().find("discard-bad-cache"), std::string::npos)
+      << r.status().message();
+  Poke(Options().path, 8, 3 ^ 4);  // back to 3: nothing was changed meanwhile
+  c = Open(Options());
+  EXPECT_EQ(c->counters().dirty_bytes.load(), 4096u);
+}
+
 TEST_F(LocalRecoveryTest, SmallForeignFileIsNotOverwritten) {
   {
     std::ofstream f(Options().path);
