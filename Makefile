@@ -78,7 +78,7 @@ FUZZ_RUNS ?= 20000
 FUZZ_CXX ?= clang++
 FUZZ_TARGETS := block_decoder descriptor s3_xml credential_docs cache_format_v4 generation_decoder \
                 segment_decoder manifest_decoder
-FUZZ_SOURCES := cache/codec/block_codec.cc cache/codec/aes_gcm.cc cache/codec/volume_key.cc cache/volume/volume_descriptor.cc cache/s3/block_key.cc \
+FUZZ_SOURCES := cache/codec/block_codec.cc cache/codec/zstd_frame.cc cache/codec/aes_gcm.cc cache/codec/volume_key.cc cache/volume/volume_descriptor.cc cache/s3/block_key.cc \
                 cache/versioned/generation_codec.cc cache/versioned/object_subkey.cc \
                 cache/s3/s3_xml.cc cache/s3/flat_json.cc cache/s3/credentials.cc \
                 cache/s3/process_credential_provider.cc cache/s3/imds_credential_provider.cc \

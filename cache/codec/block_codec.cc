@@ -3,13 +3,13 @@
 
 #define XXH_STATIC_LINKING_ONLY  // XXH3_state_t on the stack
 #include <xxhash.h>
-#include <zstd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstring>
 
+#include "cache/codec/zstd_frame.h"
 #include "cache/util/coding.h"
 
 namespace s3nbd {
@@ -73,33 +73,6 @@ std::string AssociatedData(const CodecIdentity& id, std::string_view header40) {
 
 Status Corrupt(uint64_t block, const std::string& why) {
   return Status::Error(EIO, "block " + std::to_string(block) + ": " + why);
-}
-
-struct CctxFree {
-  void operator()(ZSTD_CCtx* c) const { ZSTD_freeCCtx(c); }
-};
-struct DctxFree {
-  void operator()(ZSTD_DCtx* c) const { ZSTD_freeDCtx(c); }
-};
-thread_local std::unique_ptr<ZSTD_CCtx, CctxFree> t_cctx;
-thread_local std::unique_ptr<ZSTD_DCtx, DctxFree> t_dctx;
-
-// Compresses plaintext into dst (capacity >= ZSTD_compressBound); the frame's length if it
-// is smaller than plaintext, 0 otherwise (the block is then stored raw).
-size_t CompressInto(std::string_view plaintext, char* dst, size_t capacity, int level) {
-  if (!t_cctx) t_cctx.reset(ZSTD_createCCtx());
-  if (!t_cctx) return 0;
-  size_t n = ZSTD_compressCCtx(t_cctx.get(), dst, capacity, plaintext.data(), plaintext.size(),
-                               level > 0 ? level : ZSTD_CLEVEL_DEFAULT);
-  return ZSTD_isError(n) || n >= plaintext.size() ? 0 : n;
-}
-
-// Decompresses exactly out.size() bytes; false for anything else (never writes beyond).
-bool DecompressInto(std::string_view frame, std::span<char> out) {
-  if (!t_dctx) t_dctx.reset(ZSTD_createDCtx());
-  if (!t_dctx) return false;
-  size_t n = ZSTD_decompressDCtx(t_dctx.get(), out.data(), out.size(), frame.data(), frame.size());
-  return !ZSTD_isError(n) && n == out.size();
 }
 
 // Per-thread scratch, reused so that decoding costs no allocation: t_frame holds the opened
@@ -179,7 +152,7 @@ Status DecodePayload(const CodecIdentity& id, uint64_t block, const ObjectView& 
     body = std::string_view(out, n);
   }
   if (zstd) {
-    if (!DecompressInto(body, dest))
+    if (!ZstdDecompressInto(body, dest))
       return Corrupt(block, "zstd payload does not decompress to exactly " + std::to_string(id.block_size) + " bytes");
     if (!sealed && Checksum(v.header40, std::string_view(dest.data(), dest.size()), block) != v.sum)
       return Corrupt(block, "checksum mismatch (object corrupted)");
@@ -210,14 +183,14 @@ Result<size_t> EncodeBlockInto(const CodecIdentity& id, uint64_t block, std::str
                                uint64_t generation, std::string* buffer) {
   const size_t seal = id.key ? kSealOverhead : 0;
   const size_t room =
-      id.zstd ? std::max(plaintext.size(), ZSTD_compressBound(plaintext.size())) : plaintext.size();
+      id.zstd ? std::max(plaintext.size(), ZstdBound(plaintext.size())) : plaintext.size();
   char* h = Room(buffer, kBlockHeaderBytes + room + seal);
   char* p = h + kBlockHeaderBytes;  // payload: [nonce] body [tag]
   char* body = p + (id.key ? kGcmNonceBytes : 0);
   uint8_t flags = id.key ? kFlagAesGcm : 0;
   size_t body_len = plaintext.size();
   if (id.zstd) {
-    if (size_t n = CompressInto(plaintext, body, room, id.zstd_level)) {
+    if (size_t n = ZstdCompressInto(plaintext, body, room, id.zstd_level)) {
       flags |= kFlagZstd;
       body_len = n;
     }

@@ -4,7 +4,6 @@
 
 #define XXH_STATIC_LINKING_ONLY  // XXH3_state_t on the stack
 #include <xxhash.h>
-#include <zstd.h>
 
 #include <algorithm>
 #include <cinttypes>
@@ -12,6 +11,7 @@
 #include <cstring>
 #include <memory>
 
+#include "cache/codec/zstd_frame.h"
 #include "cache/util/coding.h"
 
 namespace s3nbd {
@@ -69,31 +69,7 @@ uint64_t CopyAndChecksum(const char* header, const char* src, size_t n, char* de
   return h.Digest();
 }
 
-struct CctxFree {
-  void operator()(ZSTD_CCtx* c) const { ZSTD_freeCCtx(c); }
-};
-struct DctxFree {
-  void operator()(ZSTD_DCtx* c) const { ZSTD_freeDCtx(c); }
-};
-thread_local std::unique_ptr<ZSTD_CCtx, CctxFree> t_cctx;
-thread_local std::unique_ptr<ZSTD_DCtx, DctxFree> t_dctx;
 thread_local std::string t_frame;  // an opened zstd frame of a sealed object
-
-// The frame's length if it is smaller than plaintext, else 0 (the block is stored plain).
-size_t CompressInto(std::string_view plaintext, char* dst, size_t capacity, int level) {
-  if (!t_cctx) t_cctx.reset(ZSTD_createCCtx());
-  if (!t_cctx) return 0;
-  size_t n = ZSTD_compressCCtx(t_cctx.get(), dst, capacity, plaintext.data(), plaintext.size(),
-                               level > 0 ? level : ZSTD_CLEVEL_DEFAULT);
-  return ZSTD_isError(n) || n >= plaintext.size() ? 0 : n;
-}
-
-bool DecompressInto(std::string_view frame, std::span<char> out) {
-  if (!t_dctx) t_dctx.reset(ZSTD_createDCtx());
-  if (!t_dctx) return false;
-  size_t n = ZSTD_decompressDCtx(t_dctx.get(), out.data(), out.size(), frame.data(), frame.size());
-  return !ZSTD_isError(n) && n == out.size();
-}
 
 char* Room(std::string* s, size_t n) {
   if (s->size() < n) s->resize(n);
@@ -110,13 +86,13 @@ Result<size_t> Encode(const GenerationIdentity& id, uint64_t block, uint64_t epo
                                      " bytes, the block size is " + std::to_string(c.block_size));
   const size_t tag = c.key ? kGcmTagBytes : 0;
   const size_t room =
-      c.zstd ? std::max(plaintext.size(), ZSTD_compressBound(plaintext.size())) : plaintext.size();
+      c.zstd ? std::max(plaintext.size(), ZstdBound(plaintext.size())) : plaintext.size();
   char* h = Room(buffer, kGenerationHeaderBytes + room + tag);
   char* body = h + kGenerationHeaderBytes;
   uint8_t flags = c.key ? kFlagAesGcm : 0;
   size_t body_len = plaintext.size();
   if (c.zstd) {
-    if (size_t n = CompressInto(plaintext, body, room, c.zstd_level)) {
+    if (size_t n = ZstdCompressInto(plaintext, body, room, c.zstd_level)) {
       flags |= kFlagZstd;
       body_len = n;
     }
@@ -280,7 +256,7 @@ Status DecodeGenerationInto(const GenerationIdentity& id, const GenerationExpect
   }
   Status result;
   if (zstd) {
-    if (!DecompressInto(body, dest))
+    if (!ZstdDecompressInto(body, dest))
       result = Bad(
           id, b,
           "zstd payload does not decompress to exactly " + std::to_string(dest.size()) + " bytes");

@@ -3,13 +3,13 @@
 
 #define XXH_STATIC_LINKING_ONLY  // XXH3_state_t on the stack
 #include <xxhash.h>
-#include <zstd.h>
 
 #include <cstdio>
 #include <cstring>
 #include <optional>
 
 #include "cache/codec/aes_gcm.h"
+#include "cache/codec/zstd_frame.h"
 #include "cache/util/coding.h"
 
 namespace s3nbd {
@@ -41,33 +41,20 @@ uint64_t Checksum(const char* header88, std::string_view body, uint64_t seed) {
   return XXH3_64bits_digest(&st);
 }
 
-struct CctxFree {
-  void operator()(ZSTD_CCtx* c) const { ZSTD_freeCCtx(c); }
-};
-struct DctxFree {
-  void operator()(ZSTD_DCtx* c) const { ZSTD_freeDCtx(c); }
-};
-thread_local std::unique_ptr<ZSTD_CCtx, CctxFree> t_cctx;
-thread_local std::unique_ptr<ZSTD_DCtx, DctxFree> t_dctx;
 
 // The zstd frame of plain if it is smaller, else nothing (stored plain).
 std::optional<std::string> Compress(std::string_view plain, int level) {
-  if (!t_cctx) t_cctx.reset(ZSTD_createCCtx());
-  if (!t_cctx || plain.empty()) return std::nullopt;
-  std::string out(ZSTD_compressBound(plain.size()), '\0');
-  size_t n = ZSTD_compressCCtx(t_cctx.get(), out.data(), out.size(), plain.data(), plain.size(),
-                               level > 0 ? level : ZSTD_CLEVEL_DEFAULT);
-  if (ZSTD_isError(n) || n >= plain.size()) return std::nullopt;
+  if (plain.empty()) return std::nullopt;
+  std::string out(ZstdBound(plain.size()), '\0');
+  size_t n = ZstdCompressInto(plain, out.data(), out.size(), level);
+  if (n == 0) return std::nullopt;
   out.resize(n);
   return out;
 }
 
 // Decompresses exactly out.size() bytes; false for anything else.
 bool Decompress(std::string_view frame, std::string* out) {
-  if (!t_dctx) t_dctx.reset(ZSTD_createDCtx());
-  if (!t_dctx) return false;
-  size_t n = ZSTD_decompressDCtx(t_dctx.get(), out->data(), out->size(), frame.data(), frame.size());
-  return !ZSTD_isError(n) && n == out->size();
+  return ZstdDecompressInto(frame, std::span<char>(out->data(), out->size()));
 }
 
 // The entries object around a plaintext of entries: header, payload (zstd if smaller, then
